@@ -1,0 +1,1 @@
+"""meters-integration-api: a pluggable multi-vendor taxi meter gateway."""

@@ -1,0 +1,1 @@
+"""The task queue: taskiq broker selection and the start-ride task."""

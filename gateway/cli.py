@@ -1,0 +1,97 @@
+"""The ``meters-integration-api`` command: serve, worker, sandbox, demo, check-config."""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from gateway.broker.factory import build_broker
+from gateway.http.app import build_app
+from gateway.logging_setup import configure_logging
+from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
+from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.settings import CONFIG_PATH_VARIABLE, ConfigError, Settings, load_settings
+
+EXIT_BAD_CONFIG = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    command: str = args.command
+    try:
+        if command == "check-config":
+            return _check_config(args.file)
+        settings, catalog = _load(args.config)
+    except ConfigError as error:
+        print(f"configuration error:\n{error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    configure_logging(settings.log_level)
+    _report_plugin_failures(catalog)
+    if command == "serve":
+        return _serve(settings, catalog)
+    parser.error(f"unknown command {command}")
+    return EXIT_BAD_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meters-integration-api", description="Smart taxi meter gateway."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    config_help = f"TOML settings file (default: ${CONFIG_PATH_VARIABLE}, else built-in defaults)"
+    serve = commands.add_parser("serve", help="run the HTTP gateway")
+    serve.add_argument("--config", type=Path, help=config_help)
+    check = commands.add_parser("check-config", help="validate a settings file and exit")
+    check.add_argument("file", type=Path)
+    return parser
+
+
+def _load(config: Path | None) -> tuple[Settings, VendorCatalog]:
+    path = config or (
+        Path(os.environ[CONFIG_PATH_VARIABLE]) if os.environ.get(CONFIG_PATH_VARIABLE) else None
+    )
+    settings = load_settings(path)
+    catalog = discover_vendor_plugins()
+    validate_vendor_settings(settings, catalog)
+    return settings, catalog
+
+
+def _check_config(path: Path) -> int:
+    settings, catalog = _load(path)
+    print(f"{path}: OK")
+    for country, country_settings in sorted(settings.countries.items()):
+        zones = sorted(zone for zone, code in settings.zones.items() if code == country)
+        print(f"  {country}: vendor {country_settings.vendor}, zones {', '.join(zones) or 'none'}")
+    print(f"  broker: {'redis streams' if settings.broker.url else 'in-memory'}")
+    for failure in catalog.failures:
+        print(f"  plugin {failure.plugin} failed to load: {failure.error}")
+    return 0
+
+
+def _report_plugin_failures(catalog: VendorCatalog) -> None:
+    log = structlog.get_logger("gateway.plugins")
+    for failure in catalog.failures:
+        log.error("plugins.load_failed", plugin=failure.plugin, error=failure.error)
+
+
+def _serve(settings: Settings, catalog: VendorCatalog) -> int:
+    broker = build_broker(settings.broker)
+    app = build_app(settings, catalog, broker)
+    structlog.get_logger("gateway").info(
+        "gateway.starting",
+        host=settings.server.host,
+        port=settings.server.port,
+        broker="redis" if settings.broker.url else "in-memory",
+        vendors=sorted(catalog.vendors),
+    )
+    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The aiohttp application and its lifetime: one HTTP session, the services, the broker."""
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from taskiq import AsyncBroker, InMemoryBroker
+
+from gateway.http.app_keys import BROKER, CATALOG, SERVICES, SETTINGS
+from gateway.http.finish_ride_handler import finish_ride_handler
+from gateway.http.probes import health_handler, metrics_handler, openapi_handler, ping_handler
+from gateway.http.request_id import request_id_middleware
+from gateway.http.start_ride_handler import start_ride_handler
+from gateway.plugins.registry import VendorCatalog
+from gateway.services import open_services
+from gateway.settings import Settings
+
+FINISH_RIDE_PATH = "/driver/v1/meters-integration-api/finish-ride"
+START_RIDE_PATH = "/internal/meters-integration-api/v1/start-ride"
+
+
+def build_app(settings: Settings, catalog: VendorCatalog, broker: AsyncBroker) -> web.Application:
+    app = web.Application(middlewares=[request_id_middleware])
+    app[SETTINGS] = settings
+    app[CATALOG] = catalog
+    app[BROKER] = broker
+    app.cleanup_ctx.append(_services_and_broker)
+    app.router.add_post(FINISH_RIDE_PATH, finish_ride_handler)
+    app.router.add_post(START_RIDE_PATH, start_ride_handler)
+    app.router.add_get("/ping", ping_handler)
+    app.router.add_get("/health", health_handler)
+    app.router.add_get("/metrics", metrics_handler)
+    app.router.add_get("/openapi.yaml", openapi_handler)
+    return app
+
+
+async def _services_and_broker(app: web.Application) -> AsyncIterator[None]:
+    broker = app[BROKER]
+    async with open_services(app[SETTINGS], app[CATALOG]) as services:
+        app[SERVICES] = services
+        # With the in-memory broker the task runs in this process and shares these services.
+        broker.state.services = services
+        await broker.startup()
+        try:
+            yield
+        finally:
+            if isinstance(broker, InMemoryBroker):
+                await broker.wait_all()  # let started rides finish before the session closes
+            await broker.shutdown()

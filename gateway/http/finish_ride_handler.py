@@ -1,0 +1,76 @@
+"""``POST /driver/v1/meters-integration-api/finish-ride``: HTTP in, FinishRide, HTTP out."""
+
+import asyncio
+import time
+from decimal import Decimal
+
+import structlog
+from aiohttp import web
+
+from gateway.http.app_keys import SERVICES
+from gateway.http.errors import error_response
+from gateway.http.request_validation import InvalidRequest, parse_body
+from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED
+from gateway.rides.finish_refusals import FinishRideRefused, Refusal
+from gateway.rides.finish_ride import FinishRide, FinishRideRequest
+
+PARK_ID_HEADER = "X-YaTaxi-Park-Id"
+DRIVER_PROFILE_ID_HEADER = "X-YaTaxi-Driver-Profile-Id"
+
+log = structlog.get_logger("gateway.finish_ride")
+
+
+async def finish_ride_handler(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    services = request.app[SERVICES]
+    flow: FinishRide | None = None
+    try:
+        flow = FinishRide(await _read_request(request), services)
+        deadline_ms = services.settings.server.finish_ride_deadline_ms
+        try:
+            async with asyncio.timeout(deadline_ms / 1000):
+                price = await flow.run()
+        except TimeoutError:
+            raise FinishRideRefused(
+                Refusal.UPSTREAM_TIMEOUT, f"finish-ride passed its {deadline_ms} ms deadline"
+            ) from None
+    except FinishRideRefused as refused:
+        return _answer(started, flow, refused.refusal.value, refused.status, refused.message)
+    return _answer(started, flow, "ok", 200, price=price)
+
+
+async def _read_request(request: web.Request) -> FinishRideRequest:
+    park_id = request.headers.get(PARK_ID_HEADER, "")
+    driver_profile_id = request.headers.get(DRIVER_PROFILE_ID_HEADER, "")
+    if not park_id or not driver_profile_id:
+        raise FinishRideRefused(Refusal.UNAUTHORIZED, "driver identity headers are missing")
+    try:
+        body = parse_body("finishRide", await request.read())
+    except InvalidRequest as error:
+        raise FinishRideRefused(Refusal.INVALID_REQUEST, str(error)) from None
+    return FinishRideRequest(
+        alias_id=body["order_id"],
+        user_price=Decimal(body["user_price"]),
+        driver_price=Decimal(body["driver_price"]),
+        park_id=park_id,
+        driver_profile_id=driver_profile_id,
+    )
+
+
+def _answer(
+    started: float,
+    flow: FinishRide | None,
+    code: str,
+    status: int,
+    message: str = "",
+    price: Decimal | None = None,
+) -> web.Response:
+    vendor, country = (flow.vendor, flow.country) if flow else ("", "")
+    result = "priced" if price is not None else "refused"
+    RIDES_FINISHED.labels(vendor, country, result, code).inc()
+    FINISH_RIDE_DURATION.labels(code).observe(time.perf_counter() - started)
+    if price is None:
+        log.warning("finish_ride.refused", code=code, status=status, reason=message)
+        return error_response(status, code, message)
+    log.info("finish_ride.priced", price=str(price))
+    return web.json_response({"price": float(price)})

@@ -1,0 +1,37 @@
+"""Liveness, readiness, metrics and the API document."""
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gateway.broker.health import broker_reachable
+from gateway.http.app_keys import BROKER, CATALOG
+from gateway.http.request_validation import openapi_text
+
+
+async def ping_handler(_: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def health_handler(request: web.Request) -> web.Response:
+    catalog = request.app[CATALOG]
+    broker_ok = await broker_reachable(request.app[BROKER])
+    ready = broker_ok and bool(catalog.vendors)
+    return web.json_response(
+        {
+            "ready": ready,
+            "broker": "reachable" if broker_ok else "unreachable",
+            "vendors": sorted(catalog.vendors),
+            "plugin_failures": [f"{f.plugin}: {f.error}" for f in catalog.failures],
+        },
+        status=200 if ready else 503,
+    )
+
+
+async def metrics_handler(_: web.Request) -> web.Response:
+    response = web.Response(body=generate_latest())
+    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+    return response
+
+
+async def openapi_handler(_: web.Request) -> web.Response:
+    return web.Response(text=openapi_text(), content_type="application/yaml")

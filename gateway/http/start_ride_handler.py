@@ -1,0 +1,26 @@
+"""``POST /internal/meters-integration-api/v1/start-ride``: enqueue the start-ride task."""
+
+import structlog
+from aiohttp import web
+
+from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
+from gateway.http.app_keys import BROKER
+from gateway.http.errors import error_response
+from gateway.http.request_validation import InvalidRequest, parse_body
+
+log = structlog.get_logger("gateway.start_ride")
+
+
+async def start_ride_handler(request: web.Request) -> web.Response:
+    try:
+        body = parse_body("startRide", await request.read())
+    except InvalidRequest as error:
+        return error_response(400, "invalid_request", str(error))
+    order_id: str = body["order_id"]
+    try:
+        task_id = await enqueue_start_ride(request.app[BROKER], order_id, body.get("task_id"))
+    except BrokerUnavailable as error:
+        log.error("start_ride.enqueue_failed", order_id=order_id, error=str(error))
+        return error_response(503, "broker_unavailable", "the task broker is unreachable")
+    log.info("start_ride.enqueued", order_id=order_id, task_id=task_id)
+    return web.json_response({"task_id": task_id}, status=202)

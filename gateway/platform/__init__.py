@@ -1,0 +1,1 @@
+"""Clients of the platform services (DESIGN §5), one module each."""

@@ -1,0 +1,1 @@
+"""The vendor plugin boundary: what a meter vendor package implements and how it is found."""

@@ -1,0 +1,45 @@
+"""Typed failures a vendor raises. Vendors report what went wrong; the core decides what follows.
+
+Messages never carry a driver's national id number or a token: they end up in
+logs and, for finish-ride, in the driver app's error body.
+"""
+
+
+class VendorError(Exception):
+    """Base of every failure a vendor call may surface; ``reason`` is the metric/log label."""
+
+    reason = "vendor_error"
+
+
+class VendorTimeout(VendorError):
+    reason = "vendor_timeout"
+
+
+class VendorUnreachable(VendorError):
+    reason = "vendor_unreachable"
+
+
+class VendorErrorStatus(VendorError):
+    reason = "vendor_error_status"
+
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(message or f"vendor answered HTTP {status}")
+        self.status = status
+
+
+class VendorMalformedResponse(VendorError):
+    reason = "vendor_malformed_response"
+
+
+class VendorMissingRideId(VendorError):
+    reason = "vendor_no_ride_id"
+
+
+class VendorRideStillPending(VendorError):
+    reason = "vendor_ride_pending"
+
+
+class VendorCapabilityMissing(VendorError):
+    """The core asked for something the vendor declared it cannot do."""
+
+    reason = "vendor_capability_missing"

@@ -1,0 +1,78 @@
+"""One HTTP exchange with a vendor API, with transport failures already turned into typed errors.
+
+Vendor plugins call this instead of aiohttp directly so that every vendor
+honours its timeout, forwards the request id and reports the same failure
+types, and so that their calls are measured alike.
+"""
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import structlog
+from pydantic import SecretStr
+
+from gateway.metrics import VENDOR_CALL_DURATION
+from gateway.plugins.vendor_errors import (
+    VendorError,
+    VendorMalformedResponse,
+    VendorTimeout,
+    VendorUnreachable,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class VendorResponse:
+    status: int
+    body: Any
+
+
+async def call_vendor(
+    http: aiohttp.ClientSession,
+    *,
+    vendor: str,
+    operation: str,
+    method: str,
+    url: str,
+    token: SecretStr,
+    timeout_ms: int,
+    json_body: Any = None,
+) -> VendorResponse:
+    """Send one request and decode its JSON answer; an empty body decodes to None."""
+    headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        headers["X-Request-Id"] = str(request_id)
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        async with asyncio.timeout(timeout_ms / 1000):
+            async with http.request(method, url, json=json_body, headers=headers) as response:
+                raw = await response.read()
+                status = response.status
+        return VendorResponse(status=status, body=_decode(raw, status))
+    except VendorError as error:
+        outcome = error.reason
+        raise
+    except TimeoutError as error:
+        outcome = VendorTimeout.reason
+        raise VendorTimeout(f"{vendor} {operation} timed out after {timeout_ms} ms") from error
+    except aiohttp.ClientError as error:
+        outcome = VendorUnreachable.reason
+        raise VendorUnreachable(f"{vendor} {operation} failed: {type(error).__name__}") from error
+    finally:
+        VENDOR_CALL_DURATION.labels(vendor, operation, outcome).observe(
+            time.perf_counter() - started
+        )
+
+
+def _decode(raw: bytes, status: int) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise VendorMalformedResponse(f"HTTP {status} body is not JSON") from error

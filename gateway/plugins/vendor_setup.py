@@ -1,0 +1,53 @@
+"""Turns the installed vendor classes and the ``[vendors.*]`` sections into ready vendor objects."""
+
+from collections.abc import Mapping
+
+import aiohttp
+from pydantic import ValidationError
+
+from gateway.plugins.meter_vendor import MeterVendor, VendorSettings
+from gateway.plugins.registry import VendorCatalog
+from gateway.settings import ConfigError, Settings, describe_validation_error
+
+
+def validate_vendor_settings(
+    settings: Settings, catalog: VendorCatalog
+) -> dict[str, VendorSettings]:
+    """Each vendor a country routes to, with its section checked by the vendor's own model."""
+    problems: list[str] = []
+    validated: dict[str, VendorSettings] = {}
+    for country, country_settings in sorted(settings.countries.items()):
+        name = country_settings.vendor
+        if name in validated:
+            continue
+        vendor_class = catalog.vendors.get(name)
+        if vendor_class is None:
+            problems.append(f"countries.{country}.vendor: {_not_installed(name, catalog)}")
+            continue
+        try:
+            validated[name] = vendor_class.settings_model.model_validate(
+                settings.vendors.get(name, {})
+            )
+        except ValidationError as error:
+            problems.append(describe_validation_error(error, prefix=f"vendors.{name}"))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return validated
+
+
+def build_vendors(
+    vendor_settings: Mapping[str, VendorSettings],
+    catalog: VendorCatalog,
+    http: aiohttp.ClientSession,
+) -> dict[str, MeterVendor]:
+    return {
+        name: catalog.vendors[name](settings, http) for name, settings in vendor_settings.items()
+    }
+
+
+def _not_installed(name: str, catalog: VendorCatalog) -> str:
+    failed = [failure for failure in catalog.failures if failure.plugin == name]
+    if failed:
+        return f"vendor {name!r} failed to load: {failed[0].error}"
+    installed = ", ".join(sorted(catalog.vendors)) or "none"
+    return f"vendor {name!r} is not installed (installed: {installed})"

@@ -1,0 +1,1 @@
+"""The two ride flows and the policy that decides what a failure leads to."""

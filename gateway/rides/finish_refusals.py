@@ -1,0 +1,50 @@
+"""The finish-ride refusal table (DESIGN §4): each refusal's code and HTTP status, in one place.
+
+Any non-200 answer makes the driver app fall back to manual price entry.
+"""
+
+from enum import StrEnum
+
+
+class Refusal(StrEnum):
+    INVALID_REQUEST = "invalid_request"
+    UNAUTHORIZED = "unauthorized"
+    ORDER_NOT_FOUND = "order_not_found"
+    ORDER_CORE_ERROR = "order_core_error"
+    NOT_ENABLED = "not_enabled"
+    PRICES_DIFFER = "prices_differ"
+    FIXED_PRICE_MISMATCH = "fixed_price_mismatch"
+    METER_RIDE_NOT_FOUND = "meter_ride_not_found"
+    VENDOR_ERROR = "vendor_error"
+    METER_RIDE_NOT_COMPLETED = "meter_ride_not_completed"
+    METER_PRICE_REJECTED = "meter_price_rejected"
+    DRY_RUN = "dry_run"
+    UPSTREAM_TIMEOUT = "upstream_timeout"
+
+
+REFUSAL_STATUS: dict[Refusal, int] = {
+    Refusal.INVALID_REQUEST: 400,
+    Refusal.UNAUTHORIZED: 401,
+    Refusal.ORDER_NOT_FOUND: 404,
+    Refusal.ORDER_CORE_ERROR: 502,
+    Refusal.NOT_ENABLED: 409,
+    Refusal.PRICES_DIFFER: 400,
+    Refusal.FIXED_PRICE_MISMATCH: 400,
+    Refusal.METER_RIDE_NOT_FOUND: 409,
+    Refusal.VENDOR_ERROR: 502,
+    Refusal.METER_RIDE_NOT_COMPLETED: 409,
+    Refusal.METER_PRICE_REJECTED: 409,
+    Refusal.DRY_RUN: 409,
+    Refusal.UPSTREAM_TIMEOUT: 504,
+}
+
+
+class FinishRideRefused(Exception):
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.message = message
+
+    @property
+    def status(self) -> int:
+        return REFUSAL_STATUS[self.refusal]

@@ -1,0 +1,136 @@
+"""The finish-ride flow (DESIGN §4): check the order, stop the meter, check and answer its price.
+
+Every refusal is a FinishRideRefused whose code and status come from
+``finish_refusals``; no vendor is called before all the order checks pass.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import structlog
+
+from gateway.platform.errors import UpstreamError, UpstreamTimeout
+from gateway.platform.order import Order, OrderIdType
+from gateway.platform.order_core import OrderNotFound
+from gateway.plugins.meter_vendor import (
+    Capability,
+    MeterReading,
+    MeterRideFinish,
+    MeterRideState,
+    PaymentMethod,
+)
+from gateway.plugins.vendor_errors import VendorError, VendorTimeout
+from gateway.rides.eligibility import NotEligible, meter_route
+from gateway.rides.finish_refusals import FinishRideRefused, Refusal
+from gateway.routing import MeterRoute
+from gateway.services import Services
+
+log = structlog.get_logger("gateway.finish_ride")
+
+
+@dataclass(frozen=True, slots=True)
+class FinishRideRequest:
+    alias_id: str
+    user_price: Decimal
+    driver_price: Decimal
+    park_id: str
+    driver_profile_id: str
+
+
+class FinishRide:
+    """One finish-ride request; ``vendor`` and ``country`` are known once the order is routed."""
+
+    def __init__(self, request: FinishRideRequest, services: Services) -> None:
+        self._request = request
+        self._services = services
+        self.vendor = ""
+        self.country = ""
+
+    async def run(self) -> Decimal:
+        order = await self._read_order()
+        route = self._route(order)
+        self.vendor, self.country = route.vendor.name, route.country
+        structlog.contextvars.bind_contextvars(vendor=self.vendor, order_id=order.order_id)
+        ride = self._checked_ride(order, route)
+        reading = await self._stop_and_read(route, ride)
+        price = self._plausible_price(reading, route, ride.price)
+        if route.country_settings.dry_run:
+            raise FinishRideRefused(
+                Refusal.DRY_RUN, f"dry run: the meter said {price}, the app keeps its own price"
+            )
+        return price
+
+    async def _read_order(self) -> Order:
+        try:
+            order = await self._services.order_core.get_order(
+                self._request.alias_id, OrderIdType.ALIAS
+            )
+        except OrderNotFound:
+            raise FinishRideRefused(Refusal.ORDER_NOT_FOUND, "no such order") from None
+        except UpstreamTimeout as error:
+            raise FinishRideRefused(Refusal.UPSTREAM_TIMEOUT, str(error)) from error
+        except UpstreamError as error:
+            raise FinishRideRefused(Refusal.ORDER_CORE_ERROR, str(error)) from error
+        # Another driver's order is answered exactly as a missing one, so ids cannot be probed.
+        if not order.performed_by(self._request.park_id, self._request.driver_profile_id):
+            raise FinishRideRefused(Refusal.ORDER_NOT_FOUND, "no such order")
+        return order
+
+    def _route(self, order: Order) -> MeterRoute:
+        route = meter_route(order, self._services.router)
+        if isinstance(route, NotEligible):
+            self.country = self._services.router.country_of(order.zone) or ""
+            raise FinishRideRefused(Refusal.NOT_ENABLED, f"smart meter not enabled: {route.value}")
+        return route
+
+    def _checked_ride(self, order: Order, route: MeterRoute) -> MeterRideFinish:
+        request = self._request
+        if request.user_price != request.driver_price:
+            raise FinishRideRefused(Refusal.PRICES_DIFFER, "user_price differs from driver_price")
+        if order.fixed_price is None or request.user_price != order.fixed_price:
+            raise FinishRideRefused(
+                Refusal.FIXED_PRICE_MISMATCH, "price differs from the order's fixed price"
+            )
+        if route.vendor.can(Capability.START_RIDE) and not order.external_meter_ride_id:
+            raise FinishRideRefused(
+                Refusal.METER_RIDE_NOT_FOUND, "no meter ride was started for this order"
+            )
+        return MeterRideFinish(
+            order_id=order.order_id,
+            ride_id=order.external_meter_ride_id,
+            car_number=order.car_number or "",
+            price=order.fixed_price,
+            payment_method=PaymentMethod.CASH if order.is_cash else PaymentMethod.APP,
+        )
+
+    async def _stop_and_read(self, route: MeterRoute, ride: MeterRideFinish) -> MeterReading:
+        try:
+            await route.vendor.stop_ride(ride)
+            log.info("finish_ride.vendor_stopped")
+            return await route.vendor.get_price(ride)
+        except VendorTimeout as error:
+            raise FinishRideRefused(Refusal.UPSTREAM_TIMEOUT, str(error)) from error
+        except VendorError as error:
+            raise FinishRideRefused(Refusal.VENDOR_ERROR, str(error)) from error
+        except Exception as error:  # a vendor plugin's bug is still the vendor's failure
+            log.exception("finish_ride.vendor_crashed")
+            raise FinishRideRefused(Refusal.VENDOR_ERROR, "vendor plugin failed") from error
+
+    def _plausible_price(
+        self, reading: MeterReading, route: MeterRoute, fixed_price: Decimal
+    ) -> Decimal:
+        if reading.state is not MeterRideState.COMPLETED:
+            raise FinishRideRefused(
+                Refusal.METER_RIDE_NOT_COMPLETED, f"meter ride is {reading.state.value}"
+            )
+        band = route.country_settings
+        price = reading.price
+        if price is None or not (
+            fixed_price * band.min_price_ratio <= price <= fixed_price * band.max_price_ratio
+        ):
+            raise FinishRideRefused(
+                Refusal.METER_PRICE_REJECTED,
+                f"meter price {price} is outside [{band.min_price_ratio}, "
+                f"{band.max_price_ratio}] x {fixed_price}",
+            )
+        return price

@@ -1,0 +1,48 @@
+"""Everything the ride flows talk to, opened once per process around one shared HTTP session."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import aiohttp
+
+from gateway.platform.client_notify import ClientNotifyClient
+from gateway.platform.driver_orders_builder import DriverOrdersBuilderClient
+from gateway.platform.driver_profiles import DriverProfilesClient
+from gateway.platform.fleet_vehicles import FleetVehiclesClient
+from gateway.platform.order_core import OrderCoreClient
+from gateway.platform.personal import PersonalClient
+from gateway.plugins.registry import VendorCatalog
+from gateway.plugins.vendor_setup import build_vendors, validate_vendor_settings
+from gateway.routing import VendorRouter
+from gateway.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    order_core: OrderCoreClient
+    driver_profiles: DriverProfilesClient
+    personal: PersonalClient
+    fleet_vehicles: FleetVehiclesClient
+    driver_orders_builder: DriverOrdersBuilderClient
+    client_notify: ClientNotifyClient
+    router: VendorRouter
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, catalog: VendorCatalog) -> AsyncIterator[Services]:
+    vendor_settings = validate_vendor_settings(settings, catalog)
+    upstreams = settings.upstreams
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as http:
+        yield Services(
+            settings=settings,
+            order_core=OrderCoreClient(http, upstreams.order_core),
+            driver_profiles=DriverProfilesClient(http, upstreams.driver_profiles),
+            personal=PersonalClient(http, upstreams.personal),
+            fleet_vehicles=FleetVehiclesClient(http, upstreams.fleet_vehicles),
+            driver_orders_builder=DriverOrdersBuilderClient(http, upstreams.driver_orders_builder),
+            client_notify=ClientNotifyClient(http, upstreams.client_notify),
+            router=VendorRouter(settings, build_vendors(vendor_settings, catalog, http)),
+        )

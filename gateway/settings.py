@@ -1,0 +1,151 @@
+"""The settings tree (DESIGN §8): a TOML file overridden by ``METERS_`` environment variables."""
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_PATH_VARIABLE = "METERS_CONFIG"
+
+
+class ConfigError(Exception):
+    """Bad configuration; the message names the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    finish_ride_deadline_ms: int = Field(default=3000, gt=0)
+
+
+class BrokerSettings(_Section):
+    url: str = Field(default="", pattern=r"^(|rediss?://.+)$")
+    redelivery_timeout_ms: int = Field(default=60000, gt=0)
+    queue_name: str = "meters_integration_api"
+
+
+class WorkerSettings(_Section):
+    processes: int = Field(default=1, ge=1)
+    max_concurrent_tasks: int = Field(default=32, ge=1)
+    shutdown_grace_ms: int = Field(default=30000, gt=0)
+
+
+class UpstreamSettings(_Section):
+    url: str = Field(pattern=r"^https?://")
+    timeout_ms: int = Field(default=500, gt=0)
+
+
+class UpstreamsSettings(_Section):
+    order_core: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8101")
+    driver_profiles: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8102")
+    personal: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8103")
+    fleet_vehicles: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8104")
+    driver_orders_builder: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8105")
+    client_notify: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8106")
+
+
+ALL_DRIVERS = "*"
+
+
+class CountrySettings(_Section):
+    vendor: str = Field(min_length=1)
+    drivers: list[str] = Field(default_factory=lambda: [ALL_DRIVERS])
+    dry_run: bool = False
+    min_price_ratio: Decimal = Field(default=Decimal("0.8"), gt=0)
+    max_price_ratio: Decimal = Field(default=Decimal("1.2"), gt=0)
+    id_document_type: str = "national_id_isr"
+
+    @model_validator(mode="after")
+    def _band_is_ordered(self) -> Self:
+        if self.min_price_ratio > self.max_price_ratio:
+            raise ValueError("min_price_ratio must not exceed max_price_ratio")
+        return self
+
+    def includes_driver(self, park_id: str, driver_profile_id: str) -> bool:
+        return ALL_DRIVERS in self.drivers or f"{park_id}_{driver_profile_id}" in self.drivers
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="METERS_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    server: ServerSettings = ServerSettings()
+    broker: BrokerSettings = BrokerSettings()
+    worker: WorkerSettings = WorkerSettings()
+    upstreams: UpstreamsSettings = UpstreamsSettings()
+    zones: dict[str, str] = Field(default_factory=dict)
+    countries: dict[str, CountrySettings] = Field(default_factory=dict)
+    # Validated against each vendor plugin's own settings model once plugins are loaded.
+    vendors: dict[str, dict[str, Any]] = Field(default_factory=dict, repr=False)
+
+    @field_validator("zones")
+    @classmethod
+    def _zones_name_countries(cls, zones: dict[str, str]) -> dict[str, str]:
+        for zone, country in zones.items():
+            if len(country) != 2 or not country.isalpha():
+                raise ValueError(f"zone {zone!r}: {country!r} is not an ISO 3166-1 alpha-2 code")
+        return {zone: country.upper() for zone, country in zones.items()}
+
+    @field_validator("countries", mode="before")
+    @classmethod
+    def _country_codes_upper(cls, countries: Any) -> Any:
+        # Environment variable names arrive lower-cased (METERS_COUNTRIES__IL__DRY_RUN -> "il")
+        # while the file spells "IL": fold both together, the environment's keys winning.
+        if not isinstance(countries, dict):
+            return countries
+        folded: dict[str, Any] = {}
+        for code in sorted(countries, key=str.islower):
+            value = countries[code]
+            previous = folded.get(code.upper())
+            if isinstance(previous, dict) and isinstance(value, dict):
+                value = {**previous, **value}
+            folded[code.upper()] = value
+        return folded
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values come in as init arguments; the environment overrides them.
+        return (env_settings, init_settings)
+
+    def country_of_zone(self, zone: str | None) -> str | None:
+        return self.zones.get(zone) if zone else None
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read the TOML file (if any) and the environment; raise ConfigError naming the bad key."""
+    file_values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            file_values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot read: {error.strerror}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    try:
+        return Settings(**file_values)
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        key = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
+        lines.append(f"{key}: {problem['msg']}")
+    return "\n".join(lines)

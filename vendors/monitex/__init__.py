@@ -1,0 +1,1 @@
+"""Monitex smart meters (Israel)."""

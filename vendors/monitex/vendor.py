@@ -1,0 +1,122 @@
+"""Monitex's meter-rides API (DESIGN §7): money in agorot, a started ride may first be PENDING."""
+
+import asyncio
+from typing import Any, ClassVar
+
+from gateway.money import from_minor_units, to_minor_units
+from gateway.plugins.meter_vendor import (
+    Capability,
+    MeterReading,
+    MeterRideFinish,
+    MeterRideStart,
+    MeterRideState,
+    MeterVendor,
+)
+from gateway.plugins.vendor_errors import (
+    VendorErrorStatus,
+    VendorMalformedResponse,
+    VendorMissingRideId,
+    VendorRideStillPending,
+)
+from gateway.plugins.vendor_http import VendorResponse, call_vendor
+from vendors.monitex.settings import MonitexSettings
+
+STARTED = 201
+ACCEPTED_PENDING = 206
+
+
+class MonitexVendor(MeterVendor):
+    name = "monitex"
+    settings_model = MonitexSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.START_RIDE, Capability.STOP_RIDE, Capability.GET_PRICE}
+    )
+    settings: MonitexSettings
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        response = await self._call(
+            "start_ride",
+            "POST",
+            "/ride",
+            {
+                "driverId": ride.driver_national_id.reveal(),
+                "vehicleLicense": ride.vehicle_permit,
+                "priceLimit": float(to_minor_units(ride.price_limit)),
+            },
+        )
+        if response.status not in (STARTED, ACCEPTED_PENDING):
+            raise VendorErrorStatus(response.status)
+        body = _object(response)
+        ride_id = body.get("rideId")
+        if not isinstance(ride_id, str) or not ride_id:
+            raise VendorMissingRideId("start answer has no rideId")
+        if response.status == ACCEPTED_PENDING:
+            await self._wait_until_running(ride_id)
+        return ride_id
+
+    async def stop_ride(self, ride: MeterRideFinish) -> None:
+        response = await self._call(
+            "stop_ride",
+            "PUT",
+            f"/rides/{_require_ride_id(ride)}",
+            {"state": MeterRideState.COMPLETED, "paymentMethod": ride.payment_method},
+        )
+        if response.status != 200:
+            raise VendorErrorStatus(response.status)
+
+    async def get_price(self, ride: MeterRideFinish) -> MeterReading:
+        body = await self._get_ride(_require_ride_id(ride))
+        total = body.get("totalPrice")
+        if total is not None and (not isinstance(total, int | float) or isinstance(total, bool)):
+            raise VendorMalformedResponse("totalPrice is not a number")
+        return MeterReading(
+            state=_state(body), price=None if total is None else from_minor_units(total)
+        )
+
+    async def _wait_until_running(self, ride_id: str) -> None:
+        for _ in range(self.settings.pending_polls):
+            await asyncio.sleep(self.settings.pending_poll_interval_ms / 1000)
+            if _state(await self._get_ride(ride_id)) is MeterRideState.IN_PROGRESS:
+                return
+        raise VendorRideStillPending(
+            f"ride still pending after {self.settings.pending_polls} polls"
+        )
+
+    async def _get_ride(self, ride_id: str) -> dict[str, Any]:
+        response = await self._call("get_ride", "GET", f"/rides/{ride_id}")
+        if response.status != 200:
+            raise VendorErrorStatus(response.status)
+        return _object(response)
+
+    async def _call(
+        self, operation: str, method: str, path: str, body: Any = None
+    ) -> VendorResponse:
+        return await call_vendor(
+            self.http,
+            vendor=self.name,
+            operation=operation,
+            method=method,
+            url=self.settings.url.rstrip("/") + path,
+            token=self.settings.token,
+            timeout_ms=self.settings.timeout_ms,
+            json_body=body,
+        )
+
+
+def _object(response: VendorResponse) -> dict[str, Any]:
+    if not isinstance(response.body, dict):
+        raise VendorMalformedResponse(f"HTTP {response.status} body is not an object")
+    return response.body
+
+
+def _state(body: dict[str, Any]) -> MeterRideState:
+    try:
+        return MeterRideState(str(body.get("state")))
+    except ValueError as error:
+        raise VendorMalformedResponse("ride has no known state") from error
+
+
+def _require_ride_id(ride: MeterRideFinish) -> str:
+    if not ride.ride_id:
+        raise VendorMissingRideId("no Monitex ride id on the order")
+    return ride.ride_id

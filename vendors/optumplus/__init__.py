@@ -1,0 +1,1 @@
+"""OptumPlus meters (Latvia): finish-only, no meter ride to start."""
