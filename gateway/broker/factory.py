@@ -13,6 +13,6 @@ def build_broker(settings: BrokerSettings) -> AsyncBroker:
 
         broker = build_redis_stream_broker(settings)
     else:
-        broker = InMemoryBroker(max_stored_results=0)
+        broker = InMemoryBroker(max_stored_results=1)
     broker.register_task(meters_integration_api_call, task_name=START_RIDE_TASK_NAME)
     return broker

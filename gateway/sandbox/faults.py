@@ -1,0 +1,205 @@
+"""What a simulator was asked (the call log) and how it should misbehave (the fault book)."""
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, TypeVar, cast, get_args, overload
+
+import bson
+from bson.errors import InvalidBSON
+
+BodyFault = Literal["malformed", "truncated", "empty_fields"]
+BSON = "application/bson"
+# Neither JSON nor BSON (its first four bytes are not a plausible BSON length), so every client's
+# decoder rejects it.
+GARBAGE = b"<html>\x00\xff this is not the body you are looking for"
+
+_T = TypeVar("_T")
+
+
+class Headers(dict[str, str]):
+    """Header names in lower case, found by any case, as HTTP compares them.
+
+    aiohttp re-cases the names it knows (``X-Request-Id`` arrives as ``X-Request-ID``), so the
+    case a client sent cannot be relied on.
+    """
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name.lower() if isinstance(name, str) else name)
+
+    @overload
+    def get(self, name: str, default: None = None, /) -> str | None: ...
+    @overload
+    def get(self, name: str, default: str, /) -> str: ...
+    @overload
+    def get(self, name: str, default: _T, /) -> str | _T: ...
+    def get(self, name: str, default: Any = None, /) -> Any:
+        return super().get(name.lower(), default)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedCall:
+    endpoint: str
+    """Method and route template, e.g. ``GET /rides/{rideId}``."""
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Headers
+    body: Any
+    """JSON or BSON decoded; None when empty; the raw bytes when it decodes as neither."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class CallLog:
+    def __init__(self) -> None:
+        self._calls: list[RecordedCall] = []
+
+    def record(self, call: RecordedCall) -> None:
+        self._calls.append(call)
+
+    def all(self) -> list[RecordedCall]:
+        return list(self._calls)
+
+    def to(self, endpoint: str) -> list[RecordedCall]:
+        return [call for call in self._calls if call.endpoint == endpoint]
+
+    def clear(self) -> None:
+        self._calls.clear()
+
+    def __len__(self) -> int:
+        return len(self._calls)
+
+
+@dataclass(slots=True)
+class Fault:
+    endpoint: str
+    status: int | None = None
+    delay_ms: int = 0
+    body: BodyFault | None = None
+    pending_forever: bool = False
+    times: int | None = None
+    """None: until cleared; N: the next N calls of the endpoint, then the fault expires."""
+    after: int = 0
+    """Calls of the endpoint to let through first, to fault e.g. only the second read."""
+
+    def __post_init__(self) -> None:
+        if self.status is not None and not 100 <= self.status <= 599:
+            raise ValueError(f"status {self.status} is not an HTTP status")
+        if self.delay_ms < 0:
+            raise ValueError("delay_ms must not be negative")
+        if self.body is not None and self.body not in get_args(BodyFault):
+            raise ValueError(f"body must be one of {get_args(BodyFault)}")
+        if self.times is not None and self.times < 1:
+            raise ValueError("times must be at least 1 (or null for until cleared)")
+        if self.after < 0:
+            raise ValueError("after must not be negative")
+
+    @classmethod
+    def from_json(cls, data: Any) -> "Fault":
+        """Build a fault from the control API's JSON, refusing wrong types with ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError("a fault is a JSON object")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown fault keys: {sorted(unknown)}")
+        endpoint = data.get("endpoint")
+        if not isinstance(endpoint, str):
+            raise ValueError('"endpoint" must be a string like "POST /ride"')
+        return cls(
+            endpoint=endpoint,
+            status=_optional_int(data, "status"),
+            delay_ms=_optional_int(data, "delay_ms") or 0,
+            body=cast(BodyFault | None, data.get("body")),
+            pending_forever=_flag(data, "pending_forever"),
+            times=_optional_int(data, "times"),
+            after=_optional_int(data, "after") or 0,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _optional_int(data: dict[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    # bool is an int subclass, but `true` is never a meaningful status, delay or count.
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ValueError(f'"{key}" must be an integer or null')
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f'"{key}" must be a boolean')
+    return value
+
+
+class FaultBook:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> None:
+        self._faults.append(fault)
+
+    def clear(self) -> None:
+        self._faults.clear()
+
+    def active(self) -> list[Fault]:
+        return list(self._faults)
+
+    def take(self, endpoint: str) -> Fault | None:
+        """The fault for one call of the endpoint (the newest that is not waiting), spending one
+        of its ``times``; every fault still waiting counts the call against its ``after``."""
+        chosen: Fault | None = None
+        for fault in reversed(self._faults):
+            if fault.endpoint != endpoint:
+                continue
+            if fault.after:
+                fault.after -= 1
+            elif chosen is None:
+                chosen = fault
+        if chosen is not None and chosen.times is not None:
+            chosen.times -= 1
+            if chosen.times == 0:
+                self._faults.remove(chosen)
+        return chosen
+
+
+def decode_body(raw: bytes, content_type: str) -> Any:
+    if not raw:
+        return None
+    try:
+        if content_type == BSON:
+            return bson.decode(raw)
+        return json.loads(raw)
+    except (ValueError, InvalidBSON):
+        return raw
+
+
+def mangle_body(raw: bytes, content_type: str, kind: BodyFault) -> bytes:
+    """The answer body as the fault wants it; the status and headers stay the handler's."""
+    if kind == "malformed":
+        return GARBAGE
+    if kind == "truncated":
+        return raw[: len(raw) // 2]
+    decoded = decode_body(raw, content_type)
+    if decoded is None or isinstance(decoded, bytes):
+        return raw
+    blanked = _blank_strings(decoded)
+    if content_type == BSON:
+        return bson.encode(blanked)
+    return json.dumps(blanked).encode()
+
+
+def _blank_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return ""
+    if isinstance(value, dict):
+        return {key: _blank_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blank_strings(item) for item in value]
+    return value

@@ -1,0 +1,244 @@
+"""The base of every simulator, the ``/_sim/`` control API and a runner that serves one on a port.
+
+Every call to a simulator's own routes is recorded and may be answered by an injected fault;
+calls under ``/_sim/`` control the simulator and are neither recorded nor faulted.
+"""
+
+import asyncio
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, ClassVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from yarl import URL
+
+from gateway.sandbox.faults import (
+    CallLog,
+    Fault,
+    FaultBook,
+    Headers,
+    RecordedCall,
+    decode_body,
+    mangle_body,
+)
+
+CONTROL_PREFIX = "/_sim/"
+FAULT_KEY = web.RequestKey("sandbox_fault", Fault)
+# A delay fault leaves its handler sleeping; stopping a simulator must not wait for it.
+SHUTDOWN_TIMEOUT_S = 1.0
+
+
+class BadRequest(Exception):
+    """A request the simulated service refuses with 400; each simulator words the answer."""
+
+
+def applied_fault(request: web.Request) -> Fault | None:
+    """The fault that matched this call, for effects only a handler can apply (pending_forever)."""
+    fault: Fault | None = request.get(FAULT_KEY)
+    return fault
+
+
+def json_error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"code": code, "message": message}, status=status)
+
+
+def _jsonable(value: Any) -> Any:
+    # Undecodable bodies are recorded as bytes and seeded BSON documents may hold ObjectIds or
+    # datetimes; the control API still has to show them.
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    return str(value)
+
+
+def control_json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=partial(json.dumps, default=_jsonable))
+
+
+async def read_json(request: web.Request) -> Any:
+    try:
+        return json.loads(await request.read())
+    except ValueError as error:
+        raise BadRequest("body is not JSON") from error
+
+
+def expect_object(value: Any, what: str = "body") -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise BadRequest(f"{what} must be an object")
+    return value
+
+
+def expect_str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f'"{key}" must be a non-empty string')
+    return value
+
+
+def expect_number(body: dict[str, Any], key: str) -> float:
+    value = body.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadRequest(f'"{key}" must be a non-negative number')
+    return float(value)
+
+
+def expect_str_list(body: dict[str, Any], key: str) -> list[str]:
+    value = body.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BadRequest(f'"{key}" must be a list of strings')
+    return value
+
+
+def expect_query(request: web.Request, key: str) -> str:
+    value = request.query.get(key)
+    if not value:
+        raise BadRequest(f"query parameter {key} is required")
+    return value
+
+
+def endpoint_of(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    template = resource.canonical if resource is not None else request.path
+    return f"{request.method} {template}"
+
+
+class Simulator(ABC):
+    """A stand-in for one upstream service: real HTTP, a call log and fault injection."""
+
+    name: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.calls = CallLog()
+        self.faults = FaultBook()
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self._observe, *self._guards()])
+        self._add_routes(app.router)
+        app.router.add_routes(
+            [
+                web.get("/_sim/calls", self._get_calls),
+                web.delete("/_sim/calls", self._clear_calls),
+                web.post("/_sim/faults", self._add_fault),
+                web.get("/_sim/faults", self._get_faults),
+                web.delete("/_sim/faults", self._clear_faults),
+            ]
+        )
+        return app
+
+    @abstractmethod
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        """The service's own routes, and its ``/_sim/`` seeding routes."""
+
+    def _guards(self) -> list[Middleware]:
+        """Middlewares that run after recording and faults, such as a vendor's token check."""
+        return []
+
+    def _bad_request(self, message: str) -> web.Response:
+        return json_error(400, "bad_request", message)
+
+    @web.middleware
+    async def _observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
+        endpoint = endpoint_of(request)
+        raw = await request.read()
+        self.calls.record(
+            RecordedCall(
+                endpoint=endpoint,
+                method=request.method,
+                path=request.path,
+                query=dict(request.query),
+                headers=Headers((name.lower(), value) for name, value in request.headers.items()),
+                body=decode_body(raw, request.content_type),
+            )
+        )
+        fault = self.faults.take(endpoint)
+        if fault is None:
+            return await self._answer(request, handler)
+        request[FAULT_KEY] = fault
+        if fault.delay_ms:
+            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault.status is not None:
+            return json_error(fault.status, "injected_fault", f"fault injected on {endpoint}")
+        response = await self._answer(request, handler)
+        if fault.body is not None and isinstance(response, web.Response):
+            raw_answer = response.body
+            if isinstance(raw_answer, bytes):
+                response.body = mangle_body(raw_answer, response.content_type, fault.body)
+        return response
+
+    async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BadRequest as error:
+            return self._bad_request(str(error))
+
+    async def _get_calls(self, _: web.Request) -> web.Response:
+        return control_json([call.to_json() for call in self.calls.all()])
+
+    async def _clear_calls(self, _: web.Request) -> web.Response:
+        self.calls.clear()
+        return web.Response(status=204)
+
+    async def _add_fault(self, request: web.Request) -> web.Response:
+        try:
+            fault = Fault.from_json(json.loads(await request.read()))
+        except ValueError as error:
+            return json_error(400, "bad_fault", str(error))
+        endpoints = _faultable_endpoints(request.app.router)
+        if fault.endpoint not in endpoints:
+            return json_error(400, "bad_fault", f"unknown endpoint; known: {sorted(endpoints)}")
+        self.faults.add(fault)
+        return control_json(fault.to_json(), status=201)
+
+    async def _get_faults(self, _: web.Request) -> web.Response:
+        return control_json([fault.to_json() for fault in self.faults.active()])
+
+    async def _clear_faults(self, _: web.Request) -> web.Response:
+        self.faults.clear()
+        return web.Response(status=204)
+
+
+def _faultable_endpoints(router: web.UrlDispatcher) -> set[str]:
+    return {
+        f"{route.method} {route.resource.canonical}"
+        for route in router.routes()
+        if route.resource is not None
+        and route.method != "HEAD"
+        and not route.resource.canonical.startswith(CONTROL_PREFIX)
+    }
+
+
+def bearer_auth(token: str, unauthorized: Callable[[], web.Response]) -> Middleware:
+    """Refuse calls without ``Authorization: Bearer <token>``, as the vendors' APIs do."""
+
+    @web.middleware
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(CONTROL_PREFIX):
+            return await handler(request)
+        if request.headers.get("Authorization") != f"Bearer {token}":
+            return unauthorized()
+        return await handler(request)
+
+    return check
+
+
+@asynccontextmanager
+async def run_simulator(
+    sim: Simulator, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
+    """Serve the simulator until the block exits; yields its base URL (port 0 = any free port)."""
+    runner = web.AppRunner(
+        sim.build_app(), shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=True
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        yield str(URL.build(scheme="http", host=host, port=bound_port))
+    finally:
+        await runner.cleanup()

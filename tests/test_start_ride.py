@@ -1,0 +1,349 @@
+"""The start-ride task (DESIGN §3): the happy path, the short-cuts and every row of the fallback matrix.
+
+Each test enqueues the task through the gateway's HTTP endpoint, lets the
+in-memory worker run it, and asserts exactly which upstream calls were made.
+"""
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from gateway.platform.order import ORDER_FIELDS
+from gateway.sandbox.faults import Fault
+from gateway.sandbox.world import RideSeed
+from tests.calls import (
+    GET_FIELDS,
+    IDENTIFICATION,
+    IDENTITY_DOCS,
+    MONITEX_GET,
+    MONITEX_START,
+    PUSH,
+    SET_FIELDS,
+    SETCAR,
+    VEHICLES,
+    calls_made,
+    only_call,
+    setcar_values,
+)
+from tests.conftest import MONITEX_TOKEN, Gateway, GatewayFactory, RunningWorld
+
+ISRAELI_RIDE = RideSeed(order_id="order-il-1", alias_id="alias-il-1")
+
+READ_ORDER = {f"order_core {GET_FIELDS}": 1}
+GATHER = {
+    f"driver_profiles {IDENTITY_DOCS}": 1,
+    f"personal {IDENTIFICATION}": 1,
+    f"fleet_vehicles {VEHICLES}": 1,
+}
+VENDOR_START = {f"monitex {MONITEX_START}": 1}
+STORE = {f"order_core {GET_FIELDS}": 1, f"order_core {SET_FIELDS}": 1}
+TELL_APP = {f"driver_orders_builder {SETCAR}": 1, f"client_notify {PUSH}": 1}
+
+
+def expected(*parts: dict[str, int]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return total
+
+
+async def test_happy_path_starts_the_meter_stores_the_ride_and_tells_the_app(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+
+    await gateway.start_ride("order-il-1")
+
+    sims = world.sims
+    assert calls_made(sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
+    read = sims.order_core.calls.to(GET_FIELDS)
+    assert read[0].query == {"order_id": "order-il-1", "order_id_type": "exact_id"}
+    assert read[0].headers["content-type"] == "application/bson"
+    assert read[0].body == {"fields": list(ORDER_FIELDS)}
+    assert read[1].body == {"fields": ["revision"]}
+    assert only_call(sims, "driver_profiles", IDENTITY_DOCS).body == {
+        "park_driver_profile_id_in_set": ["park1_driver1"]
+    }
+    assert only_call(sims, "driver_profiles", IDENTITY_DOCS).query == {
+        "consumer": "meters-integration-api"
+    }
+    assert only_call(sims, "personal", IDENTIFICATION).body == {
+        "id": "pd-park1-driver1",
+        "primary_replica": False,
+    }
+    vehicles = only_call(sims, "fleet_vehicles", VEHICLES)
+    assert vehicles.body == {"id_in_set": ["park1_car1"], "projection": ["data.permit_num"]}
+    assert vehicles.query == {"consumer": "meters-integration-api"}
+    start = only_call(sims, "monitex", MONITEX_START)
+    assert start.headers["authorization"] == f"Bearer {MONITEX_TOKEN}"
+    assert start.body == {"driverId": "123456782", "vehicleLicense": "PERMIT-7", "priceLimit": 4224.0}
+    (ride_id,) = sims.monitex.rides
+    store = only_call(sims, "order_core", SET_FIELDS)
+    assert store.query == {"order_id": "order-il-1", "order_id_type": "exact_id"}
+    assert store.body == {
+        "update": {
+            "$set": {"order.external_meter_ride_id": ride_id},
+            "$inc": {"order.version": 1},
+        },
+        "revision": {"order.version": 1, "processing.version": 1},
+    }
+    assert sims.order_core.order("order-il-1")["order"]["external_meter_ride_id"] == ride_id
+    setcar = only_call(sims, "driver_orders_builder", SETCAR)
+    assert setcar.query == {
+        "order_id": "alias-il-1",
+        "park_id": "park1",
+        "driver_profile_id": "driver1",
+    }
+    assert setcar.body == {
+        "changes": [{"field": "taximeter_settings.is_external_meter_run", "value": "true"}]
+    }
+    assert only_call(sims, "client_notify", PUSH).body == {
+        "service": "taximeter",
+        "intent": "ForcePollingOrder",
+        "client_id": "park1-driver1",
+        "data": {"code": 1600},
+    }
+
+
+async def test_pending_ride_is_polled_until_it_runs(world: RunningWorld, gateway: Gateway) -> None:
+    world.sims.monitex.start_pending_polls = 2
+    world.sims.seed_ride(ISRAELI_RIDE)
+
+    await gateway.start_ride("order-il-1")
+
+    (ride_id,) = world.sims.monitex.rides
+    assert len(world.sims.monitex.calls.to(MONITEX_GET)) == 2
+    assert world.sims.order_core.order("order-il-1")["order"]["external_meter_ride_id"] == ride_id
+    assert setcar_values(world.sims) == ["true"]
+
+
+async def test_redelivered_task_does_not_start_a_second_meter_ride(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    await gateway.start_ride("order-il-1")
+    world.sims.forget_calls()
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER, TELL_APP)
+    assert len(world.sims.monitex.rides) == 1
+    assert setcar_values(world.sims) == ["true"]
+
+
+@pytest.mark.parametrize(
+    "ride",
+    [
+        pytest.param(RideSeed("order-1", "alias-1", payment_type="corp"), id="corporate"),
+        pytest.param(RideSeed("order-1", "alias-1", zone="paris"), id="country-without-vendor"),
+        pytest.param(RideSeed("order-1", "alias-1", zone="atlantis"), id="zone-without-country"),
+        pytest.param(RideSeed("order-1", "alias-1", zone="riga"), id="vendor-cannot-start"),
+        pytest.param(RideSeed("order-1", "alias-1", driver_profile_id="d9"), id="outside-rollout"),
+    ],
+)
+async def test_orders_outside_the_meter_flow_end_with_nothing_changed(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    ride: RideSeed,
+) -> None:
+    settings_tree["countries"]["IL"]["drivers"] = ["park1_driver1"]
+    gateway = await make_gateway()
+    world.sims.seed_ride(ride)
+
+    await gateway.start_ride("order-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER)
+    assert "external_meter_ride_id" not in world.sims.order_core.order("order-1")["order"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(Fault(GET_FIELDS, status=500), id="error-status"),
+        pytest.param(Fault(GET_FIELDS, delay_ms=800), id="timeout"),
+        pytest.param(Fault(GET_FIELDS, body="malformed"), id="malformed"),
+        pytest.param(Fault(GET_FIELDS, status=404), id="no-such-order"),
+    ],
+)
+async def test_order_read_failure_ends_the_task_without_touching_setcar(
+    world: RunningWorld, gateway: Gateway, fault: Fault
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.order_core.faults.add(fault)
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER)
+
+
+FALLBACK = {f"driver_orders_builder {SETCAR}": 1, f"client_notify {PUSH}": 1}
+
+
+async def _assert_fell_back(world: RunningWorld, *before_fallback: dict[str, int]) -> None:
+    assert calls_made(world.sims) == expected(READ_ORDER, *before_fallback, FALLBACK)
+    assert setcar_values(world.sims) == ["false"]
+    assert "external_meter_ride_id" not in world.sims.order_core.order("order-il-1")["order"]
+
+
+@pytest.mark.parametrize(
+    ("section", "fault"),
+    [
+        pytest.param("driver_profiles", Fault(IDENTITY_DOCS, status=500), id="profiles-error"),
+        pytest.param("driver_profiles", Fault(IDENTITY_DOCS, delay_ms=800), id="profiles-timeout"),
+        pytest.param("personal", Fault(IDENTIFICATION, status=500), id="personal-error"),
+        pytest.param("personal", Fault(IDENTIFICATION, body="empty_fields"), id="empty-value"),
+        pytest.param("personal", Fault(IDENTIFICATION, body="truncated"), id="personal-truncated"),
+        pytest.param("fleet_vehicles", Fault(VEHICLES, status=500), id="fleet-error"),
+        pytest.param("fleet_vehicles", Fault(VEHICLES, delay_ms=800), id="fleet-timeout"),
+    ],
+)
+async def test_driver_id_or_permit_failure_falls_back_without_calling_the_vendor(
+    world: RunningWorld, gateway: Gateway, section: str, fault: Fault
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.simulators()[section].faults.add(fault)
+
+    await gateway.start_ride("order-il-1")
+
+    assert world.sims.monitex.calls.to(MONITEX_START) == []
+    assert setcar_values(world.sims) == ["false"]
+    assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+    assert world.sims.order_core.calls.to(SET_FIELDS) == []
+
+
+@pytest.mark.parametrize(
+    "ride",
+    [
+        pytest.param(RideSeed("order-il-1", "alias-1", national_id=None), id="no-id-document"),
+        pytest.param(
+            RideSeed("order-il-1", "alias-1", id_document_type="passport"), id="wrong-doc-type"
+        ),
+        pytest.param(RideSeed("order-il-1", "alias-1", permit=None), id="no-permit"),
+    ],
+)
+async def test_missing_driver_id_or_permit_falls_back(
+    world: RunningWorld, gateway: Gateway, ride: RideSeed
+) -> None:
+    world.sims.seed_ride(ride)
+
+    await gateway.start_ride("order-il-1")
+
+    assert world.sims.monitex.calls.to(MONITEX_START) == []
+    assert setcar_values(world.sims) == ["false"]
+    assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+
+
+async def test_order_without_fixed_price_falls_back(world: RunningWorld, gateway: Gateway) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-1", fixed_price=None))
+
+    await gateway.start_ride("order-il-1")
+
+    await _assert_fell_back(world, GATHER)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(Fault(MONITEX_START, status=500), id="error-status"),
+        pytest.param(Fault(MONITEX_START, status=401), id="refused"),
+        pytest.param(Fault(MONITEX_START, delay_ms=1500), id="timeout"),
+        pytest.param(Fault(MONITEX_START, body="malformed"), id="malformed"),
+        pytest.param(Fault(MONITEX_START, body="empty_fields"), id="empty-ride-id"),
+        pytest.param(Fault(MONITEX_START, pending_forever=True), id="pending-forever"),
+    ],
+)
+async def test_vendor_start_failure_falls_back_and_leaves_order_proc_alone(
+    world: RunningWorld, gateway: Gateway, fault: Fault
+) -> None:
+    world.sims.monitex.start_pending_polls = 1
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.monitex.faults.add(fault)
+
+    await gateway.start_ride("order-il-1")
+
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+    assert world.sims.order_core.calls.to(SET_FIELDS) == []
+    assert len(world.sims.order_core.calls.to(GET_FIELDS)) == 1
+    assert setcar_values(world.sims) == ["false"]
+    assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+
+
+async def test_pending_forever_polls_the_configured_number_of_times(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.monitex.faults.add(Fault(MONITEX_START, pending_forever=True))
+
+    await gateway.start_ride("order-il-1")
+
+    assert len(world.sims.monitex.calls.to(MONITEX_GET)) == 3
+    await _assert_fell_back(world, GATHER, VENDOR_START, {f"monitex {MONITEX_GET}": 3})
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param(Fault(SET_FIELDS, status=409), id="race-condition"),
+        pytest.param(Fault(SET_FIELDS, status=500), id="error-status"),
+        pytest.param(Fault(SET_FIELDS, delay_ms=800), id="timeout"),
+    ],
+)
+async def test_storing_the_ride_id_failure_falls_back(
+    world: RunningWorld, gateway: Gateway, fault: Fault
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.order_core.faults.add(fault)
+
+    await gateway.start_ride("order-il-1")
+
+    await _assert_fell_back(world, GATHER, VENDOR_START, STORE)
+
+
+async def test_revision_read_failure_falls_back(world: RunningWorld, gateway: Gateway) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.order_core.faults.add(Fault(GET_FIELDS, status=500, after=1))
+
+    await gateway.start_ride("order-il-1")
+
+    await _assert_fell_back(world, GATHER, VENDOR_START, {f"order_core {GET_FIELDS}": 1})
+
+
+async def test_setcar_failure_ends_the_task_without_a_push(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(
+        READ_ORDER, GATHER, VENDOR_START, STORE, {f"driver_orders_builder {SETCAR}": 1}
+    )
+
+
+async def test_setcar_failure_during_a_fallback_ends_the_task_without_a_push(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.monitex.faults.add(Fault(MONITEX_START, status=500))
+    world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(
+        READ_ORDER, GATHER, VENDOR_START, {f"driver_orders_builder {SETCAR}": 1}
+    )
+    assert setcar_values(world.sims) == ["false"]
+
+
+async def test_push_failure_is_ignored(world: RunningWorld, gateway: Gateway) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.client_notify.faults.add(Fault(PUSH, status=500))
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
+    assert "external_meter_ride_id" in world.sims.order_core.order("order-il-1")["order"]
+    assert setcar_values(world.sims) == ["true"]
