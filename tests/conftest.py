@@ -11,7 +11,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 
 from gateway.broker.factory import build_broker
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH, build_app
-from gateway.plugins.registry import discover_vendor_plugins
+from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.sandbox.world import SimulatedWorld, settings_for
 from gateway.settings import Settings
 
@@ -40,6 +40,9 @@ class Gateway:
         """Enqueue the task through the HTTP endpoint and wait until it has run."""
         response = await self.client.post(START_RIDE_PATH, json={"order_id": order_id})
         assert response.status == 202, await response.text()
+        await self.wait_for_tasks()
+
+    async def wait_for_tasks(self) -> None:
         assert isinstance(self.broker, InMemoryBroker)
         await self.broker.wait_all()
 
@@ -75,7 +78,7 @@ def settings_tree(world: RunningWorld) -> dict[str, Any]:
     return settings_for(world.urls, monitex_token=MONITEX_TOKEN, optumplus_token=OPTUMPLUS_TOKEN)
 
 
-GatewayFactory = Callable[[], Awaitable[Gateway]]
+GatewayFactory = Callable[..., Awaitable[Gateway]]
 
 
 @pytest.fixture
@@ -83,10 +86,11 @@ def make_gateway(
     settings_tree: dict[str, Any],
     aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
 ) -> GatewayFactory:
-    async def make() -> Gateway:
+    async def make(catalog: VendorCatalog | None = None) -> Gateway:
         settings = Settings(**settings_tree)
         broker = build_broker(settings.broker)
-        client = await aiohttp_client(build_app(settings, discover_vendor_plugins(), broker))
+        app = build_app(settings, catalog or discover_vendor_plugins(), broker)
+        client = await aiohttp_client(app)
         return Gateway(client, broker)
 
     return make

@@ -30,7 +30,11 @@ from tests.conftest import (
 
 ISRAELI_RIDE = RideSeed(order_id="order-il-1", alias_id="alias-il-1")
 LATVIAN_RIDE = RideSeed(
-    order_id="order-lv-1", alias_id="alias-lv-1", zone="riga", car_number="LV-1234", national_id=None
+    order_id="order-lv-1",
+    alias_id="alias-lv-1",
+    zone="riga",
+    car_number="LV-1234",
+    national_id=None,
 )
 READ_ORDER = {f"order_core {GET_FIELDS}": 1}
 STOP_AND_READ = {f"monitex {MONITEX_STOP}": 1, f"monitex {MONITEX_GET}": 1}
@@ -76,7 +80,9 @@ async def test_monitex_ride_answers_the_meter_price(world: RunningWorld, gateway
 async def test_non_cash_order_is_stopped_with_app_payment(
     world: RunningWorld, gateway: Gateway
 ) -> None:
-    await started_israeli_ride(world, gateway, RideSeed("order-il-1", "alias-il-1", payment_type="card"))
+    await started_israeli_ride(
+        world, gateway, RideSeed("order-il-1", "alias-il-1", payment_type="card")
+    )
 
     status, _ = await gateway.finish_ride("alias-il-1", 42.24)
 
@@ -191,7 +197,9 @@ async def test_unknown_order_is_not_found(world: RunningWorld, gateway: Gateway)
     "headers",
     [
         pytest.param({**DRIVER_HEADERS, "X-YaTaxi-Park-Id": "park2"}, id="other-park"),
-        pytest.param({**DRIVER_HEADERS, "X-YaTaxi-Driver-Profile-Id": "driver2"}, id="other-driver"),
+        pytest.param(
+            {**DRIVER_HEADERS, "X-YaTaxi-Driver-Profile-Id": "driver2"}, id="other-driver"
+        ),
     ],
 )
 async def test_another_drivers_order_is_answered_as_not_found_without_vendor_call(
@@ -275,7 +283,9 @@ async def test_price_other_than_the_fixed_price_is_refused(
     assert_calls(world, READ_ORDER)
 
 
-async def test_order_without_fixed_price_is_a_mismatch(world: RunningWorld, gateway: Gateway) -> None:
+async def test_order_without_fixed_price_is_a_mismatch(
+    world: RunningWorld, gateway: Gateway
+) -> None:
     world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1", fixed_price=None))
 
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
@@ -298,8 +308,12 @@ async def test_monitex_order_without_meter_ride_is_refused(
 @pytest.mark.parametrize(
     ("fault", "expected_calls"),
     [
-        pytest.param(Fault(MONITEX_STOP, status=500), {f"monitex {MONITEX_STOP}": 1}, id="stop-500"),
-        pytest.param(Fault(MONITEX_STOP, status=401), {f"monitex {MONITEX_STOP}": 1}, id="stop-401"),
+        pytest.param(
+            Fault(MONITEX_STOP, status=500), {f"monitex {MONITEX_STOP}": 1}, id="stop-500"
+        ),
+        pytest.param(
+            Fault(MONITEX_STOP, status=401), {f"monitex {MONITEX_STOP}": 1}, id="stop-401"
+        ),
         pytest.param(Fault(MONITEX_GET, status=500), STOP_AND_READ, id="get-500"),
         pytest.param(Fault(MONITEX_GET, body="malformed"), STOP_AND_READ, id="get-malformed"),
         pytest.param(Fault(MONITEX_GET, body="truncated"), STOP_AND_READ, id="get-truncated"),

@@ -77,7 +77,11 @@ async def test_happy_path_starts_the_meter_stores_the_ride_and_tells_the_app(
     assert vehicles.query == {"consumer": "meters-integration-api"}
     start = only_call(sims, "monitex", MONITEX_START)
     assert start.headers["authorization"] == f"Bearer {MONITEX_TOKEN}"
-    assert start.body == {"driverId": "123456782", "vehicleLicense": "PERMIT-7", "priceLimit": 4224.0}
+    assert start.body == {
+        "driverId": "123456782",
+        "vehicleLicense": "PERMIT-7",
+        "priceLimit": 4224.0,
+    }
     (ride_id,) = sims.monitex.rides
     store = only_call(sims, "order_core", SET_FIELDS)
     assert store.query == {"order_id": "order-il-1", "order_id_type": "exact_id"}

@@ -1,18 +1,274 @@
-"""Production broker: taskiq-redis Redis Streams with a consumer group and late acknowledgement."""
+"""Production broker: one Redis stream, one consumer group, acknowledgement after the task ran.
 
+Built on taskiq-redis's RedisStreamBroker, which as of 1.2.4 falls short in ways that lose or
+stall tasks, so this subclass replaces its reading and acknowledging:
+
+- it reclaims a dead worker's entries on its own schedule: upstream runs XAUTOCLAIM only after
+  XREADGROUP returned new entries, so on an idle stream they would wait forever;
+- while a worker runs a task it keeps the entry's idle time fresh, so the redelivery timeout
+  measures how long a worker has been silent, not how long its task takes;
+- it reads one entry each time the worker has a free task slot (taskiq's Receiver asks only
+  then), so no entry sits fetched but not started, and a stopping worker hands back the
+  entries it did not finish instead of stranding them for the redelivery timeout;
+- it survives Redis going away (reconnects with backoff) and losing the group (recreates it);
+- acknowledging also deletes the entry, so the stream holds only unfinished tasks;
+- an enqueue fails within a second when Redis is down or hung.
+"""
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from redis.backoff import EqualJitterBackoff
+from redis.exceptions import RedisError, ResponseError
+from taskiq import AckableMessage
+from taskiq.message import BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
+from gateway.broker.stream_scripts import hand_back, refresh_held
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"
+# Read from the stream's start, not "$": a group created after entries were added (Redis came
+# back empty and a gateway enqueued before any worker recreated the group) still delivers them.
+# Safe because acknowledged entries are deleted, so the start holds only unfinished tasks.
+GROUP_START_ID = "0"
+ENQUEUE_TIMEOUT_S = 1.0
+CONNECT_TIMEOUT_S = 1.0
+READ_BLOCK_MS = 1000
+# Longer than a blocking read, so only a Redis that stopped answering trips it.
+SOCKET_TIMEOUT_S = 5.0
+RECLAIM_INTERVAL_BOUNDS_MS = (50, 5000)
+RECONNECT_BACKOFF = EqualJitterBackoff(cap=5.0, base=0.1)
+
+log = structlog.get_logger("gateway.broker")
+
+StreamEntry = tuple[bytes, dict[bytes, bytes] | None]
 
 
-def build_redis_stream_broker(settings: BrokerSettings) -> RedisStreamBroker:
-    return RedisStreamBroker(
+def consumer_name() -> str:
+    """Unique per worker process, and says where it runs: XINFO CONSUMERS names the culprit."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class ReliableStreamBroker(RedisStreamBroker):
+    def __init__(self, url: str, queue_name: str, redelivery_timeout_ms: int) -> None:
+        super().__init__(
+            url,
+            queue_name=queue_name,
+            consumer_group_name=CONSUMER_GROUP,
+            consumer_name=consumer_name(),
+            consumer_id=GROUP_START_ID,
+            idle_timeout=redelivery_timeout_ms,
+            xread_block=READ_BLOCK_MS,
+            xread_count=1,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=SOCKET_TIMEOUT_S,
+        )
+        low, high = RECLAIM_INTERVAL_BOUNDS_MS
+        self.reclaim_interval_s = min(max(redelivery_timeout_ms // 4, low), high) / 1000
+        self.heartbeat_interval_s = redelivery_timeout_ms / 3 / 1000
+        self._next_reclaim_at = 0.0
+        self._reclaim_cursor: bytes | str = "0-0"
+        self._held: set[bytes] = set()
+        self._acknowledging = True
+
+    async def _declare_consumer_group(self) -> None:
+        # Called by startup(). A gateway or worker starting while Redis is down still starts:
+        # the gateway reports not ready until it is back, a worker creates the group on its
+        # first read (see _next_entry).
+        try:
+            async with Redis(connection_pool=self.connection_pool) as redis:
+                await self._create_group(redis)
+        except RedisError as error:
+            log.warning("broker.unreachable_at_startup", error=_describe(error))
+
+    async def _create_group(self, redis: Redis) -> None:
+        try:
+            await redis.xgroup_create(
+                self.queue_name, self.consumer_group_name, id=GROUP_START_ID, mkstream=True
+            )
+        except ResponseError as error:
+            if not str(error).startswith("BUSYGROUP"):
+                raise
+            return
+        log.info("broker.group_created", stream=self.queue_name, group=self.consumer_group_name)
+
+    async def kick(self, message: BrokerMessage) -> None:
+        async with asyncio.timeout(ENQUEUE_TIMEOUT_S):
+            await super().kick(message)
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        failures = 0
+        while True:
+            try:
+                async with Redis(connection_pool=self.connection_pool) as redis:
+                    while True:
+                        entry = await self._next_entry(redis)
+                        failures = 0
+                        if entry is not None:
+                            yield self._deliver(entry)
+            except RedisError as error:
+                failures += 1
+                delay_s = RECONNECT_BACKOFF.compute(failures)
+                log.warning(
+                    "broker.read_failed",
+                    error=_describe(error),
+                    failures=failures,
+                    retry_in_s=round(delay_s, 2),
+                )
+                await asyncio.sleep(delay_s)
+
+    async def _next_entry(self, redis: Redis) -> StreamEntry | None:
+        """One entry for a free task slot: an abandoned one if due, else a new one, else None."""
+        try:
+            if time.monotonic() >= self._next_reclaim_at:
+                entry = await self._reclaim_one(redis)
+                if entry is not None:
+                    return entry
+            return await self._read_one(redis)
+        except ResponseError as error:
+            if not str(error).startswith("NOGROUP"):
+                raise
+            # Redis restarted empty or the group was deleted; GROUP_START_ID keeps what is
+            # already in the stream deliverable.
+            log.warning("broker.group_lost", stream=self.queue_name)
+            await self._create_group(redis)
+            return None
+
+    async def _reclaim_one(self, redis: Redis) -> StreamEntry | None:
+        # XAUTOCLAIM looks at a bounded slice of the pending list per call; the cursor carries
+        # the scan over, and its return to 0-0 ends a full pass.
+        while True:
+            cursor, claimed, _deleted = await redis.xautoclaim(
+                self.queue_name,
+                self.consumer_group_name,
+                self.consumer_name,
+                min_idle_time=self.idle_timeout,
+                start_id=self._reclaim_cursor,
+                count=1,
+            )
+            self._reclaim_cursor = cursor
+            for entry_id, fields in claimed:
+                if entry_id in self._held:
+                    continue  # still running here; the claim only refreshed it
+                log.warning("broker.reclaimed", entry_id=entry_id.decode())
+                return entry_id, fields
+            if cursor in (b"0-0", "0-0"):
+                self._next_reclaim_at = time.monotonic() + self.reclaim_interval_s
+                return None
+
+    async def _read_one(self, redis: Redis) -> StreamEntry | None:
+        until_reclaim_ms = int((self._next_reclaim_at - time.monotonic()) * 1000)
+        # Typed as a union of the RESP2 and RESP3 shapes; this pool speaks RESP2.
+        fetched: Any = await redis.xreadgroup(
+            self.consumer_group_name,
+            self.consumer_name,
+            {self.queue_name: ">"},
+            count=1,
+            # BLOCK 0 would wait forever and starve the reclaim schedule.
+            block=max(1, min(self.block, until_reclaim_ms)),
+        )
+        # [[stream, [(id, fields)]]], or empty when the block ran out.
+        for _stream, entries in fetched or []:
+            for entry_id, fields in entries:
+                return entry_id, fields
+        return None
+
+    def _deliver(self, entry: StreamEntry) -> AckableMessage:
+        entry_id, fields = entry
+        self._held.add(entry_id)
+        # An entry deleted under a pending delivery comes without fields (Redis 6.2); taskiq's
+        # Receiver acknowledges what it cannot parse, which drops it.
+        data = (fields or {}).get(b"data", b"")
+        return AckableMessage(data=data, ack=self._acknowledger(entry_id))
+
+    def _acknowledger(self, entry_id: bytes) -> Callable[[], Awaitable[None]]:
+        async def acknowledge() -> None:
+            self._held.discard(entry_id)
+            if not self._acknowledging:
+                return
+            try:
+                async with (
+                    Redis(connection_pool=self.connection_pool) as redis,
+                    redis.pipeline(transaction=True) as pipe,
+                ):
+                    pipe.xack(self.queue_name, self.consumer_group_name, entry_id)
+                    pipe.xdel(self.queue_name, entry_id)
+                    await pipe.execute()
+            except RedisError as error:
+                # The task ran; the entry stays pending and runs again after the redelivery
+                # timeout, which the task's idempotency makes harmless.
+                log.warning("broker.ack_failed", entry_id=entry_id.decode(), error=_describe(error))
+
+        return acknowledge
+
+    def stop_acknowledging(self) -> None:
+        """From now on, task runs that end leave their entries pending: they were cut short."""
+        self._acknowledging = False
+
+    @asynccontextmanager
+    async def holding_deliveries(self) -> AsyncIterator[None]:
+        """A worker's run: keeps its running tasks' entries fresh; at the end hands back the rest.
+
+        Only leave the block once no task of this worker is running any more.
+        """
+        heartbeat = asyncio.create_task(self._keep_held_fresh())
+        try:
+            yield
+        finally:
+            heartbeat.cancel()
+            with suppress(asyncio.CancelledError):
+                await heartbeat
+            await self._hand_back()
+
+    async def _keep_held_fresh(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_interval_s)
+            try:
+                async with Redis(connection_pool=self.connection_pool) as redis:
+                    await refresh_held(
+                        redis,
+                        self.queue_name,
+                        self.consumer_group_name,
+                        self.consumer_name,
+                        set(self._held),
+                    )
+            except RedisError as error:
+                log.warning("broker.heartbeat_failed", error=_describe(error))
+
+    async def _hand_back(self) -> None:
+        try:
+            async with Redis(connection_pool=self.connection_pool) as redis:
+                count = await hand_back(
+                    redis, self.queue_name, self.consumer_group_name, self.consumer_name
+                )
+        except RedisError as error:
+            log.warning(
+                "broker.hand_back_failed",
+                error=_describe(error),
+                note="unfinished entries go to another worker after the redelivery timeout",
+            )
+            return
+        self._held.clear()
+        if count:
+            log.info("broker.handed_back", entries=count)
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def build_redis_stream_broker(settings: BrokerSettings) -> ReliableStreamBroker:
+    return ReliableStreamBroker(
         settings.url,
         queue_name=settings.queue_name,
-        consumer_group_name=CONSUMER_GROUP,
-        # "0" rather than "$": a message added before the group existed is still delivered.
-        consumer_id="0",
-        idle_timeout=settings.redelivery_timeout_ms,
+        redelivery_timeout_ms=settings.redelivery_timeout_ms,
     )

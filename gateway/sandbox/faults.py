@@ -1,6 +1,7 @@
 """What a simulator was asked (the call log) and how it should misbehave (the fault book)."""
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, TypeVar, cast, get_args, overload
 
@@ -22,6 +23,9 @@ class Headers(dict[str, str]):
     aiohttp re-cases the names it knows (``X-Request-Id`` arrives as ``X-Request-ID``), so the
     case a client sent cannot be relied on.
     """
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        super().__init__((name.lower(), value) for name, value in items)
 
     def __getitem__(self, name: str) -> str:
         return super().__getitem__(name.lower())

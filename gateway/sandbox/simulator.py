@@ -99,7 +99,7 @@ def expect_query(request: web.Request, key: str) -> str:
     return value
 
 
-def endpoint_of(request: web.Request) -> str:
+def _endpoint_of(request: web.Request) -> str:
     resource = request.match_info.route.resource
     template = resource.canonical if resource is not None else request.path
     return f"{request.method} {template}"
@@ -143,7 +143,7 @@ class Simulator(ABC):
     async def _observe(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(CONTROL_PREFIX):
             return await handler(request)
-        endpoint = endpoint_of(request)
+        endpoint = _endpoint_of(request)
         raw = await request.read()
         self.calls.record(
             RecordedCall(
@@ -151,7 +151,7 @@ class Simulator(ABC):
                 method=request.method,
                 path=request.path,
                 query=dict(request.query),
-                headers=Headers((name.lower(), value) for name, value in request.headers.items()),
+                headers=Headers(request.headers.items()),
                 body=decode_body(raw, request.content_type),
             )
         )

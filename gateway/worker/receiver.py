@@ -1,0 +1,45 @@
+"""taskiq's Receiver as a worker runs it, knowing which task runs are still going."""
+
+import asyncio
+
+from taskiq import AckableMessage, AcknowledgeType, AsyncBroker
+from taskiq.receiver import Receiver
+
+
+class WorkerReceiver(Receiver):
+    def __init__(self, broker: AsyncBroker, *, max_tasks: int, grace_s: float) -> None:
+        super().__init__(
+            broker,
+            max_async_tasks=max_tasks,
+            # No prefetch: the broker is asked for an entry only when a task slot is free, so
+            # a stopping worker has nothing fetched that it has not started.
+            max_prefetch=0,
+            # The worker starts the broker itself, after the services the task uses are open.
+            run_startup=False,
+            # The entry stays pending while the task runs, so a killed worker's task is
+            # redelivered; the task never raises to be retried (DESIGN §3).
+            ack_type=AcknowledgeType.WHEN_EXECUTED,
+            # How long listen() waits for running tasks once told to stop.
+            wait_tasks_timeout=grace_s,
+        )
+        self._running: set[asyncio.Task[object]] = set()
+
+    async def callback(self, message: bytes | AckableMessage, raise_err: bool = False) -> None:
+        run = asyncio.current_task()
+        assert run is not None, "the Receiver runs each callback as its own task"
+        self._running.add(run)
+        try:
+            await super().callback(message, raise_err)
+        finally:
+            self._running.discard(run)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def cancel_running(self) -> None:
+        """Cancel the task runs still going and wait until they have stopped."""
+        runs = list(self._running)
+        for run in runs:
+            run.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)

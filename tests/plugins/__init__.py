@@ -1,0 +1,1 @@
+"""Vendor plugin modules used by the tests, good and broken."""

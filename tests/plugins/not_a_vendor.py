@@ -1,0 +1,11 @@
+"""A plugin that registers something that is not a MeterVendor."""
+
+from collections.abc import Callable
+from typing import Any
+
+from gateway.plugins.hookspecs import hookimpl
+
+
+@hookimpl
+def register_vendors(register: Callable[[Any], None]) -> None:
+    register(dict)

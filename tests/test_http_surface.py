@@ -1,0 +1,64 @@
+"""The rest of the HTTP surface (DESIGN §6): enqueueing start-ride, ping, the API document."""
+
+import yaml
+
+from gateway.http.app import START_RIDE_PATH
+from gateway.sandbox.world import RideSeed
+from tests.calls import MONITEX_START
+from tests.conftest import Gateway, RunningWorld
+
+
+async def test_start_ride_endpoint_enqueues_the_task_with_the_callers_task_id(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
+
+    response = await gateway.client.post(
+        START_RIDE_PATH, json={"order_id": "order-il-1", "task_id": "task-from-caller"}
+    )
+    await gateway.wait_for_tasks()
+
+    assert response.status == 202
+    assert await response.json() == {"task_id": "task-from-caller"}
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+
+
+async def test_start_ride_endpoint_generates_a_task_id(gateway: Gateway) -> None:
+    response = await gateway.client.post(START_RIDE_PATH, json={"order_id": "order-x"})
+    await gateway.wait_for_tasks()
+
+    assert response.status == 202
+    task_id = (await response.json())["task_id"]
+    assert isinstance(task_id, str) and len(task_id) == 32
+
+
+async def test_start_ride_endpoint_refuses_bad_bodies(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    for raw in (b"", b"{", b"[]", b'{"order_id": 5}', b'{"order_id": ""}', b'{"task": "x"}'):
+        response = await gateway.client.post(START_RIDE_PATH, data=raw)
+        body = await response.json()
+        assert response.status == 400, raw
+        assert body["code"] == "invalid_request"
+    assert len(world.sims.order_core.calls) == 0
+
+
+async def test_ping_answers(gateway: Gateway) -> None:
+    response = await gateway.client.get("/ping")
+
+    assert (response.status, await response.json()) == (200, {"status": "ok"})
+
+
+async def test_openapi_document_is_served_from_the_repository(gateway: Gateway) -> None:
+    response = await gateway.client.get("/openapi.yaml")
+    spec = yaml.safe_load(await response.text())
+
+    assert response.status == 200
+    assert "/driver/v1/meters-integration-api/finish-ride" in spec["paths"]
+    assert "/internal/meters-integration-api/v1/start-ride" in spec["paths"]
+
+
+async def test_every_answer_carries_the_request_id(gateway: Gateway) -> None:
+    response = await gateway.client.get("/ping", headers={"X-Request-Id": "req-123"})
+
+    assert response.headers["X-Request-Id"] == "req-123"

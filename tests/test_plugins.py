@@ -1,0 +1,93 @@
+"""The vendor plugin boundary: discovery through entry points, isolation of broken plugins."""
+
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
+from gateway.plugins.meter_vendor import Capability
+from gateway.plugins.registry import (
+    PluginFailure,
+    catalog_from_entry_points,
+    discover_vendor_plugins,
+)
+from gateway.sandbox.faults import Fault
+from gateway.sandbox.world import RideSeed
+from tests.calls import MONITEX_START, PUSH, SET_FIELDS, setcar_values
+from tests.conftest import GatewayFactory, RunningWorld
+from tests.plugins.cancellable_monitex import CancellableMonitex
+from vendors.monitex.vendor import MonitexVendor
+from vendors.optumplus.vendor import OptumPlusVendor
+
+
+def plugin(name: str, module: str) -> EntryPoint:
+    return EntryPoint(name=name, value=f"tests.plugins.{module}", group=ENTRY_POINT_GROUP)
+
+
+def shipped_entry_points() -> list[EntryPoint]:
+    return list(entry_points(group=ENTRY_POINT_GROUP))
+
+
+def test_shipped_vendors_register_through_the_entry_point_group() -> None:
+    assert {(ep.name, ep.value) for ep in shipped_entry_points()} >= {
+        ("monitex", "vendors.monitex.plugin"),
+        ("optumplus", "vendors.optumplus.plugin"),
+    }
+    catalog = discover_vendor_plugins()
+    assert catalog.vendors["monitex"] is MonitexVendor
+    assert catalog.vendors["optumplus"] is OptumPlusVendor
+    assert catalog.failures == []
+
+
+def test_vendors_declare_what_they_can_do() -> None:
+    assert MonitexVendor.capabilities == {
+        Capability.START_RIDE,
+        Capability.STOP_RIDE,
+        Capability.GET_PRICE,
+    }
+    assert OptumPlusVendor.capabilities == {Capability.STOP_RIDE, Capability.GET_PRICE}
+
+
+def test_broken_plugins_are_reported_and_do_not_take_the_others_down() -> None:
+    catalog = catalog_from_entry_points(
+        [
+            plugin("broken_import", "broken_import"),
+            *shipped_entry_points(),
+            plugin("raising_hook", "raising_hook"),
+            plugin("not_a_vendor", "not_a_vendor"),
+            plugin("duplicate_monitex", "duplicate_monitex"),
+        ]
+    )
+
+    assert catalog.vendors == {"monitex": MonitexVendor, "optumplus": OptumPlusVendor}
+    assert catalog.failures == [
+        PluginFailure(
+            "broken_import",
+            "ModuleNotFoundError: No module named 'meters_vendor_dependency_that_is_not_installed'",
+        ),
+        PluginFailure("raising_hook", "RuntimeError: registration exploded"),
+        PluginFailure("not_a_vendor", "TypeError: <class 'dict'> is not a MeterVendor subclass"),
+        PluginFailure(
+            "duplicate_monitex", "ValueError: vendor name 'monitex' is already registered"
+        ),
+    ]
+
+
+async def test_orphaned_ride_is_cancelled_when_the_vendor_can(
+    world: RunningWorld, settings_tree: dict[str, Any], make_gateway: GatewayFactory
+) -> None:
+    settings_tree["countries"]["IL"]["vendor"] = "cancellable_monitex"
+    settings_tree["vendors"]["cancellable_monitex"] = settings_tree["vendors"]["monitex"]
+    catalog = catalog_from_entry_points(
+        [*shipped_entry_points(), plugin("cancellable_monitex", "cancellable_monitex")]
+    )
+    gateway = await make_gateway(catalog)
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=409))
+    CancellableMonitex.cancelled.clear()
+
+    await gateway.start_ride("order-il-1")
+
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+    assert CancellableMonitex.cancelled == list(world.sims.monitex.rides)
+    assert setcar_values(world.sims) == ["false"]
+    assert len(world.sims.client_notify.calls.to(PUSH)) == 1

@@ -1,0 +1,134 @@
+"""Configuration (DESIGN §8): TOML plus METERS_ overrides, errors naming the key, secrets hidden."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import ConfigError, load_settings
+
+SHIPPED = Path(__file__).parent.parent / "config" / "meters.toml"
+CLI = [sys.executable, "-m", "gateway.cli"]
+
+
+def test_shipped_config_routes_israel_to_monitex_and_latvia_to_optumplus() -> None:
+    settings = load_settings(SHIPPED)
+
+    assert settings.zones["tel_aviv"] == "IL"
+    assert settings.zones["riga"] == "LV"
+    assert settings.countries["IL"].vendor == "monitex"
+    assert settings.countries["LV"].vendor == "optumplus"
+    assert settings.broker.url == ""
+
+
+def test_environment_overrides_the_file_at_any_depth(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METERS_SERVER__PORT", "9090")
+    monkeypatch.setenv("METERS_COUNTRIES__IL__DRY_RUN", "true")
+    monkeypatch.setenv("METERS_VENDORS__MONITEX__TOKEN", "from-env")
+
+    settings = load_settings(SHIPPED)
+
+    assert settings.server.port == 9090
+    assert settings.countries["IL"].dry_run is True
+    assert settings.countries["IL"].vendor == "monitex"  # the rest of the section is kept
+    assert settings.vendors["monitex"]["token"] == "from-env"
+    assert settings.vendors["monitex"]["pending_polls"] == 3
+
+
+def test_vendor_tokens_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METERS_VENDORS__MONITEX__TOKEN", "token-that-must-not-print")
+
+    assert "token-that-must-not-print" not in repr(load_settings(SHIPPED))
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[server]\nport = "eighty"\n', "server.port: Input should be a valid integer"),
+        ("[server]\nfinish_ride_deadline_ms = 0\n", "server.finish_ride_deadline_ms"),
+        ('[broker]\nurl = "amqp://x"\n', "broker.url"),
+        ('[zones]\ntel_aviv = "Israel"\n', "zones: Value error, zone 'tel_aviv'"),
+        ("[countries.IL]\ndry_run = true\n", "countries.IL.vendor: Field required"),
+        (
+            '[countries.IL]\nvendor = "monitex"\nmin_price_ratio = 1.3\n',
+            "min_price_ratio must not exceed max_price_ratio",
+        ),
+        ('[upstreams.order_core]\nurl = "order-core"\n', "upstreams.order_core.url"),
+        ("[serverr]\nport = 1\n", "serverr: Extra inputs are not permitted"),
+        ("not toml at all", "not valid TOML"),
+    ],
+)
+def test_bad_settings_name_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path)
+
+    assert message in str(raised.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "absent.toml")
+
+
+def run_check_config(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "check-config", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_check_config_accepts_the_shipped_files() -> None:
+    for path in (SHIPPED, SHIPPED.parent / "production.example.toml"):
+        result = run_check_config(path)
+        assert result.returncode == 0, result.stderr
+        assert f"{path}: OK" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        (
+            '[countries.FR]\nvendor = "taxameter"\n',
+            "countries.FR.vendor: vendor 'taxameter' is not installed "
+            "(installed: monitex, optumplus)",
+        ),
+        (
+            '[countries.IL]\nvendor = "monitex"\n[vendors.monitex]\nurl = "ftp://meter"\n',
+            "vendors.monitex.url: String should match pattern",
+        ),
+        (
+            '[countries.IL]\nvendor = "monitex"\n'
+            '[vendors.monitex]\nurl = "http://m"\npending_polls = -1\n',
+            "vendors.monitex.pending_polls: Input should be greater than or equal to 0",
+        ),
+        (
+            '[countries.IL]\nvendor = "monitex"\n[vendors.monitex]\nurl = "http://m"\ncolour = 1\n',
+            "vendors.monitex.colour: Extra inputs are not permitted",
+        ),
+        ('[countries.IL]\nvendor = "monitex"\n', "vendors.monitex.url: Field required"),
+    ],
+)
+def test_check_config_names_the_bad_key_and_fails(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+
+    result = run_check_config(path)
+
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_check_config_does_not_print_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "meters.toml"
+    path.write_text(
+        '[countries.IL]\nvendor = "monitex"\n'
+        '[vendors.monitex]\nurl = "ftp://m"\ntoken = "tok-3141592653"\n'
+    )
+
+    result = run_check_config(path)
+
+    assert result.returncode == 2
+    assert "tok-3141592653" not in result.stdout + result.stderr
