@@ -29,7 +29,8 @@ async def test_start_ride_endpoint_generates_a_task_id(gateway: Gateway) -> None
 
     assert response.status == 202
     task_id = (await response.json())["task_id"]
-    assert isinstance(task_id, str) and len(task_id) == 32
+    assert isinstance(task_id, str)
+    assert len(task_id) == 32
 
 
 async def test_start_ride_endpoint_refuses_bad_bodies(

@@ -18,7 +18,8 @@ START = "/internal/meters-integration-api/v1/start-ride"
 
 async def wait_for(condition: Any, timeout_s: float = 10) -> None:
     async with asyncio.timeout(timeout_s):
-        while not condition():
+        # The condition is the effect of another process's calls on the simulators: poll it.
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
 
