@@ -185,7 +185,7 @@ async def test_order_read_failure_ends_the_task_without_touching_setcar(
 FALLBACK = {f"driver_orders_builder {SETCAR}": 1, f"client_notify {PUSH}": 1}
 
 
-async def _assert_fell_back(world: RunningWorld, *before_fallback: dict[str, int]) -> None:
+def _assert_fell_back(world: RunningWorld, *before_fallback: dict[str, int]) -> None:
     assert calls_made(world.sims) == expected(READ_ORDER, *before_fallback, FALLBACK)
     assert setcar_values(world.sims) == ["false"]
     assert "external_meter_ride_id" not in world.sims.order_core.order("order-il-1")["order"]
@@ -244,7 +244,7 @@ async def test_order_without_fixed_price_falls_back(world: RunningWorld, gateway
 
     await gateway.start_ride("order-il-1")
 
-    await _assert_fell_back(world, GATHER)
+    _assert_fell_back(world)
 
 
 @pytest.mark.parametrize(
@@ -283,7 +283,7 @@ async def test_pending_forever_polls_the_configured_number_of_times(
     await gateway.start_ride("order-il-1")
 
     assert len(world.sims.monitex.calls.to(MONITEX_GET)) == 3
-    await _assert_fell_back(world, GATHER, VENDOR_START, {f"monitex {MONITEX_GET}": 3})
+    _assert_fell_back(world, GATHER, VENDOR_START, {f"monitex {MONITEX_GET}": 3})
 
 
 @pytest.mark.parametrize(
@@ -302,7 +302,7 @@ async def test_storing_the_ride_id_failure_falls_back(
 
     await gateway.start_ride("order-il-1")
 
-    await _assert_fell_back(world, GATHER, VENDOR_START, STORE)
+    _assert_fell_back(world, GATHER, VENDOR_START, STORE)
 
 
 async def test_revision_read_failure_falls_back(world: RunningWorld, gateway: Gateway) -> None:
@@ -311,7 +311,7 @@ async def test_revision_read_failure_falls_back(world: RunningWorld, gateway: Ga
 
     await gateway.start_ride("order-il-1")
 
-    await _assert_fell_back(world, GATHER, VENDOR_START, {f"order_core {GET_FIELDS}": 1})
+    _assert_fell_back(world, GATHER, VENDOR_START, {f"order_core {GET_FIELDS}": 1})
 
 
 async def test_setcar_failure_ends_the_task_without_a_push(

@@ -130,14 +130,15 @@ class _MeterRideLaunch:
         return await self._tell_driver_app(StartResult.STARTED, "ok", running=True)
 
     async def _start_vendor_ride(self) -> str:
+        fixed_price = self._order.fixed_price
+        if fixed_price is None:
+            raise StepFailed(StartStep.FIXED_PRICE, "order has no fixed price")
         try:
             async with asyncio.TaskGroup() as group:
                 national_id = group.create_task(self._driver_national_id())
                 permit = group.create_task(self._vehicle_permit())
         except* StepFailed as failures:
             raise failures.exceptions[0] from None
-        if self._order.fixed_price is None:
-            raise StepFailed(StartStep.FIXED_PRICE, "order has no fixed price")
         vendor = self._route.vendor
         try:
             ride_id = await vendor.start_ride(
@@ -145,7 +146,7 @@ class _MeterRideLaunch:
                     order_id=self._order.order_id,
                     driver_national_id=national_id.result(),
                     vehicle_permit=permit.result(),
-                    price_limit=self._order.fixed_price,
+                    price_limit=fixed_price,
                 )
             )
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
