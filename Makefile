@@ -5,10 +5,14 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint setup
 
-$(BIN)/meters-integration-api: pyproject.toml
+EXAMPLE_VENDOR := examples/meters-vendor-taxameter
+
+$(BIN)/meters-integration-api: pyproject.toml $(EXAMPLE_VENDOR)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# The example third-party vendor, installed next to the gateway as an integrator would.
+	$(BIN)/pip install --quiet -e $(EXAMPLE_VENDOR)
 	touch $@
 
 setup: $(BIN)/meters-integration-api
@@ -20,7 +24,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd $(EXAMPLE_VENDOR) && MYPYPATH=$(CURDIR) $(CURDIR)/$(BIN)/mypy
 
 test: setup lint
 	scripts/ensure-redis-server.sh
 	$(BIN)/python -m pytest
+
+# Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.
+.PHONY: bench
+bench: setup
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench

@@ -10,11 +10,15 @@ import structlog
 from aiohttp import web
 
 from gateway.broker.factory import build_broker
+from gateway.demo.command import run_demo
 from gateway.http.app import build_app
 from gateway.logging_setup import configure_logging
+from gateway.observability.secrets import configured_secrets
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.sandbox.command import run_sandbox
 from gateway.settings import CONFIG_PATH_VARIABLE, ConfigError, Settings, load_settings
+from gateway.worker.supervisor import run_workers
 
 EXIT_BAD_CONFIG = 2
 
@@ -23,17 +27,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     command: str = args.command
+    if command == "demo":
+        return _demo(args.only)
     try:
         if command == "check-config":
             return _check_config(args.file)
         settings, catalog = _load(args.config)
     except ConfigError as error:
-        print(f"configuration error:\n{error}", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    configure_logging(settings.log_level)
+        return _config_error(error)
+    configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
     _report_plugin_failures(catalog)
     if command == "serve":
         return _serve(settings, catalog)
+    if command == "worker":
+        return _work(settings, catalog)
+    if command == "sandbox":
+        return _sandbox(settings, catalog)
     parser.error(f"unknown command {command}")
     return EXIT_BAD_CONFIG
 
@@ -46,9 +55,22 @@ def _parser() -> argparse.ArgumentParser:
     config_help = f"TOML settings file (default: ${CONFIG_PATH_VARIABLE}, else built-in defaults)"
     serve = commands.add_parser("serve", help="run the HTTP gateway")
     serve.add_argument("--config", type=Path, help=config_help)
+    worker = commands.add_parser("worker", help="run task worker processes (Redis broker only)")
+    worker.add_argument("--config", type=Path, help=config_help)
+    sandbox = commands.add_parser(
+        "sandbox", help="run the gateway with simulators of every service it calls, and demo orders"
+    )
+    sandbox.add_argument("--config", type=Path, help=config_help)
+    demo = commands.add_parser("demo", help="play scripted rides through a sandbox, step by step")
+    demo.add_argument("--only", metavar="TEXT", help="play only scenarios whose name has TEXT")
     check = commands.add_parser("check-config", help="validate a settings file and exit")
     check.add_argument("file", type=Path)
     return parser
+
+
+def _config_error(error: ConfigError) -> int:
+    print(f"configuration error:\n{error}", file=sys.stderr)
+    return EXIT_BAD_CONFIG
 
 
 def _load(config: Path | None) -> tuple[Settings, VendorCatalog]:
@@ -65,7 +87,7 @@ def _check_config(path: Path) -> int:
     settings, catalog = _load(path)
     print(f"{path}: OK")
     for country, country_settings in sorted(settings.countries.items()):
-        zones = sorted(zone for zone, code in settings.zones.items() if code == country)
+        zones = settings.zones_of_country(country)
         print(f"  {country}: vendor {country_settings.vendor}, zones {', '.join(zones) or 'none'}")
     print(f"  broker: {'redis streams' if settings.broker.url else 'in-memory'}")
     for failure in catalog.failures:
@@ -91,6 +113,39 @@ def _serve(settings: Settings, catalog: VendorCatalog) -> int:
     )
     web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)
     return 0
+
+
+def _work(settings: Settings, catalog: VendorCatalog) -> int:
+    if not settings.broker.url:
+        # With the in-memory broker the tasks run inside `serve`; there is no queue to share.
+        print(
+            "configuration error:\nbroker.url: the worker needs a Redis broker (redis://...)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_CONFIG
+    structlog.get_logger("gateway").info(
+        "worker.starting",
+        processes=settings.worker.processes,
+        max_concurrent_tasks=settings.worker.max_concurrent_tasks,
+        vendors=sorted(catalog.vendors),
+    )
+    run_workers(settings, catalog)
+    return 0
+
+
+def _sandbox(settings: Settings, catalog: VendorCatalog) -> int:
+    try:
+        return run_sandbox(settings, catalog)
+    except ConfigError as error:
+        return _config_error(error)
+
+
+def _demo(only: str | None) -> int:
+    # The demo's own report is the output; the gateway's log lines would drown it.
+    configure_logging("ERROR")
+    catalog = discover_vendor_plugins()
+    _report_plugin_failures(catalog)
+    return run_demo(catalog, only)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,45 @@
-"""Prometheus metrics (DESIGN §9). Labels name vendors, countries and reasons, never people."""
+"""Prometheus metrics (DESIGN §9). Labels name vendors, countries and reasons, never people.
 
-from prometheus_client import Counter, Histogram
+Each process counts in memory, unless ``PROMETHEUS_MULTIPROC_DIR`` is set in its environment
+before it starts: then prometheus-client keeps the values in files there, and ``exposition``
+reads every process's files, so one endpoint reports a whole family of worker processes.
+"""
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# generate_latest writes the 0.0.4 text format whatever CONTENT_TYPE_LATEST says.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+# The outcome of a call abandoned because its caller gave up, not because it failed.
+CANCELLED = "cancelled"
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 RIDES_STARTED = Counter(
     "meters_rides_started_total",
-    "Start-ride task outcomes: result is started, fallback, skipped or aborted; reason says why.",
+    "Start-ride task outcomes. result: started, already_started, fallback, skipped or ended; "
+    "reason: ok, the fallback-matrix step that failed, or why the order was skipped.",
     ["vendor", "country", "result", "reason"],
 )
 RIDES_FINISHED = Counter(
     "meters_rides_finished_total",
-    "Finish-ride answers: result is priced or refused; reason is the error code or ok.",
+    "Finish-ride answers. result: priced or refused; reason: ok or the refusal code.",
     ["vendor", "country", "result", "reason"],
 )
 FINISH_RIDE_DURATION = Histogram(
     "meters_finish_ride_duration_seconds",
-    "Wall time of finish-ride requests by answer code.",
+    "Wall time of finish-ride requests by answer code (ok or the refusal code).",
     ["code"],
     buckets=_LATENCY_BUCKETS,
 )
@@ -38,3 +61,21 @@ VENDOR_CALL_DURATION = Histogram(
     ["vendor", "operation", "outcome"],
     buckets=_LATENCY_BUCKETS,
 )
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROCESS_DIR_VARIABLE) or None
+
+
+def scrape_registry() -> CollectorRegistry:
+    """What a scrape reads: this process's metrics, or every process's in multi-process mode."""
+    if multiprocess_dir() is None:
+        return REGISTRY
+    # The default registry would hold only this process's values; this one merges the files.
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped in the library
+    return registry
+
+
+def exposition() -> bytes:
+    return generate_latest(scrape_registry())

@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     def country_of_zone(self, zone: str | None) -> str | None:
         return self.zones.get(zone) if zone else None
 
+    def zones_of_country(self, country: str) -> list[str]:
+        return sorted(zone for zone, code in self.zones.items() if code == country)
+
 
 def load_settings(path: Path | None) -> Settings:
     """Read the TOML file (if any) and the environment; raise ConfigError naming the bad key."""

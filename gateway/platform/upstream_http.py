@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import structlog
 
-from gateway.metrics import UPSTREAM_CALL_DURATION
+from gateway.metrics import CANCELLED, UPSTREAM_CALL_DURATION
 from gateway.platform.errors import (
     UpstreamError,
     UpstreamErrorStatus,
@@ -21,6 +21,8 @@ from gateway.settings import UpstreamSettings
 
 CONSUMER = "meters-integration-api"
 JSON = "application/json"
+
+log = structlog.get_logger("gateway.upstream")
 
 Encoder = Callable[[Any], bytes]
 Decoder = Callable[[bytes], Any]
@@ -81,9 +83,18 @@ class UpstreamClient:
             raise UpstreamUnreachable(
                 self.service, f"{operation} failed: {type(error).__name__}"
             ) from error
+        except asyncio.CancelledError:
+            outcome = CANCELLED  # cut short by the caller, e.g. finish-ride's overall deadline
+            raise
         finally:
-            UPSTREAM_CALL_DURATION.labels(self.service, operation, outcome).observe(
-                time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            UPSTREAM_CALL_DURATION.labels(self.service, operation, outcome).observe(elapsed)
+            log.info(
+                "upstream.call",
+                service=self.service,
+                operation=operation,
+                outcome=outcome,
+                duration_ms=round(elapsed * 1000, 1),
             )
 
 

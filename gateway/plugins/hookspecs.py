@@ -5,9 +5,13 @@ from collections.abc import Callable
 import pluggy
 
 from gateway.plugins.meter_vendor import MeterVendor
+from gateway.sandbox.simulator import Simulator
 
 PROJECT_NAME = "meters_integration_api"
 ENTRY_POINT_GROUP = "meters_integration_api.vendors"
+
+SimulatorFactory = Callable[[str], Simulator]
+"""Builds a vendor's simulator that accepts the given token (as ``[vendors.NAME] token``)."""
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
 hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
@@ -16,3 +20,12 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 @hookspec
 def register_vendors(register: Callable[[type[MeterVendor]], None]) -> None:
     """Register vendor classes by calling ``register(VendorClass)``; do no I/O here."""
+
+
+@hookspec
+def register_simulators(register: Callable[[str, SimulatorFactory], None]) -> None:
+    """Optional: register a stand-in for a vendor's API by calling ``register(name, factory)``.
+
+    The sandbox, the demo and the conformance kit serve it in place of the vendor named
+    ``name``; do no I/O here.
+    """

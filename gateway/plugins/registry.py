@@ -1,13 +1,15 @@
 """Finds vendor plugins through their entry points, each isolated from the others' failures."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
+from typing import Any
 
 import pluggy
 
 from gateway.plugins import hookspecs
+from gateway.plugins.hookspecs import SimulatorFactory
 from gateway.plugins.meter_vendor import MeterVendor
 
 
@@ -19,10 +21,11 @@ class PluginFailure:
 
 @dataclass(slots=True)
 class VendorCatalog:
-    """The vendor classes that registered, by vendor name, and the plugins that could not."""
+    """What the plugins registered, by vendor name, and the plugins that could not register."""
 
     vendors: dict[str, type[MeterVendor]] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
+    simulators: dict[str, SimulatorFactory] = field(default_factory=dict)
 
 
 def discover_vendor_plugins() -> VendorCatalog:
@@ -51,23 +54,37 @@ def catalog_from_modules(
             manager.register(module, name=plugin_name)
         except Exception as error:
             catalog.failures.append(PluginFailure(plugin_name, _describe(error)))
-    # Each implementation is called on its own so one plugin raising skips only itself.
     for implementation in manager.hook.register_vendors.get_hookimpls():
-        plugin_name = implementation.plugin_name
-        registered: list[type[MeterVendor]] = []
-        try:
-            implementation.function(register=registered.append)
-            for vendor_class in registered:
-                _check_vendor_class(vendor_class, catalog)
-        except Exception as error:
-            catalog.failures.append(PluginFailure(plugin_name, _describe(error)))
-            continue
-        for vendor_class in registered:
+        for (vendor_class,) in _registered_by(implementation, catalog, _check_vendor_class):
             catalog.vendors[vendor_class.name] = vendor_class
+    # Simulators come second: each must stand in for a vendor that registered.
+    for implementation in manager.hook.register_simulators.get_hookimpls():
+        for vendor_name, factory in _registered_by(implementation, catalog, _check_simulator):
+            catalog.simulators[vendor_name] = factory
     return catalog
 
 
-def _check_vendor_class(vendor_class: object, catalog: VendorCatalog) -> None:
+def _registered_by(
+    implementation: pluggy.HookImpl,
+    catalog: VendorCatalog,
+    check: Callable[..., None],
+) -> list[tuple[Any, ...]]:
+    """The arguments of each ``register`` call one plugin made; none if it raised or any is bad.
+
+    Each implementation is called on its own so that one plugin raising skips only itself.
+    """
+    registered: list[tuple[Any, ...]] = []
+    try:
+        implementation.function(register=lambda *args: registered.append(args))
+        for args in registered:
+            check(catalog, *args)
+    except Exception as error:
+        catalog.failures.append(PluginFailure(implementation.plugin_name, _describe(error)))
+        return []
+    return registered
+
+
+def _check_vendor_class(catalog: VendorCatalog, vendor_class: object) -> None:
     if not (isinstance(vendor_class, type) and issubclass(vendor_class, MeterVendor)):
         raise TypeError(f"{vendor_class!r} is not a MeterVendor subclass")
     name = getattr(vendor_class, "name", None)
@@ -77,6 +94,15 @@ def _check_vendor_class(vendor_class: object, catalog: VendorCatalog) -> None:
         raise TypeError(f"{vendor_class.__qualname__} declares no capabilities")
     if name in catalog.vendors:
         raise ValueError(f"vendor name {name!r} is already registered")
+
+
+def _check_simulator(catalog: VendorCatalog, vendor_name: object, factory: object) -> None:
+    if vendor_name not in catalog.vendors:
+        raise ValueError(f"simulator for {vendor_name!r}, which is not a registered vendor")
+    if not callable(factory):
+        raise TypeError(f"simulator factory for {vendor_name!r} is not callable")
+    if vendor_name in catalog.simulators:
+        raise ValueError(f"vendor {vendor_name!r} already has a simulator")
 
 
 def _describe(error: BaseException) -> str:

@@ -15,13 +15,16 @@ import aiohttp
 import structlog
 from pydantic import SecretStr
 
-from gateway.metrics import VENDOR_CALL_DURATION
+from gateway.metrics import CANCELLED, VENDOR_CALL_DURATION
 from gateway.plugins.vendor_errors import (
     VendorError,
+    VendorErrorStatus,
     VendorMalformedResponse,
     VendorTimeout,
     VendorUnreachable,
 )
+
+log = structlog.get_logger("gateway.vendor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,9 @@ async def call_vendor(
             async with http.request(method, url, json=json_body, headers=headers) as response:
                 raw = await response.read()
                 status = response.status
+        if status >= 400:
+            # The vendor plugin decides what the status means; the measurement calls it an error.
+            outcome = VendorErrorStatus.reason
         return VendorResponse(status=status, body=_decode(raw, status))
     except VendorError as error:
         outcome = error.reason
@@ -63,9 +69,18 @@ async def call_vendor(
     except aiohttp.ClientError as error:
         outcome = VendorUnreachable.reason
         raise VendorUnreachable(f"{vendor} {operation} failed: {type(error).__name__}") from error
+    except asyncio.CancelledError:
+        outcome = CANCELLED  # cut short by the caller, e.g. finish-ride's overall deadline
+        raise
     finally:
-        VENDOR_CALL_DURATION.labels(vendor, operation, outcome).observe(
-            time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        VENDOR_CALL_DURATION.labels(vendor, operation, outcome).observe(elapsed)
+        log.info(
+            "vendor.call",
+            vendor=vendor,
+            operation=operation,
+            outcome=outcome,
+            duration_ms=round(elapsed * 1000, 1),
         )
 
 

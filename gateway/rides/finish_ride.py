@@ -47,10 +47,12 @@ class FinishRide:
         self.country = ""
 
     async def run(self) -> Decimal:
+        # The driver app knows the order by its alias id, and order-core answers with no other.
+        structlog.contextvars.bind_contextvars(alias_id=self._request.alias_id)
         order = await self._read_order()
         route = self._route(order)
         self.vendor, self.country = route.vendor.name, route.country
-        structlog.contextvars.bind_contextvars(vendor=self.vendor, order_id=order.order_id)
+        structlog.contextvars.bind_contextvars(vendor=self.vendor)
         ride = self._checked_ride(order, route)
         reading = await self._stop_and_read(route, ride)
         price = self._plausible_price(reading, route, ride.price)

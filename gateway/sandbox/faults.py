@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, TypeVar, cast, get_args, overload
 
 import bson
@@ -43,7 +43,7 @@ class Headers(dict[str, str]):
         return super().get(name.lower(), default)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RecordedCall:
     endpoint: str
     """Method and route template, e.g. ``GET /rides/{rideId}``."""
@@ -53,6 +53,15 @@ class RecordedCall:
     headers: Headers
     body: Any
     """JSON or BSON decoded; None when empty; the raw bytes when it decodes as neither."""
+    # How the call went, filled in once it is answered; left out of equality so that a test can
+    # state what was asked without knowing when.
+    received_at: float = field(default=0.0, compare=False)
+    """Wall-clock seconds (``time.time()``) when the call arrived."""
+    status: int | None = field(default=None, compare=False)
+    """The answer's status; None while unanswered, or if the caller gave up first."""
+    duration_ms: float | None = field(default=None, compare=False)
+    fault: str | None = field(default=None, compare=False)
+    """The injected fault that shaped the answer, described, e.g. ``status 500``."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,6 +134,16 @@ class Fault:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def describe(self) -> str:
+        """What the fault does to a call, e.g. ``delay 800 ms, status 500``."""
+        effects = [
+            f"delay {self.delay_ms} ms" if self.delay_ms else "",
+            f"status {self.status}" if self.status is not None else "",
+            f"body {self.body}" if self.body is not None else "",
+            "pending forever" if self.pending_forever else "",
+        ]
+        return ", ".join(effect for effect in effects if effect) or "no effect"
 
 
 def _optional_int(data: dict[str, Any], key: str) -> int | None:

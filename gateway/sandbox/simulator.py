@@ -6,6 +6,7 @@ calls under ``/_sim/`` control the simulator and are neither recorded nor faulte
 
 import asyncio
 import json
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -14,7 +15,6 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
-from yarl import URL
 
 from gateway.sandbox.faults import (
     CallLog,
@@ -25,6 +25,7 @@ from gateway.sandbox.faults import (
     decode_body,
     mangle_body,
 )
+from gateway.sandbox.serving import serve_app
 
 CONTROL_PREFIX = "/_sim/"
 FAULT_KEY = web.RequestKey("sandbox_fault", Fault)
@@ -128,6 +129,12 @@ class Simulator(ABC):
         )
         return app
 
+    def endpoints(self) -> set[str]:
+        """The service's own endpoints as ``METHOD /template``: those faults can be injected on."""
+        router = web.UrlDispatcher()
+        self._add_routes(router)
+        return _faultable_endpoints(router)
+
     @abstractmethod
     def _add_routes(self, router: web.UrlDispatcher) -> None:
         """The service's own routes, and its ``/_sim/`` seeding routes."""
@@ -145,24 +152,37 @@ class Simulator(ABC):
             return await handler(request)
         endpoint = _endpoint_of(request)
         raw = await request.read()
-        self.calls.record(
-            RecordedCall(
-                endpoint=endpoint,
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers=Headers(request.headers.items()),
-                body=decode_body(raw, request.content_type),
-            )
+        call = RecordedCall(
+            endpoint=endpoint,
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=Headers(request.headers.items()),
+            body=decode_body(raw, request.content_type),
+            received_at=time.time(),
         )
-        fault = self.faults.take(endpoint)
+        # Recorded before it is answered, so a call whose caller gives up is still in the log.
+        self.calls.record(call)
+        started = time.perf_counter()
+        try:
+            response = await self._faulted_answer(request, handler, call)
+            call.status = response.status
+            return response
+        finally:
+            call.duration_ms = (time.perf_counter() - started) * 1000
+
+    async def _faulted_answer(
+        self, request: web.Request, handler: Handler, call: RecordedCall
+    ) -> web.StreamResponse:
+        fault = self.faults.take(call.endpoint)
         if fault is None:
             return await self._answer(request, handler)
         request[FAULT_KEY] = fault
+        call.fault = fault.describe()
         if fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
         if fault.status is not None:
-            return json_error(fault.status, "injected_fault", f"fault injected on {endpoint}")
+            return json_error(fault.status, "injected_fault", f"fault injected on {call.endpoint}")
         response = await self._answer(request, handler)
         if fault.body is not None and isinstance(response, web.Response):
             raw_answer = response.body
@@ -188,7 +208,7 @@ class Simulator(ABC):
             fault = Fault.from_json(json.loads(await request.read()))
         except ValueError as error:
             return json_error(400, "bad_fault", str(error))
-        endpoints = _faultable_endpoints(request.app.router)
+        endpoints = self.endpoints()
         if fault.endpoint not in endpoints:
             return json_error(400, "bad_fault", f"unknown endpoint; known: {sorted(endpoints)}")
         self.faults.add(fault)
@@ -231,14 +251,7 @@ async def run_simulator(
     sim: Simulator, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[str]:
     """Serve the simulator until the block exits; yields its base URL (port 0 = any free port)."""
-    runner = web.AppRunner(
-        sim.build_app(), shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=True
-    )
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound_port = runner.addresses[0][1]
-        yield str(URL.build(scheme="http", host=host, port=bound_port))
-    finally:
-        await runner.cleanup()
+    async with serve_app(
+        sim.build_app(), host, port, shutdown_timeout=SHUTDOWN_TIMEOUT_S, handler_cancellation=True
+    ) as url:
+        yield url

@@ -9,6 +9,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.plugins.registry import VendorCatalog
+from gateway.sandbox.addresses import Address
 from gateway.sandbox.platform.client_notify import ClientNotifySimulator
 from gateway.sandbox.platform.driver_orders_builder import DriverOrdersBuilderSimulator
 from gateway.sandbox.platform.driver_profiles import DriverProfilesSimulator
@@ -16,8 +18,6 @@ from gateway.sandbox.platform.fleet_vehicles import FleetVehiclesSimulator
 from gateway.sandbox.platform.order_core import OrderCoreSimulator
 from gateway.sandbox.platform.personal import PersonalSimulator
 from gateway.sandbox.simulator import Simulator, run_simulator
-from vendors.monitex.simulator import MonitexSimulator
-from vendors.optumplus.simulator import OptumPlusSimulator
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,15 @@ class RideSeed:
     @property
     def pd_id(self) -> str:
         return f"pd-{self.park_id}-{self.driver_profile_id}"
+
+    def driver_headers(self) -> dict[str, str]:
+        """What the platform's driver auth proxy adds to the driver app's finish-ride request."""
+        return {
+            "X-YaTaxi-Park-Id": self.park_id,
+            "X-YaTaxi-Driver-Profile-Id": self.driver_profile_id,
+            "X-Request-Application": "taximeter",
+            "X-Request-Application-Version": "9.80",
+        }
 
     def order_document(self) -> dict[str, Any]:
         order: dict[str, Any] = {
@@ -66,20 +75,29 @@ class RideSeed:
         }
 
 
-class SimulatedWorld:
-    """Simulators of the six platform services and of the two shipped vendors."""
+def vendor_simulators(catalog: VendorCatalog, tokens: Mapping[str, str]) -> dict[str, Simulator]:
+    """The simulator each vendor's plugin ships, accepting the given token, by vendor name.
 
-    def __init__(
-        self, *, monitex_token: str, optumplus_token: str, monitex_pending_polls: int = 0
-    ) -> None:
+    Vendors whose plugin ships no simulator are left out.
+    """
+    return {
+        name: catalog.simulators[name](token)
+        for name, token in tokens.items()
+        if name in catalog.simulators
+    }
+
+
+class SimulatedWorld:
+    """Simulators of the six platform services and of the vendors given, by vendor name."""
+
+    def __init__(self, vendors: Mapping[str, Simulator] | None = None) -> None:
         self.order_core = OrderCoreSimulator()
         self.driver_profiles = DriverProfilesSimulator()
         self.personal = PersonalSimulator()
         self.fleet_vehicles = FleetVehiclesSimulator()
         self.driver_orders_builder = DriverOrdersBuilderSimulator()
         self.client_notify = ClientNotifySimulator()
-        self.monitex = MonitexSimulator(monitex_token, start_pending_polls=monitex_pending_polls)
-        self.optumplus = OptumPlusSimulator(optumplus_token)
+        self.vendors = dict(vendors or {})
 
     def simulators(self) -> dict[str, Simulator]:
         """By the name of the settings section that points at each: upstreams.X or vendors.X."""
@@ -90,19 +108,19 @@ class SimulatedWorld:
             "fleet_vehicles": self.fleet_vehicles,
             "driver_orders_builder": self.driver_orders_builder,
             "client_notify": self.client_notify,
-            "monitex": self.monitex,
-            "optumplus": self.optumplus,
+            **self.vendors,
         }
 
     @asynccontextmanager
     async def running(
-        self, host: str = "127.0.0.1", ports: Mapping[str, int] | None = None
+        self, addresses: Mapping[str, Address] | None = None, host: str = "127.0.0.1"
     ) -> AsyncIterator[dict[str, str]]:
-        """Serve every simulator (port 0 = any free port); yields base URLs by section name."""
+        """Serve every simulator at its address by section name, the others on free ports of
+        ``host``; yields base URLs by section name."""
         async with AsyncExitStack() as stack:
             urls = {
                 name: await stack.enter_async_context(
-                    run_simulator(simulator, host, (ports or {}).get(name, 0))
+                    run_simulator(simulator, *(addresses or {}).get(name, (host, 0)))
                 )
                 for name, simulator in self.simulators().items()
             }

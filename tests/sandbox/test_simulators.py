@@ -171,8 +171,15 @@ async def test_call_log_records_each_call_but_not_control_calls(
                 "query": {"consumer": "meters-integration-api"},
                 "headers": call.headers,
                 "body": body,
+                "received_at": call.received_at,
+                "status": 200,
+                "duration_ms": call.duration_ms,
+                "fault": None,
             }
         ]
+    assert call.status == 200
+    assert 0 < call.received_at <= time.time()
+    assert call.duration_ms is not None and call.duration_ms >= 0
 
     async with http.delete(base + "/_sim/calls") as response:
         assert response.status == 204
@@ -230,6 +237,9 @@ async def test_delay_fault_delays_the_answer(
 
     assert time.monotonic() - started >= 0.2
     assert status == 500
+    [call] = personal.calls.all()
+    assert (call.status, call.fault) == (500, "delay 200 ms, status 500")
+    assert call.duration_ms is not None and call.duration_ms >= 200
 
 
 async def test_a_hanging_dependency_times_the_client_out(
@@ -244,6 +254,8 @@ async def test_a_hanging_dependency_times_the_client_out(
             json={"id": "pd-1", "primary_replica": False},
             timeout=aiohttp.ClientTimeout(total=0.1),
         )
+    [call] = personal.calls.all()
+    assert (call.status, call.fault) == (None, "delay 60000 ms")
 
 
 async def test_malformed_body_fault_keeps_the_status_but_not_the_body(

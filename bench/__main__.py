@@ -1,0 +1,124 @@
+"""``python -m bench``: run every benchmark, print the table, write it to docs/benchmarks.md.
+
+python -m bench                      # everything, a few minutes
+python -m bench --quick              # shorter runs, for a smoke test
+python -m bench --only finish-ride   # finish-ride, start-ride, pipeline (comma-separated)
+python -m bench --profile            # also py-spy the gateway under load
+"""
+
+import argparse
+import asyncio
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import finish_ride, pipeline, start_ride
+from bench.docs_block import DOCS, replace_block
+from bench.machine import load_average, this_machine
+from bench.procs import CLI
+from bench.profile import profile_gateway, render_profile
+from bench.report import Results, render
+
+SUITES = ("finish-ride", "start-ride", "pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    concurrency: int = 32
+    duration_s: float = 10.0
+    latency_duration_s: float = 5.0
+    rounds: int = 2
+    latency_ms: float = 20.0
+    start_ride_runs: int = 10
+    pipeline_tasks: int = 400
+    no_op_tasks: int = 1500
+    profile_s: float = 10.0
+
+
+QUICK = Sizes(
+    duration_s=3.0,
+    latency_duration_s=2.0,
+    rounds=1,
+    start_ride_runs=3,
+    pipeline_tasks=100,
+    no_op_tasks=300,
+    profile_s=3.0,
+)
+
+
+async def run(suites: list[str], sizes: Sizes, workdir: Path, command: str) -> Results:
+    results = Results(this_machine(), load_average(), datetime.now(UTC), command)
+    if "finish-ride" in suites:
+        plan = finish_ride.LoadPlan(
+            concurrency=sizes.concurrency,
+            duration_s=sizes.duration_s,
+            latency_duration_s=sizes.latency_duration_s,
+            rounds=sizes.rounds,
+            placement=finish_ride.Placement(),
+        )
+        results.finish_ride = await finish_ride.measure(workdir, plan)
+    if "start-ride" in suites:
+        results.start_ride = await start_ride.measure(
+            workdir, latency_ms=sizes.latency_ms, runs=sizes.start_ride_runs
+        )
+    if "pipeline" in suites:
+        if _has_worker_command():
+            results.pipeline = await pipeline.measure(
+                workdir,
+                worker_counts=(1, 2),
+                tasks=sizes.pipeline_tasks,
+                no_op_tasks=sizes.no_op_tasks,
+            )
+        else:
+            results.skipped.append("the Redis pipeline: `meters-integration-api worker` is missing")
+    return results
+
+
+def _has_worker_command() -> bool:
+    probe = subprocess.run([CLI, "worker", "--help"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs, for a smoke test")
+    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
+    parser.add_argument("--profile", action="store_true", help="also py-spy the gateway")
+    parser.add_argument("--no-docs", action="store_true", help=f"do not rewrite {DOCS.name}")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    args = parser.parse_args()
+    suites = [suite for suite in args.only.split(",") if suite]
+    if unknown := set(suites) - set(SUITES):
+        parser.error(f"unknown suites {sorted(unknown)}; known: {', '.join(SUITES)}")
+    sizes = QUICK if args.quick else Sizes()
+    command = "python -m bench " + " ".join(sys.argv[1:])
+    workdir = Path(tempfile.mkdtemp(prefix="meters-bench-"))
+    print(f"work directory (logs of every process): {workdir}", file=sys.stderr)
+    results = asyncio.run(run(suites, sizes, workdir, command.strip()))
+    table = render(results)
+    print(table)
+    if not args.no_docs:
+        replace_block("results", table)
+    if args.profile:
+        frames = asyncio.run(
+            profile_gateway(workdir, seconds=sizes.profile_s, concurrency=sizes.concurrency)
+        )
+        text = render_profile(frames, seconds=sizes.profile_s, concurrency=sizes.concurrency)
+        print(text)
+        if not args.no_docs:
+            replace_block("profile", text)
+    if not args.keep:
+        _remove(workdir)
+
+
+def _remove(workdir: Path) -> None:
+    for path in sorted(workdir.rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    workdir.rmdir()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""The results as Markdown: a summary against the targets, then each benchmark's own table."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bench.finish_ride import FinishRideResults, ServerRun
+from bench.machine import Machine
+from bench.pipeline import PipelineRun
+from bench.start_ride import StartRideResults
+
+THROUGHPUT_TARGET = 0.85
+P99_MARGIN_TARGET_MS = 2.0
+START_RIDE_TARGET = 1.05
+PIPELINE_TARGET = 0.5
+
+
+@dataclass(slots=True)
+class Results:
+    machine: Machine
+    load_average: str
+    started: datetime
+    command: str
+    finish_ride: FinishRideResults | None = None
+    start_ride: StartRideResults | None = None
+    pipeline: list[PipelineRun] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def render(results: Results) -> str:
+    lines = [
+        f"Measured {results.started:%Y-%m-%d %H:%M} UTC with `{results.command}` on "
+        f"{results.machine.describe()}. Load average when it started: "
+        f"{results.load_average}.",
+        "",
+        *_summary(results),
+    ]
+    if results.finish_ride is not None:
+        lines += ["", *_finish_ride(results.finish_ride)]
+    if results.start_ride is not None:
+        lines += ["", *_start_ride(results.start_ride)]
+    if results.pipeline:
+        lines += ["", *_pipeline(results.pipeline)]
+    lines += [f"- Not run: {reason}" for reason in results.skipped]
+    return "\n".join(lines) + "\n"
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _summary(results: Results) -> Iterator[str]:
+    yield "| benchmark | measured | target | met |"
+    yield "|---|---|---|---|"
+    finish = results.finish_ride
+    if finish is not None:
+        ratio = _throughput_ratio(finish)
+        yield (
+            f"| finish-ride throughput, gateway / raw handler | {ratio:.2f} "
+            f"| >= {THROUGHPUT_TARGET} | {_met(ratio >= THROUGHPUT_TARGET)} |"
+        )
+        margin = finish.gateway.latency.p99_ms - finish.raw.latency.p99_ms
+        yield (
+            f"| finish-ride p99 (one connection), gateway - raw handler | {margin:+.2f} ms "
+            f"| <= +{P99_MARGIN_TARGET_MS} ms | {_met(margin <= P99_MARGIN_TARGET_MS)} |"
+        )
+    start = results.start_ride
+    if start is not None:
+        yield (
+            f"| start-ride wall time / lower bound (L x 8) | {start.ratio:.3f} "
+            f"| <= {START_RIDE_TARGET} | {_met(start.ratio <= START_RIDE_TARGET)} |"
+        )
+        yield (
+            f"| start-ride wall time / bare client on the same graph | "
+            f"{start.practical_ratio:.3f} | <= {START_RIDE_TARGET} "
+            f"| {_met(start.practical_ratio <= START_RIDE_TARGET)} |"
+        )
+    for run in results.pipeline:
+        yield (
+            f"| Redis pipeline, {run.workers} worker(s), tasks/s real / no-op | {run.ratio:.2f} "
+            f"| >= {PIPELINE_TARGET} | {_met(run.ratio >= PIPELINE_TARGET)} |"
+        )
+
+
+def _throughput_ratio(finish: FinishRideResults) -> float:
+    return finish.gateway.throughput.rps / finish.raw.throughput.rps
+
+
+def _finish_ride(finish: FinishRideResults) -> Iterator[str]:
+    plan = finish.plan
+    yield (
+        f"### finish-ride ({plan.concurrency} connections for {plan.duration_s:g} s, then one "
+        f"connection for {plan.latency_duration_s:g} s; best of {plan.rounds} alternating rounds)"
+    )
+    yield ""
+    yield (
+        "| server | req/s | p50 ms | p99 ms | p50 ms, 1 conn | p99 ms, 1 conn "
+        "| server CPU ms/req | RSS idle MiB | RSS under load MiB |"
+    )
+    yield "|---|---|---|---|---|---|---|---|---|"
+    yield _server_row("raw aiohttp handler (the limit)", finish.raw)
+    yield _server_row("gateway (`meters-integration-api serve`)", finish.gateway)
+    gateway, raw = finish.gateway, finish.raw
+    yield (
+        f"| gateway / raw | {_throughput_ratio(finish):.2f} "
+        f"| {gateway.throughput.p50_ms - raw.throughput.p50_ms:+.1f} "
+        f"| {gateway.throughput.p99_ms - raw.throughput.p99_ms:+.1f} "
+        f"| {gateway.latency.p50_ms - raw.latency.p50_ms:+.2f} "
+        f"| {gateway.latency.p99_ms - raw.latency.p99_ms:+.2f} "
+        f"| {gateway.cpu_ms_per_request / raw.cpu_ms_per_request:.2f}x | | |"
+    )
+
+
+def _server_row(name: str, run: ServerRun) -> str:
+    return (
+        f"| {name} | {run.throughput.rps:.0f} | {run.throughput.p50_ms:.1f} "
+        f"| {run.throughput.p99_ms:.1f} | {run.latency.p50_ms:.2f} | {run.latency.p99_ms:.2f} "
+        f"| {run.cpu_ms_per_request:.2f} | {run.idle_rss_kib / 1024:.1f} "
+        f"| {run.loaded_rss_kib / 1024:.1f} |"
+    )
+
+
+def _start_ride(start: StartRideResults) -> Iterator[str]:
+    yield f"### start-ride critical path (every upstream answers after L = {start.latency_ms:g} ms)"
+    yield ""
+    yield (
+        "| lower bound L x 8 ms | bare client, same graph ms | gateway task median ms "
+        "| gateway task max ms | runs |"
+    )
+    yield "|---|---|---|---|---|"
+    yield (
+        f"| {start.lower_bound_ms:.1f} | {start.bare_graph_ms:.1f} | {start.median_ms:.1f} "
+        f"| {start.max_ms:.1f} | {start.runs} |"
+    )
+
+
+def _pipeline(runs: list[PipelineRun]) -> Iterator[str]:
+    yield "### Task pipeline through Redis (zero-latency upstreams)"
+    yield ""
+    yield (
+        "| worker processes | real task/s | bare-client task/s | no-op task/s "
+        "| real / no-op | real / bare |"
+    )
+    yield "|---|---|---|---|---|---|"
+    for run in runs:
+        yield (
+            f"| {run.workers} | {run.task_rate:.0f} | {run.bare_rate:.0f} "
+            f"| {run.no_op_rate:.0f} | {run.ratio:.2f} | {run.bare_ratio:.2f} |"
+        )

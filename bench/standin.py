@@ -1,0 +1,114 @@
+"""A lean stand-in for every upstream: canned answers, no recording, an optional fixed latency.
+
+One app answers the routes of order-core (BSON), driver-profiles, personal, fleet-vehicles,
+driver-orders-builder, client-notify and Monitex, so any of them can be pointed at it.
+Answers are encoded once at start-up; with ``--latency-ms`` every call waits that long first.
+
+    python -m bench.standin --port 8101 [--latency-ms 20]
+"""
+
+import argparse
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import bson
+from aiohttp import web
+
+from bench import canned
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def _canned(body: bytes, content_type: str, status: int = 200) -> Handler:
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, status=status, content_type=content_type)
+
+    return answer
+
+
+def _json(answer: Any, status: int = 200) -> Handler:
+    return _canned(json.dumps(answer).encode(), "application/json", status)
+
+
+def _bson(answer: dict[str, Any]) -> Handler:
+    return _canned(bson.encode(answer), "application/bson")
+
+
+def _get_fields() -> Handler:
+    # finish-ride reads by alias id and needs the meter ride id; start-ride reads by exact id.
+    by_alias, by_exact_id = (
+        _bson(
+            {"document": canned.order_document(with_meter_ride=ride), "revision": canned.REVISION}
+        )
+        for ride in (True, False)
+    )
+
+    async def answer(request: web.Request) -> web.Response:
+        alias = request.query.get("order_id_type") == "alias_id"
+        return await (by_alias if alias else by_exact_id)(request)
+
+    return answer
+
+
+def _routes() -> list[tuple[str, str, Handler]]:
+    driver = f"{canned.PARK_ID}_{canned.DRIVER_PROFILE_ID}"
+    document = {"type": canned.ID_DOCUMENT_TYPE, "number_pd_id": canned.PD_ID}
+    docs = [{"park_driver_profile_id": driver, "docs": [{"id": "doc-id", "data": document}]}]
+    vehicle = {"park_id_car_id": f"{canned.PARK_ID}_{canned.CAR_ID}", "data": {"permit_num": "P7"}}
+    ride = {"id": canned.RIDE_ID, "state": "COMPLETED", "totalPrice": canned.METER_AGOROT}
+    return [
+        ("GET", "/ping", _json({"status": "ok"})),
+        ("POST", "/internal/processing/v1/order-proc/get-fields", _get_fields()),
+        ("POST", "/internal/processing/v1/order-proc/set-fields", _bson({})),
+        (
+            "POST",
+            "/v1/identity-docs/retrieve_by_park_driver_profile_id",
+            _json({"docs_by_park_driver_profile_id": docs}),
+        ),
+        (
+            "POST",
+            "/v1/identifications/retrieve",
+            _json({"id": canned.PD_ID, "value": '{"number": "123456782"}'}),
+        ),
+        ("POST", "/v1/vehicles/retrieve", _json({"vehicles": [vehicle]})),
+        ("POST", "/v1/setcar/update-lite", _json({})),
+        ("POST", "/v2/push", _json({"notification_id": "n-1"})),
+        ("POST", "/ride", _json({"status": "OK", "rideId": canned.RIDE_ID}, status=201)),
+        ("PUT", "/rides/{ride_id}", _json({"status": "OK"})),
+        ("GET", "/rides/{ride_id}", _json(ride)),
+    ]
+
+
+def _delayed(handler: Handler, latency_s: float) -> Handler:
+    async def answer(request: web.Request) -> web.Response:
+        await asyncio.sleep(latency_s)
+        return await handler(request)
+
+    return answer
+
+
+def build_app(latency_ms: float = 0.0) -> web.Application:
+    app = web.Application()
+    for method, path, handler in _routes():
+        delayed = latency_ms > 0 and path != "/ping"
+        app.router.add_route(
+            method, path, _delayed(handler, latency_ms / 1000) if delayed else handler
+        )
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    web.run_app(
+        build_app(args.latency_ms), host="127.0.0.1", port=args.port, access_log=None, print=None
+    )
+
+
+if __name__ == "__main__":
+    main()

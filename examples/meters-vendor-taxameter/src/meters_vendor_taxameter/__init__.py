@@ -1,0 +1,1 @@
+"""Taxameter Cloud meters (Germany), as a vendor plugin of meters-integration-api."""

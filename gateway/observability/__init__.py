@@ -1,0 +1,1 @@
+"""Observability that lives outside the HTTP app: the metrics endpoint of worker processes."""

@@ -1,0 +1,18 @@
+"""The configured secrets, for the log formatter to mask wherever they turn up."""
+
+from pydantic import SecretStr
+
+from gateway.plugins.registry import VendorCatalog
+from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.settings import Settings
+
+
+def configured_secrets(settings: Settings, catalog: VendorCatalog) -> list[str]:
+    """Every non-empty SecretStr of every vendor section, including a plugin's own keys."""
+    found: list[str] = []
+    for vendor_settings in validate_vendor_settings(settings, catalog).values():
+        for name in type(vendor_settings).model_fields:
+            value = getattr(vendor_settings, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+    return found

@@ -1,0 +1,33 @@
+"""The kit's pytest plugin (entry point ``pytest11``), loaded wherever the gateway is installed.
+
+It makes the kit's suites importable with explaining asserts and, after a run, lists the
+capabilities vendors declared they lack, so that those skipped tests are seen, not mistaken
+for passes.
+"""
+
+from collections import Counter
+
+import pytest
+
+from gateway.testing.suites.subject import UNDECLARED_CAPABILITY
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    undeclared: Counter[str] = Counter()
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = _skip_reason(report)
+        if reason.startswith(UNDECLARED_CAPABILITY):
+            undeclared[reason.removeprefix(f"{UNDECLARED_CAPABILITY}: ")] += 1
+    if not undeclared:
+        return
+    terminalreporter.section("meter vendor conformance: capabilities not declared")
+    for what, count in sorted(undeclared.items()):
+        terminalreporter.write_line(f"{what}: {count} tests skipped")
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    # A skip's longrepr is (path, line, "Skipped: <reason>").
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return ""

@@ -1,0 +1,1 @@
+"""The kit's suites, one concern each; ``conformance.VendorConformance`` combines them all."""

@@ -1,0 +1,86 @@
+"""The vendor's settings section: good settings pass, bad ones fail at startup naming the key."""
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Final
+
+import pytest
+from pydantic import SecretStr
+
+from gateway.plugins.registry import VendorCatalog
+from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.settings import ConfigError, Settings
+from gateway.testing.suites.subject import KIT_TOKEN, VendorUnderTest
+
+REMOVED: Final = object()
+"""As an ``InvalidSetting`` value: the key is left out of the section."""
+KIT_URL = "http://127.0.0.1:1"
+KIT_COUNTRY = "ZZ"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidSetting:
+    """One key of otherwise good settings set to a value the vendor must refuse."""
+
+    key: str
+    value: Any
+
+    def __str__(self) -> str:
+        return f"{self.key}-removed" if self.value is REMOVED else f"{self.key}={self.value!r}"
+
+    def applied_to(self, tree: dict[str, Any]) -> dict[str, Any]:
+        changed = {**tree, self.key: self.value}
+        if self.value is REMOVED:
+            del changed[self.key]
+        return changed
+
+
+COMMON_INVALID_SETTINGS = (
+    InvalidSetting("url", REMOVED),
+    InvalidSetting("url", "ftp://meters.example"),
+    InvalidSetting("timeout_ms", 0),
+    InvalidSetting("timeout_ms", "soon"),
+    InvalidSetting("unknown_key", "a typo must not pass silently"),
+)
+
+
+class SettingsSuite(VendorUnderTest):
+    extra_invalid_settings: ClassVar[tuple[InvalidSetting, ...]] = ()
+    """The vendor's own keys set to values it must refuse, checked besides the common ones."""
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "invalid_setting" in metafunc.fixturenames:
+            cases = [*COMMON_INVALID_SETTINGS, *self.extra_invalid_settings]
+            metafunc.parametrize("invalid_setting", cases, ids=str)
+
+    def gateway_settings(self, section: dict[str, Any]) -> Settings:
+        """The gateway's settings routing a country to the vendor with this section."""
+        # model_validate, unlike the constructor, ignores METERS_* variables of the shell.
+        return Settings.model_validate(
+            {
+                "zones": {"kit_zone": KIT_COUNTRY},
+                "countries": {KIT_COUNTRY: {"vendor": self.vendor_name}},
+                "vendors": {self.vendor_name: section},
+            }
+        )
+
+    def test_good_settings_are_accepted_and_the_token_kept_secret(self) -> None:
+        catalog = VendorCatalog(vendors={self.vendor_name: self.vendor_class})
+        section = self.vendor_settings(KIT_URL, KIT_TOKEN)
+
+        validated = validate_vendor_settings(self.gateway_settings(section), catalog)
+
+        settings = validated[self.vendor_name]
+        assert isinstance(settings, self.vendor_class.settings_model)
+        assert isinstance(settings.token, SecretStr)
+        assert settings.token.get_secret_value() == KIT_TOKEN
+        assert KIT_TOKEN not in repr(settings)
+        assert KIT_TOKEN not in str(settings)
+
+    def test_bad_setting_is_refused_naming_its_key(self, invalid_setting: InvalidSetting) -> None:
+        catalog = VendorCatalog(vendors={self.vendor_name: self.vendor_class})
+        section = invalid_setting.applied_to(self.vendor_settings(KIT_URL, KIT_TOKEN))
+
+        with pytest.raises(ConfigError) as refused:
+            validate_vendor_settings(self.gateway_settings(section), catalog)
+
+        assert f"vendors.{self.vendor_name}.{invalid_setting.key}" in str(refused.value)

@@ -1,0 +1,163 @@
+"""What every suite of the kit stands on: the vendor under test, its simulator, and fixtures."""
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import aiohttp
+import pytest
+import pytest_asyncio
+
+from gateway.plugins.meter_vendor import (
+    Capability,
+    MeterReading,
+    MeterRideFinish,
+    MeterRideStart,
+    MeterVendor,
+    NationalIdNumber,
+    PaymentMethod,
+)
+from gateway.sandbox.simulator import Simulator, run_simulator
+
+KIT_TOKEN = "conformance-kit-token-3e9d"
+KIT_NATIONAL_ID = "123456782"
+KIT_PRICE = Decimal("42.24")
+UNDECLARED_CAPABILITY = "capability not declared"
+"""How the reason of every skip for a missing capability starts; the kit's plugin counts them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServedSimulator:
+    simulator: Simulator
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedSession:
+    """An HTTP session that notes every request it starts, even one that never connects."""
+
+    session: aiohttp.ClientSession
+    requests: list[str] = field(default_factory=list)
+
+
+class VendorUnderTest:
+    """The vendor a suite checks. A vendor package's test class sets ``vendor_class`` and
+    overrides ``make_simulator`` and ``vendor_settings``; the rest has working defaults."""
+
+    vendor_class: ClassVar[type[MeterVendor]]
+    entry_point_name: ClassVar[str | None] = None
+    """The name of the plugin's entry point; None: the vendor's own name."""
+
+    def make_simulator(self, token: str) -> Simulator:
+        """A fresh simulator of the vendor's API that accepts ``token``."""
+        raise NotImplementedError(f"{type(self).__name__} must override make_simulator(token)")
+
+    def vendor_settings(self, url: str, token: str) -> dict[str, Any]:
+        """The vendor's settings section, as a TOML file gives it, for its API at ``url``."""
+        return {"url": url, "token": token}
+
+    def ride_start(self) -> MeterRideStart:
+        return MeterRideStart(
+            order_id="kit-order-1",
+            driver_national_id=NationalIdNumber(KIT_NATIONAL_ID),
+            vehicle_permit="KIT-PERMIT-1",
+            price_limit=KIT_PRICE,
+        )
+
+    def ride_finish(self, ride_id: str | None) -> MeterRideFinish:
+        return MeterRideFinish(
+            order_id="kit-order-1",
+            ride_id=ride_id,
+            car_number="KIT-CAR-1",
+            price=KIT_PRICE,
+            payment_method=PaymentMethod.CASH,
+        )
+
+    def expected_price(self, ride: MeterRideFinish) -> Decimal:
+        """The final price the simulator, left alone, reports for the ride: by default the
+        order's own price (a meter that was not told otherwise charges the price limit)."""
+        return ride.price
+
+    @property
+    def vendor_name(self) -> str:
+        return self.vendor_class.name
+
+    def require(self, capability: Capability) -> None:
+        """Skip the test, visibly, when the vendor declares it cannot do this."""
+        if capability not in self.vendor_class.capabilities:
+            pytest.skip(
+                f"{UNDECLARED_CAPABILITY}: {self.vendor_name} does not declare {capability.value}"
+            )
+
+    def make_vendor(
+        self, url: str, http: aiohttp.ClientSession, *, timeout_ms: int | None = None
+    ) -> MeterVendor:
+        tree = self.vendor_settings(url, KIT_TOKEN)
+        if timeout_ms is not None:
+            tree = {**tree, "timeout_ms": timeout_ms}
+        settings = self.vendor_class.settings_model.model_validate(tree)
+        return self.vendor_class(settings, http)
+
+    async def started_ride(self, vendor: MeterVendor) -> MeterRideFinish:
+        """A ride ready to be stopped: started at the vendor if it starts rides at all."""
+        ride_id = None
+        if vendor.can(Capability.START_RIDE):
+            ride_id = await vendor.start_ride(self.ride_start())
+        return self.ride_finish(ride_id)
+
+    async def perform(
+        self, operation: Capability, vendor: MeterVendor, ride: MeterRideFinish
+    ) -> str | MeterReading | None:
+        """Ask the vendor to do one operation on the ride; answers what the vendor answers."""
+        if operation is Capability.START_RIDE:
+            return await vendor.start_ride(self.ride_start())
+        if operation is Capability.GET_PRICE:
+            return await vendor.get_price(ride)
+        if operation is Capability.STOP_RIDE:
+            await vendor.stop_ride(ride)
+        else:
+            assert ride.ride_id is not None, "a vendor that cancels rides also starts them"
+            await vendor.cancel_ride(ride.ride_id)
+        return None
+
+    @pytest_asyncio.fixture
+    async def kit_simulator(self) -> AsyncIterator[ServedSimulator]:
+        simulator = self.make_simulator(KIT_TOKEN)
+        async with run_simulator(simulator) as url:
+            yield ServedSimulator(simulator, url)
+
+    @pytest_asyncio.fixture
+    async def kit_http(self) -> AsyncIterator[WatchedSession]:
+        requests: list[str] = []
+
+        async def note(
+            _: aiohttp.ClientSession,
+            __: SimpleNamespace,
+            params: aiohttp.TraceRequestStartParams,
+        ) -> None:
+            requests.append(f"{params.method} {params.url}")
+
+        trace = aiohttp.TraceConfig()
+        trace.on_request_start.append(note)
+        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+            yield WatchedSession(session, requests)
+
+    @pytest.fixture
+    def kit_vendor(self, kit_simulator: ServedSimulator, kit_http: WatchedSession) -> MeterVendor:
+        return self.make_vendor(kit_simulator.url, kit_http.session)
+
+
+def unreachable_url() -> str:
+    """A local URL nothing listens on, so connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def secrets_in(text: str) -> list[str]:
+    """Which of the kit's secrets (the token, the driver's national id) the text gives away."""
+    return [secret for secret in (KIT_TOKEN, KIT_NATIONAL_ID) if secret in text]

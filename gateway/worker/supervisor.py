@@ -1,0 +1,88 @@
+"""``worker.processes`` worker processes: one runs in place, more run under a supervisor.
+
+The supervisor restarts a worker process that dies and, on SIGTERM or SIGINT, passes SIGTERM
+on and waits for the processes' graceful stop, killing only those that overrun it.
+"""
+
+import asyncio
+import multiprocessing
+import signal
+import time
+from multiprocessing.process import BaseProcess
+from types import FrameType
+
+import structlog
+
+from gateway.logging_setup import configure_logging
+from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
+from gateway.settings import Settings
+from gateway.worker.runner import run_worker
+
+POLL_INTERVAL_S = 0.2
+RESTART_DELAY_S = 1.0
+# Beyond the processes' own grace: time to cancel what overran it, hand it back and exit.
+STOP_MARGIN_S = 5.0
+
+log = structlog.get_logger("gateway.worker")
+
+
+def run_workers(settings: Settings, catalog: VendorCatalog) -> None:
+    if settings.worker.processes == 1:
+        asyncio.run(run_worker(settings, catalog))
+    else:
+        _Supervisor(settings).run()
+
+
+def _worker_process(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings, discover_vendor_plugins()))
+
+
+class _Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        # Spawned, not forked: each process starts clean rather than sharing the parent's state.
+        self._context = multiprocessing.get_context("spawn")
+        self._stopping = False
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        processes = [self._start() for _ in range(self._settings.worker.processes)]
+        restart_at: dict[int, float] = {}
+        while not self._stopping:
+            time.sleep(POLL_INTERVAL_S)
+            for slot, process in enumerate(processes):
+                if process.exitcode is None:
+                    continue
+                if slot not in restart_at:
+                    log.error("worker.process_died", pid=process.pid, exitcode=process.exitcode)
+                    # A process that dies at once would otherwise be respawned in a tight loop.
+                    restart_at[slot] = time.monotonic() + RESTART_DELAY_S
+                elif time.monotonic() >= restart_at[slot]:
+                    del restart_at[slot]
+                    processes[slot] = self._start()
+        self._stop(processes)
+
+    def _start(self) -> BaseProcess:
+        process = self._context.Process(
+            target=_worker_process, args=(self._settings,), name="meters-integration-api worker"
+        )
+        process.start()
+        log.info("worker.process_started", pid=process.pid)
+        return process
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._stopping = True
+
+    def _stop(self, processes: list[BaseProcess]) -> None:
+        for process in processes:
+            if process.exitcode is None:
+                process.terminate()
+        deadline = time.monotonic() + self._settings.worker.shutdown_grace_ms / 1000 + STOP_MARGIN_S
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.exitcode is None:
+                log.error("worker.process_killed", pid=process.pid)
+                process.kill()
+                process.join()

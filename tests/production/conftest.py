@@ -1,0 +1,93 @@
+"""Redis for the production-mode tests: always a real server, never a fake.
+
+``REDIS_URL`` names a server to use; otherwise the session starts a throwaway redis-server on
+a free port. Tests that stop, restart or freeze Redis get one of their own (``own_redis``).
+Each test works on a stream of its own, deleted afterwards.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from tests.production.redis_server import RedisServer
+from tests.production.stream import StreamProbe
+from tests.production.workers import Workers
+
+REDELIVERY_TIMEOUT_MS = 1000
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("REDIS_URL")
+    if given:
+        yield given
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broker_url(redis_url: str) -> str:
+    """The Redis the test's gateway and workers use; a module may point it at ``own_redis``."""
+    return redis_url
+
+
+@pytest.fixture
+def queue_name() -> str:
+    return f"meters-test-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+async def probe(broker_url: str, queue_name: str) -> AsyncIterator[StreamProbe]:
+    # RESP2 for the reason the broker uses it: it notices connections a restarted Redis closed.
+    async with Redis.from_url(broker_url, protocol=2) as redis:
+        yield StreamProbe(redis, queue_name)
+        # A test that failed with its own Redis stopped has nothing left to clean.
+        with suppress(RedisConnectionError):
+            await redis.delete(queue_name)
+
+
+@pytest.fixture
+def production_tree(
+    settings_tree: dict[str, Any], broker_url: str, queue_name: str
+) -> dict[str, Any]:
+    """The shared settings tree, switched to the Redis broker (edited in place, so that
+    ``make_gateway`` builds a gateway on it too)."""
+    settings_tree["broker"] = {
+        "url": broker_url,
+        "queue_name": queue_name,
+        "redelivery_timeout_ms": REDELIVERY_TIMEOUT_MS,
+    }
+    settings_tree["worker"] = {
+        "processes": 1,
+        "max_concurrent_tasks": 4,
+        "shutdown_grace_ms": 5000,
+    }
+    return settings_tree
+
+
+@pytest.fixture
+async def workers(
+    production_tree: dict[str, Any], tmp_path: Path, probe: StreamProbe
+) -> AsyncIterator[Workers]:
+    # Depends on the probe so that the workers stop before it deletes their stream.
+    started = Workers(production_tree, tmp_path)
+    yield started
+    await started.close()

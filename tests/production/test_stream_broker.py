@@ -1,0 +1,198 @@
+"""The Redis Streams broker on its own, against a real Redis: what it leaves in the stream."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from taskiq import AckableMessage
+
+from gateway.broker.enqueue import enqueue_start_ride
+from gateway.broker.factory import build_broker
+from gateway.broker.redis_streams import CONSUMER_GROUP, ReliableStreamBroker
+from gateway.settings import BrokerSettings
+from tests.production.stream import StreamProbe
+
+REDELIVERY_TIMEOUT_MS = 500
+# A reclaim pass runs at least every quarter of the timeout; the rest is scheduling slack.
+RECLAIM_DEADLINE_S = REDELIVERY_TIMEOUT_MS / 1000 * 1.25 + 1.0
+
+pytestmark = pytest.mark.timeout(20)
+
+
+class Reader:
+    """The worker's side of a broker: takes messages and acknowledges them by task id."""
+
+    def __init__(self, broker: ReliableStreamBroker) -> None:
+        self.broker = broker
+        self._messages = broker.listen()
+        self._taken: dict[str, AckableMessage] = {}
+
+    async def take(self, timeout_s: float = 3.0) -> str:
+        message = await asyncio.wait_for(anext(self._messages), timeout_s)
+        task_id: str = self.broker.formatter.loads(message.data).task_id
+        self._taken[task_id] = message
+        return task_id
+
+    async def ack(self, task_id: str) -> None:
+        acknowledged = self._taken.pop(task_id).ack()
+        if acknowledged is not None:
+            await acknowledged
+
+    async def close(self) -> None:
+        await self._messages.aclose()
+
+
+BrokerFactory = Callable[[], ReliableStreamBroker]
+
+
+@pytest.fixture
+async def make_broker(broker_url: str, queue_name: str) -> AsyncIterator[BrokerFactory]:
+    built: list[ReliableStreamBroker] = []
+
+    def make() -> ReliableStreamBroker:
+        broker = build_broker(
+            BrokerSettings(
+                url=broker_url, queue_name=queue_name, redelivery_timeout_ms=REDELIVERY_TIMEOUT_MS
+            )
+        )
+        assert isinstance(broker, ReliableStreamBroker)
+        built.append(broker)
+        return broker
+
+    yield make
+    for broker in built:
+        await broker.shutdown()
+
+
+async def enqueue(broker: ReliableStreamBroker, order_id: str) -> str:
+    return await enqueue_start_ride(broker, order_id, task_id=None)
+
+
+async def test_startup_creates_the_group_before_anything_is_enqueued(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    await make_broker().startup()
+
+    assert await probe.groups() == [
+        {
+            "name": CONSUMER_GROUP.encode(),
+            "consumers": 0,
+            "pending": 0,
+            "last-delivered-id": b"0-0",
+            "entries-read": None,
+            "lag": 0,
+        }
+    ]
+
+
+async def test_entries_added_before_the_group_existed_are_delivered(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    # A gateway enqueues into a Redis that has no group (it came back empty, say).
+    task_id = await enqueue(make_broker(), "order-1")
+    assert await probe.groups() == []
+
+    worker = make_broker()
+    await worker.startup()
+
+    assert await Reader(worker).take() == task_id
+
+
+async def test_acknowledging_deletes_that_entry_and_leaves_unacknowledged_ones(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    task_ids = [await enqueue(gateway, f"order-{n}") for n in range(3)]
+    entry_ids = await probe.entry_ids()
+    reader = Reader(make_broker())
+    assert [await reader.take() for _ in task_ids] == task_ids
+
+    await reader.ack(task_ids[0])
+    await reader.ack(task_ids[2])
+
+    assert await probe.entry_ids() == [entry_ids[1]]
+    assert [entry.entry_id for entry in await probe.pending()] == [entry_ids[1]]
+
+
+async def test_a_dead_workers_entry_is_reclaimed_on_an_idle_stream(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    task_id = await enqueue(gateway, "order-1")
+    # A worker read it and died: it stays pending under that consumer, and nothing new comes.
+    await probe.redis.xreadgroup(CONSUMER_GROUP, "dead-worker", {probe.stream: ">"}, count=1)
+
+    reader = Reader(make_broker())
+
+    assert await reader.take(timeout_s=RECLAIM_DEADLINE_S) == task_id
+    [pending] = await probe.pending()
+    assert (pending.consumer, pending.deliveries) == (reader.broker.consumer_name, 2)
+    assert await probe.length() == 1
+
+
+async def test_a_running_tasks_entry_stays_with_its_live_worker(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    task_id = await enqueue(gateway, "order-1")
+    running = Reader(make_broker())
+    other = Reader(make_broker())
+
+    async with running.broker.holding_deliveries():
+        assert await running.take() == task_id
+        other_reading = asyncio.create_task(other.take(timeout_s=60))
+        # The task outlives three redelivery timeouts while another worker keeps reclaiming.
+        await asyncio.sleep(3 * REDELIVERY_TIMEOUT_MS / 1000)
+
+        [pending] = await probe.pending()
+        assert (pending.consumer, pending.deliveries) == (running.broker.consumer_name, 1)
+        assert pending.idle_ms < REDELIVERY_TIMEOUT_MS
+        assert not other_reading.done()
+        other_reading.cancel()
+        await running.ack(task_id)
+
+    assert await probe.length() == 0
+
+
+async def test_a_stopping_worker_hands_back_what_it_holds(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    task_ids = [await enqueue(gateway, f"order-{n}") for n in range(2)]
+    stopping = Reader(make_broker())
+
+    async with stopping.broker.holding_deliveries():
+        assert [await stopping.take(), await stopping.take()] == task_ids
+        await stopping.close()
+
+    # Fresh, undelivered entries again: the next reader gets them without any redelivery.
+    assert await probe.pending() == []
+    assert await probe.length() == 2
+    assert await probe.consumers() == []
+    successor = Reader(make_broker())
+    assert [await successor.take(), await successor.take()] == task_ids
+
+
+@pytest.mark.parametrize("loss", ["group destroyed", "stream deleted"])
+async def test_a_lost_group_is_recreated_and_what_the_stream_holds_is_delivered(
+    make_broker: BrokerFactory, probe: StreamProbe, loss: str
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    reader = Reader(make_broker())
+    first = await enqueue(gateway, "order-1")
+    assert await reader.take() == first
+    await reader.ack(first)
+
+    if loss == "group destroyed":
+        await probe.redis.xgroup_destroy(probe.stream, CONSUMER_GROUP)
+    else:  # what a Redis restarted without persistence looks like
+        await probe.redis.delete(probe.stream)
+    second = await enqueue(gateway, "order-2")
+
+    assert await reader.take() == second
+    assert [group["name"] for group in await probe.groups()] == [CONSUMER_GROUP.encode()]

@@ -1,0 +1,62 @@
+"""``worker.processes = 2``: one supervisor, two worker processes that share the stream; a
+process that dies is replaced, and SIGTERM stops them all gracefully."""
+
+import os
+import signal
+from typing import Any
+
+import pytest
+
+from tests.conftest import GatewayFactory, RunningWorld
+from tests.production.rides import enqueue, meter_flag, ride
+from tests.production.stream import StreamProbe, eventually, pid_of
+from tests.production.workers import Workers
+
+RIDES = [ride(1), ride(2)]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.timeout(60)
+async def test_a_supervisor_runs_replaces_and_stops_its_worker_processes(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+) -> None:
+    production_tree["worker"]["processes"] = 2
+    for seed in RIDES:
+        world.sims.seed_ride(seed)
+    supervisor = await workers.start("supervisor", wait_until_started=False)
+    consumers = await workers.wait_until_started(supervisor, processes=2)
+    children = {pid_of(consumer) for consumer in consumers}
+    assert len(children) == 2
+    assert supervisor.pid not in children
+
+    died = min(children)
+    os.kill(died, signal.SIGKILL)
+    replacement = await workers.wait_until_started(supervisor, processes=3)
+    [newcomer] = {pid_of(consumer) for consumer in replacement} - children
+
+    gateway = await make_gateway()
+    for seed in RIDES:
+        assert (await enqueue(gateway, seed))[0] == 202
+    await eventually(
+        lambda: all(meter_flag(world.sims, seed) == "true" for seed in RIDES), 10, "both rides run"
+    )
+
+    supervisor.terminate()
+
+    assert await supervisor.exit_code(timeout_s=10) == 0
+    running = children - {died} | {newcomer}
+    assert not any(alive(pid) for pid in running)
+    assert len(supervisor.events("worker.stopped")) == 2
+    assert not any(pid_of(consumer) in running for consumer in await probe.consumers())
+    assert await probe.length() == 0

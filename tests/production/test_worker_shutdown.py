@@ -1,0 +1,123 @@
+"""SIGTERM: running tasks finish within the grace; what overruns it, and anything else the
+worker holds, goes straight back to the stream; a busy worker does not hoard new tasks."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from gateway.sandbox.faults import Fault
+from tests.calls import MONITEX_START, setcar_values
+from tests.conftest import GatewayFactory, RunningWorld
+from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
+from tests.production.stream import StreamProbe, eventually, pid_of
+from tests.production.workers import Workers
+
+pytestmark = pytest.mark.timeout(60)
+
+FIRST, SECOND = ride(1), ride(2)
+EXIT_MARGIN_S = 5.0
+
+
+def stall_vendor_start(world: RunningWorld, tree: dict[str, Any], stall_ms: int) -> None:
+    """The next Monitex start answers only after ``stall_ms``, which the gateway waits for."""
+    tree["vendors"]["monitex"]["timeout_ms"] = 2 * stall_ms
+    world.sims.monitex.faults.add(Fault(endpoint=MONITEX_START, delay_ms=stall_ms, times=1))
+
+
+async def vendor_start_reached(world: RunningWorld) -> None:
+    await eventually(
+        lambda: len(world.sims.monitex.calls.to(MONITEX_START)) >= 1, 10, "a task starts a ride"
+    )
+
+
+async def test_sigterm_lets_the_running_task_finish(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+) -> None:
+    stall_ms = 1500
+    stall_vendor_start(world, production_tree, stall_ms)
+    world.sims.seed_ride(FIRST)
+    worker = await workers.start("worker")
+    gateway = await make_gateway()
+    assert (await enqueue(gateway, FIRST))[0] == 202
+    await vendor_start_reached(world)
+
+    worker.terminate()
+
+    assert await worker.exit_code(timeout_s=stall_ms / 1000 + EXIT_MARGIN_S) == 0
+    assert meter_flag(world.sims, FIRST) == "true"
+    assert len(world.sims.monitex.rides) == 1
+    assert set_fields_applied(world.sims, FIRST) == 1
+    assert await probe.length() == 0
+    assert await probe.pending() == []
+    assert await probe.consumers() == []
+    assert worker.events("worker.grace_expired") == []
+
+
+async def test_a_task_overrunning_the_grace_goes_to_another_worker_at_once(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+) -> None:
+    # Far beyond the test's deadline: any takeover seen is the hand-back, not a redelivery.
+    production_tree["broker"]["redelivery_timeout_ms"] = 60_000
+    production_tree["worker"]["shutdown_grace_ms"] = 300
+    stall_vendor_start(world, production_tree, stall_ms=30_000)
+    world.sims.seed_ride(FIRST)
+    first, second = await asyncio.gather(workers.start("worker-a"), workers.start("worker-b"))
+    gateway = await make_gateway()
+    assert (await enqueue(gateway, FIRST))[0] == 202
+    await vendor_start_reached(world)
+    [held] = await probe.pending()
+    stopping, successor = (first, second) if pid_of(held.consumer) == first.pid else (second, first)
+
+    stopping.terminate()
+
+    assert await stopping.exit_code(timeout_s=0.3 + EXIT_MARGIN_S) == 0
+
+    await eventually(probe.is_empty, 5, "the successor runs and acknowledges the task")
+    assert [record["unfinished_tasks"] for record in stopping.events("worker.grace_expired")] == [1]
+    assert [record["entries"] for record in stopping.events("broker.handed_back")] == [1]
+    # The cut-short run neither fell back nor stored anything; the successor did it all once.
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 2
+    assert len(world.sims.monitex.rides) == 1
+    assert set_fields_applied(world.sims, FIRST) == 1
+    assert setcar_values(world.sims) == ["true"]
+    assert await probe.pending() == []
+    assert await probe.consumers() == [successor.consumers()[0]]
+
+
+async def test_a_busy_worker_leaves_the_next_task_to_a_free_one(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+) -> None:
+    production_tree["worker"]["max_concurrent_tasks"] = 1
+    stall_vendor_start(world, production_tree, stall_ms=30_000)
+    world.sims.seed_ride(FIRST)
+    world.sims.seed_ride(SECOND)
+    busy = await workers.start("busy")
+    gateway = await make_gateway()
+    assert (await enqueue(gateway, FIRST))[0] == 202
+    await vendor_start_reached(world)
+    assert (await enqueue(gateway, SECOND))[0] == 202
+
+    # The free worker starts only now; it can get the second task only if nobody fetched it.
+    await workers.start("free")
+
+    async def second_done() -> bool:
+        return await probe.length() == 1
+
+    await eventually(second_done, 5, "the second task runs and is acknowledged")
+    assert meter_flag(world.sims, SECOND) == "true"
+    assert meter_flag(world.sims, FIRST) is None
+    [held] = await probe.pending()
+    assert pid_of(held.consumer) == busy.pid

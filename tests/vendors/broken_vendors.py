@@ -1,0 +1,89 @@
+"""Vendors that each break one rule of the kit, for test_kit_catches_bugs (not collected itself).
+
+Each class runs only the suite whose rule its vendor breaks.
+"""
+
+import asyncio
+from typing import ClassVar
+
+import aiohttp
+from pydantic import ConfigDict
+
+from gateway.plugins.meter_vendor import (
+    Capability,
+    MeterReading,
+    MeterRideFinish,
+    VendorSettings,
+)
+from gateway.plugins.vendor_errors import VendorMalformedResponse
+from gateway.sandbox.simulator import Simulator
+from gateway.testing import IsolationSuite, SettingsSuite, TransportFaultSuite
+from vendors.monitex.settings import MonitexSettings
+from vendors.monitex.simulator import MonitexSimulator
+from vendors.monitex.vendor import MonitexVendor
+from vendors.optumplus.simulator import OptumPlusSimulator
+from vendors.optumplus.vendor import OptumPlusVendor
+
+
+class LeakyMonitex(MonitexVendor):
+    """Lets an unreadable answer escape as a ValueError instead of a VendorError."""
+
+    async def get_price(self, ride: MeterRideFinish) -> MeterReading:
+        try:
+            return await super().get_price(ride)
+        except VendorMalformedResponse as error:
+            raise ValueError(str(error)) from None
+
+
+class ChattyMonitex(MonitexVendor):
+    """Warms its connection up as soon as it is built."""
+
+    def __init__(self, settings: VendorSettings, http: aiohttp.ClientSession) -> None:
+        super().__init__(settings, http)
+        self._warm_up = asyncio.get_running_loop().create_task(self._ping())
+
+    async def _ping(self) -> None:
+        async with self.http.get(self.settings.url + "/rides/warm-up"):
+            pass
+
+
+class BoastfulOptumPlus(OptumPlusVendor):
+    """Claims to start rides but never implemented it."""
+
+    capabilities: ClassVar[frozenset[Capability]] = OptumPlusVendor.capabilities | {
+        Capability.START_RIDE
+    }
+
+
+class LaxMonitexSettings(MonitexSettings):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LaxMonitex(MonitexVendor):
+    """Lets a misspelt settings key pass silently."""
+
+    settings_model = LaxMonitexSettings
+
+
+class _OnMonitexSimulator:
+    def make_simulator(self, token: str) -> Simulator:
+        return MonitexSimulator(token)
+
+
+class TestLeakyMonitex(_OnMonitexSimulator, TransportFaultSuite):
+    vendor_class = LeakyMonitex
+
+
+class TestChattyMonitex(_OnMonitexSimulator, IsolationSuite):
+    vendor_class = ChattyMonitex
+
+
+class TestBoastfulOptumPlus(IsolationSuite):
+    vendor_class = BoastfulOptumPlus
+
+    def make_simulator(self, token: str) -> Simulator:
+        return OptumPlusSimulator(token)
+
+
+class TestLaxMonitex(_OnMonitexSimulator, SettingsSuite):
+    vendor_class = LaxMonitex

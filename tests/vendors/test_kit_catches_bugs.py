@@ -1,0 +1,107 @@
+"""The kit fails the vendors that break its rules, and shows what a vendor lacks as skipped.
+
+Both are read from a real pytest run of the kit, as a vendor's CI would see it.
+"""
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).parents[2]
+# Plugins the kit does not use and that take seconds to import.
+UNUSED_PLUGINS = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:hypothesispytest")
+FAULT_TEST = "test_transport_fault_surfaces_as_a_typed_vendor_error"
+
+
+class KitRun:
+    def __init__(self, tmp_path: Path) -> None:
+        report = tmp_path / "kit.xml"
+        self.process = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *UNUSED_PLUGINS,
+                f"--junitxml={report}",
+                "tests/vendors/broken_vendors.py",
+                "tests/vendors/test_optumplus_conformance.py",
+            ],
+            cwd=REPOSITORY,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        self.outcomes: dict[str, tuple[str, str]] = {}
+        for case in ElementTree.parse(report).iter("testcase"):
+            test_id = f"{case.get('classname', '').rsplit('.', 1)[-1]}::{case.get('name')}"
+            verdict = next(iter(case), None)
+            self.outcomes[test_id] = (
+                "passed" if verdict is None else verdict.tag,
+                "" if verdict is None else verdict.get("message", ""),
+            )
+
+    def outcome(self, test_id: str) -> str:
+        return self.outcomes[test_id][0]
+
+    def message(self, test_id: str) -> str:
+        return self.outcomes[test_id][1]
+
+
+@pytest.fixture(scope="module")
+def kit_run(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
+    return KitRun(tmp_path_factory.mktemp("kit"))
+
+
+@pytest.mark.parametrize("fault", ["malformed-json", "truncated-json", "empty-fields"])
+def test_a_vendor_error_escaping_as_another_exception_fails(kit_run: KitRun, fault: str) -> None:
+    test_id = f"TestLeakyMonitex::{FAULT_TEST}[{fault}-get_price]"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "get_price met" in kit_run.message(test_id)
+    assert "raised ValueError" in kit_run.message(test_id)
+
+
+def test_the_same_vendor_passes_where_it_keeps_the_rules(kit_run: KitRun) -> None:
+    assert kit_run.outcome(f"TestLeakyMonitex::{FAULT_TEST}[timeout-get_price]") == "passed"
+    assert kit_run.outcome(f"TestLeakyMonitex::{FAULT_TEST}[malformed-json-stop_ride]") == (
+        "passed"
+    )
+
+
+def test_io_while_constructing_fails(kit_run: KitRun) -> None:
+    assert kit_run.outcome("TestChattyMonitex::test_construction_does_no_io") == "failure"
+
+
+def test_a_capability_declared_but_not_implemented_fails(kit_run: KitRun) -> None:
+    test_id = "TestBoastfulOptumPlus::test_declared_capability_is_implemented[start_ride]"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "start_ride is declared" in kit_run.message(test_id)
+
+
+def test_settings_that_let_a_typo_pass_fail(kit_run: KitRun) -> None:
+    lax = "TestLaxMonitex::test_bad_setting_is_refused_naming_its_key"
+
+    assert kit_run.outcome(f"{lax}[unknown_key='a typo must not pass silently']") == "failure"
+    assert kit_run.outcome(f"{lax}[timeout_ms=0]") == "passed"
+
+
+def test_what_a_vendor_lacks_is_skipped_with_its_reason_not_passed(kit_run: KitRun) -> None:
+    optumplus = {
+        test_id.removeprefix("TestOptumPlusConformance::"): outcome
+        for test_id, outcome in kit_run.outcomes.items()
+        if test_id.startswith("TestOptumPlusConformance::")
+    }
+    lacks_start = ("skipped", "capability not declared: optumplus does not declare start_ride")
+
+    skipped_for_start = {test for test, outcome in optumplus.items() if outcome == lacks_start}
+
+    assert len(skipped_for_start) == 10
+    assert {"test_start_answers_a_ride_id", f"{FAULT_TEST}[timeout-start_ride]"} <= (
+        skipped_for_start
+    )
+    assert {outcome for outcome, _ in optumplus.values()} == {"passed", "skipped"}
+    assert "optumplus does not declare start_ride: 10 tests skipped" in kit_run.process.stdout
