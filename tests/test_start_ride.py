@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gateway.http.app import START_RIDE_PATH
 from gateway.platform.order import ORDER_FIELDS
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
@@ -289,7 +290,6 @@ async def test_pending_forever_polls_the_configured_number_of_times(
 @pytest.mark.parametrize(
     "fault",
     [
-        pytest.param(Fault(SET_FIELDS, status=409), id="race-condition"),
         pytest.param(Fault(SET_FIELDS, status=500), id="error-status"),
         pytest.param(Fault(SET_FIELDS, delay_ms=800), id="timeout"),
     ],
@@ -351,3 +351,34 @@ async def test_push_failure_is_ignored(world: RunningWorld, gateway: Gateway) ->
     assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
     assert "external_meter_ride_id" in world.sims.order_core.order("order-il-1")["order"]
     assert setcar_values(world.sims) == ["true"]
+
+
+async def test_simultaneous_deliveries_start_one_ride_and_never_fall_back(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    # Both deliveries read revision 1 before either write lands: the second write loses the race.
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, delay_ms=200, times=2))
+
+    for _ in range(2):
+        response = await gateway.client.post(START_RIDE_PATH, json={"order_id": "order-il-1"})
+        assert response.status == 202
+    await gateway.wait_for_tasks()
+
+    (ride_id,) = world.sims.monitex.rides
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 2
+    assert world.sims.order_core.order("order-il-1")["order"]["external_meter_ride_id"] == ride_id
+    assert world.sims.order_core.revision("order-il-1")["order.version"] == 2
+    assert setcar_values(world.sims) == ["true", "true"]
+
+
+async def test_lost_race_without_a_stored_ride_still_falls_back(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=409))
+
+    await gateway.start_ride("order-il-1")
+
+    assert len(world.sims.order_core.calls.to(GET_FIELDS)) == 3  # order, revision, re-read
+    assert setcar_values(world.sims) == ["false"]

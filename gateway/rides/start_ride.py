@@ -14,7 +14,7 @@ from enum import StrEnum
 import structlog
 
 from gateway.metrics import RIDES_STARTED, START_RIDE_TASK_DURATION
-from gateway.platform.errors import UpstreamError
+from gateway.platform.errors import UpstreamError, UpstreamErrorStatus
 from gateway.platform.order import Order, OrderIdType
 from gateway.plugins.meter_vendor import Capability, MeterRideStart, NationalIdNumber
 from gateway.plugins.vendor_errors import VendorError
@@ -24,6 +24,8 @@ from gateway.routing import MeterRoute
 from gateway.services import Services
 
 log = structlog.get_logger("gateway.start_ride")
+
+RACE_CONDITION = 409
 
 
 class StartResult(StrEnum):
@@ -124,9 +126,11 @@ class _MeterRideLaunch:
         ride_id: str | None = None
         try:
             ride_id = await self._start_vendor_ride()
-            await self._store_ride_id(ride_id)
+            stored_ride_id = await self._store_ride_id(ride_id)
         except StepFailed as failure:
             return await self._react(failure, ride_id)
+        if stored_ride_id != ride_id:
+            await self._cancel_orphaned_ride(ride_id)
         return await self._tell_driver_app(StartResult.STARTED, "ok", running=True)
 
     async def _start_vendor_ride(self) -> str:
@@ -177,14 +181,37 @@ class _MeterRideLaunch:
         except UpstreamError as error:
             raise StepFailed(StartStep.VEHICLE_PERMIT, _cause(error)) from error
 
-    async def _store_ride_id(self, ride_id: str) -> None:
+    async def _store_ride_id(self, ride_id: str) -> str:
+        """Store the ride id; answer the ride id the order holds afterwards."""
         order_core = self._services.order_core
         try:
             revision = await order_core.get_revision(self._order.order_id)
             await order_core.set_external_meter_ride_id(self._order.order_id, ride_id, revision)
+        except UpstreamErrorStatus as error:
+            if error.status != RACE_CONDITION:
+                raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
+            return await self._ride_id_stored_meanwhile(error)
         except UpstreamError as error:
             raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
         log.info("start_ride.ride_id_stored", ride_id=ride_id)
+        return ride_id
+
+    async def _ride_id_stored_meanwhile(self, race: UpstreamErrorStatus) -> str:
+        """After a lost race, whether a simultaneous delivery of this task stored its ride first.
+
+        Duplicate deliveries happen (a producer retrying, a worker cut off from Redis for
+        longer than the redelivery timeout); the one that stored first has told the truth.
+        """
+        try:
+            order = await self._services.order_core.get_order(
+                self._order.order_id, OrderIdType.EXACT
+            )
+        except UpstreamError as error:
+            raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
+        if not order.external_meter_ride_id:
+            raise StepFailed(StartStep.STORE_RIDE_ID, _cause(race))
+        log.info("start_ride.ride_id_stored_meanwhile", ride_id=order.external_meter_ride_id)
+        return order.external_meter_ride_id
 
     async def _react(self, failure: StepFailed, ride_id: str | None) -> StartOutcome:
         reaction = _log_failure(failure)
