@@ -35,6 +35,9 @@ class WorkerSettings(_Section):
     processes: int = Field(default=1, ge=1)
     max_concurrent_tasks: int = Field(default=32, ge=1)
     shutdown_grace_ms: int = Field(default=30000, gt=0)
+    # One endpoint per worker host sums all its worker processes; 0 turns it off.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = Field(default=9101, ge=0, le=65535)
 
 
 class UpstreamSettings(_Section):

@@ -9,6 +9,7 @@ from gateway.rides.start_ride import start_ride
 from gateway.services import Services
 
 START_RIDE_TASK_NAME = "meters_integration_api_call"
+REQUEST_ID_LABEL = "request_id"
 
 
 def services_of(state: TaskiqState) -> Services:
@@ -21,7 +22,10 @@ async def meters_integration_api_call(
 ) -> None:
     # Completes after applying the fallback policy: a failed step must not make taskiq retry,
     # since a retry would call the vendor a second time.
+    task_id = context.message.task_id
+    # Producers other than our endpoint send no request id; the task id then traces the calls.
+    request_id = context.message.labels.get(REQUEST_ID_LABEL) or task_id
     with structlog.contextvars.bound_contextvars(
-        order_id=order_id, task_id=context.message.task_id
+        order_id=order_id, task_id=task_id, request_id=str(request_id)
     ):
         await start_ride(order_id, services_of(context.state))

@@ -6,7 +6,9 @@ on and waits for the processes' graceful stop, killing only those that overrun i
 
 import asyncio
 import multiprocessing
+import os
 import signal
+import tempfile
 import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -14,6 +16,13 @@ from types import FrameType
 import structlog
 
 from gateway.logging_setup import configure_logging
+from gateway.metrics import MULTIPROCESS_DIR_VARIABLE, multiprocess_dir
+from gateway.observability.secrets import configured_secrets
+from gateway.observability.worker_metrics import (
+    MetricsServer,
+    clear_multiprocess_dir,
+    start_metrics_server,
+)
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.settings import Settings
 from gateway.worker.runner import run_worker
@@ -27,15 +36,34 @@ log = structlog.get_logger("gateway.worker")
 
 
 def run_workers(settings: Settings, catalog: VendorCatalog) -> None:
-    if settings.worker.processes == 1:
-        asyncio.run(run_worker(settings, catalog))
-    else:
-        _Supervisor(settings).run()
+    multiprocess = settings.worker.processes > 1
+    if multiprocess and multiprocess_dir() is None:
+        # Spawned processes read this at import: each then writes its values where we sum them.
+        os.environ[MULTIPROCESS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="meters-metrics-")
+    clear_multiprocess_dir()
+    metrics = _start_metrics(settings)
+    try:
+        if multiprocess:
+            _Supervisor(settings).run()
+        else:
+            asyncio.run(run_worker(settings, catalog))
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def _start_metrics(settings: Settings) -> MetricsServer | None:
+    if not settings.worker.metrics_port:
+        return None
+    server = start_metrics_server(settings.worker.metrics_host, settings.worker.metrics_port)
+    log.info("worker.metrics_serving", host=settings.worker.metrics_host, port=server.port)
+    return server
 
 
 def _worker_process(settings: Settings) -> None:
-    configure_logging(settings.log_level)
-    asyncio.run(run_worker(settings, discover_vendor_plugins()))
+    catalog = discover_vendor_plugins()
+    configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
+    asyncio.run(run_worker(settings, catalog))
 
 
 class _Supervisor:

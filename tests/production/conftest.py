@@ -79,6 +79,7 @@ def production_tree(
         "processes": 1,
         "max_concurrent_tasks": 4,
         "shutdown_grace_ms": 5000,
+        "metrics_port": 0,  # several workers share this host; test_worker_metrics opens one
     }
     return settings_tree
 

@@ -1,13 +1,15 @@
 """``worker.processes = 2``: one supervisor, two worker processes that share the stream; a
-process that dies is replaced, and SIGTERM stops them all gracefully."""
+process that dies is replaced, their metrics are served summed, and SIGTERM stops them all."""
 
 import os
 import signal
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.conftest import GatewayFactory, RunningWorld
+from tests.processes import free_port
 from tests.production.rides import enqueue, meter_flag, ride
 from tests.production.stream import StreamProbe, eventually, pid_of
 from tests.production.workers import Workers
@@ -32,6 +34,8 @@ async def test_a_supervisor_runs_replaces_and_stops_its_worker_processes(
     make_gateway: GatewayFactory,
 ) -> None:
     production_tree["worker"]["processes"] = 2
+    metrics_port = free_port()
+    production_tree["worker"]["metrics_port"] = metrics_port
     for seed in RIDES:
         world.sims.seed_ride(seed)
     supervisor = await workers.start("supervisor", wait_until_started=False)
@@ -51,6 +55,20 @@ async def test_a_supervisor_runs_replaces_and_stops_its_worker_processes(
     await eventually(
         lambda: all(meter_flag(world.sims, seed) == "true" for seed in RIDES), 10, "both rides run"
     )
+
+    # The supervisor's one endpoint sums what both worker processes counted.
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{metrics_port}/metrics") as scrape,
+    ):
+        exposition = await scrape.text()
+    started = [
+        line
+        for line in exposition.splitlines()
+        if line.startswith("meters_rides_started_total{") and 'result="started"' in line
+    ]
+    assert [float(line.rsplit(" ", 1)[1]) for line in started] == [2.0]
+    assert 'vendor="monitex"' in started[0]
 
     supervisor.terminate()
 
