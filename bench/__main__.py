@@ -8,12 +8,15 @@ python -m bench --profile            # also py-spy the gateway under load
 
 import argparse
 import asyncio
+import logging
 import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+import structlog
 
 from bench import finish_ride, pipeline, start_ride
 from bench.docs_block import DOCS, replace_block
@@ -94,6 +97,8 @@ def main() -> None:
     if unknown := set(suites) - set(SUITES):
         parser.error(f"unknown suites {sorted(unknown)}; known: {', '.join(SUITES)}")
     sizes = QUICK if args.quick else Sizes()
+    # The benchmark itself enqueues tasks through the gateway's broker code: keep its chatter out.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     command = "python -m bench " + " ".join(sys.argv[1:])
     workdir = Path(tempfile.mkdtemp(prefix="meters-bench-"))
     print(f"work directory (logs of every process): {workdir}", file=sys.stderr)

@@ -4,14 +4,19 @@ import asyncio
 import json
 import shlex
 import signal
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import tomli_w
 
+from gateway.plugins.registry import discover_vendor_plugins
+from gateway.sandbox.command import run_sandbox
+from gateway.settings import Settings
 from tests.processes import CLI, free_port
 
 SHIPPED_CONFIG = Path(__file__).parents[1] / "config" / "meters.toml"
@@ -68,10 +73,10 @@ def sandbox_config(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
 
 async def wait_for_banner(process: asyncio.subprocess.Process, output: Path) -> str:
     async with asyncio.timeout(30):
-        while READY not in output.read_text():
-            assert process.returncode is None, output.read_text()
+        while READY not in (text := await asyncio.to_thread(output.read_text)):
+            assert process.returncode is None, text
             await asyncio.sleep(0.1)
-    return output.read_text()
+    return text
 
 
 async def setcar_value(http: aiohttp.ClientSession, builder_url: str, alias_id: str) -> Any:
@@ -102,7 +107,7 @@ async def test_sandbox_serves_the_printed_ride_and_fault_and_stops_on_sigterm(
             assert (await start.send(http))[0] == 202
             assert await setcar_value(http, builder_url, "demo-il-1-alias") == "true"
             assert await finish.send(http) == (200, {"price": 42.24})
-            status, calls = await vendor_calls.send(http)
+            _, calls = await vendor_calls.send(http)
             assert [(call["endpoint"], call["status"]) for call in calls] == [
                 ("POST /ride", 201),
                 ("PUT /rides/{rideId}", 200),
@@ -118,7 +123,7 @@ async def test_sandbox_serves_the_printed_ride_and_fault_and_stops_on_sigterm(
         exit_code = await asyncio.wait_for(process.wait(), timeout=15)
 
     assert exit_code == 0
-    text = output.read_text()
+    text = await asyncio.to_thread(output.read_text)
     assert f"Gateway  http://127.0.0.1:{tree['server']['port']}" in text
     for name, section in tree["vendors"].items():
         assert f"{name:<22} {section['url']}" in text
@@ -141,3 +146,21 @@ async def test_sandbox_refuses_upstreams_it_cannot_stand_in_for(tmp_path: Path) 
     assert "upstreams.personal.url: https://personal.internal.example: the sandbox serves" in (
         stderr.decode()
     )
+
+
+def test_sandbox_names_the_address_it_cannot_listen_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, tree = sandbox_config(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        tree["upstreams"]["personal"]["url"] = f"http://127.0.0.1:{port}"
+
+        exit_code = run_sandbox(Settings.model_validate(tree), discover_vendor_plugins())
+
+    assert exit_code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("sandbox cannot listen: [Errno 98] error while attempting to bind")
+    assert f"('127.0.0.1', {port})" in error

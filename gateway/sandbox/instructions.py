@@ -37,10 +37,11 @@ def instructions(
             "try: meters-integration-api sandbox --config config/meters.toml",
         ]
         return "\n".join(lines)
-    lines += ["Demo orders (fixed price 42.24; each ride has its own driver and car):"]
+    lines += ["Demo orders (each with its own driver and car):"]
     lines += [
         f"  {ride.country}  {ride.vendor:<12} order {ride.seed.order_id:<12} "
         f"alias {ride.seed.alias_id:<20} driver {ride.seed.park_id}/{ride.seed.driver_profile_id}"
+        f"  fixed price {ride.seed.fixed_price}"
         for ride in rides
     ]
     first, second = _starting_rides(rides, catalog)
@@ -52,7 +53,11 @@ def instructions(
         "# 2. Finish it as the driver app would, with the auth proxy's identity headers:",
         _curl(
             gateway_url + FINISH_RIDE_PATH,
-            {"order_id": first.seed.alias_id, "user_price": 42.24, "driver_price": 42.24},
+            {
+                "order_id": first.seed.alias_id,
+                "user_price": first.seed.fixed_price,
+                "driver_price": first.seed.fixed_price,
+            },
             first.seed.driver_headers(),
         ),
         f"# 3. What the meter vendor ({first.vendor}) was asked:",

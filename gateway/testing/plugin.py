@@ -1,8 +1,8 @@
 """The kit's pytest plugin (entry point ``pytest11``), loaded wherever the gateway is installed.
 
-It makes the kit's suites importable with explaining asserts and, after a run, lists the
-capabilities vendors declared they lack, so that those skipped tests are seen, not mistaken
-for passes.
+Loading it imports the kit before any test module does, so that pytest rewrites the suites'
+asserts; after a run it lists the capabilities vendors declared they lack, so that the tests
+skipped for them are seen, not mistaken for passes.
 """
 
 from collections import Counter
@@ -22,7 +22,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         return
     terminalreporter.section("meter vendor conformance: capabilities not declared")
     for what, count in sorted(undeclared.items()):
-        terminalreporter.write_line(f"{what}: {count} tests skipped")
+        terminalreporter.write_line(f"{what}: {count} test{'s' * (count != 1)} skipped")
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -2,7 +2,7 @@
 
 import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, ClassVar
@@ -40,7 +40,7 @@ class WatchedSession:
     """An HTTP session that notes every request it starts, even one that never connects."""
 
     session: aiohttp.ClientSession
-    requests: list[str] = field(default_factory=list)
+    requests: list[str]
 
 
 class VendorUnderTest:
