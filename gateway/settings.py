@@ -45,13 +45,42 @@ class UpstreamSettings(_Section):
     timeout_ms: int = Field(default=500, gt=0)
 
 
+_UPSTREAM_DEFAULT_URLS = {
+    "order_core": "http://127.0.0.1:8101",
+    "driver_profiles": "http://127.0.0.1:8102",
+    "personal": "http://127.0.0.1:8103",
+    "fleet_vehicles": "http://127.0.0.1:8104",
+    "driver_orders_builder": "http://127.0.0.1:8105",
+    "client_notify": "http://127.0.0.1:8106",
+}
+
+
 class UpstreamsSettings(_Section):
-    order_core: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8101")
-    driver_profiles: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8102")
-    personal: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8103")
-    fleet_vehicles: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8104")
-    driver_orders_builder: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8105")
-    client_notify: UpstreamSettings = UpstreamSettings(url="http://127.0.0.1:8106")
+    order_core: UpstreamSettings = UpstreamSettings(url=_UPSTREAM_DEFAULT_URLS["order_core"])
+    driver_profiles: UpstreamSettings = UpstreamSettings(
+        url=_UPSTREAM_DEFAULT_URLS["driver_profiles"]
+    )
+    personal: UpstreamSettings = UpstreamSettings(url=_UPSTREAM_DEFAULT_URLS["personal"])
+    fleet_vehicles: UpstreamSettings = UpstreamSettings(
+        url=_UPSTREAM_DEFAULT_URLS["fleet_vehicles"]
+    )
+    driver_orders_builder: UpstreamSettings = UpstreamSettings(
+        url=_UPSTREAM_DEFAULT_URLS["driver_orders_builder"]
+    )
+    client_notify: UpstreamSettings = UpstreamSettings(url=_UPSTREAM_DEFAULT_URLS["client_notify"])
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sections_keep_their_default_url(cls, sections: Any) -> Any:
+        # `METERS_UPSTREAMS__ORDER_CORE__TIMEOUT_MS=300` alone must not lose order-core's url.
+        if not isinstance(sections, dict):
+            return sections
+        return {
+            name: {"url": _UPSTREAM_DEFAULT_URLS[name], **section}
+            if name in _UPSTREAM_DEFAULT_URLS and isinstance(section, dict)
+            else section
+            for name, section in sections.items()
+        }
 
 
 ALL_DRIVERS = "*"
@@ -88,7 +117,7 @@ class Settings(BaseSettings):
     zones: dict[str, str] = Field(default_factory=dict)
     countries: dict[str, CountrySettings] = Field(default_factory=dict)
     # Validated against each vendor plugin's own settings model once plugins are loaded.
-    vendors: dict[str, dict[str, Any]] = Field(default_factory=dict, repr=False)
+    vendors: dict[str, dict[str, Any]] = Field(default_factory=dict, repr=False, exclude=True)
 
     @field_validator("zones")
     @classmethod

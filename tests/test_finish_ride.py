@@ -395,3 +395,47 @@ async def test_request_past_its_deadline_is_an_upstream_timeout(
 
     assert (status, body["code"]) == (504, "upstream_timeout")
     assert "300 ms deadline" in body["message"]
+
+
+async def test_optumplus_order_without_car_number_is_refused_without_a_call(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(
+        RideSeed("order-lv-1", "alias-lv-1", zone="riga", car_number="", national_id=None)
+    )
+
+    status, body = await gateway.finish_ride("alias-lv-1", 42.24)
+
+    assert (status, body["code"]) == (502, "vendor_error")
+    assert_calls(world, READ_ORDER)
+
+
+@pytest.mark.parametrize("stored_ride_id", ["../admin", "ride?state=x", "a/b", ""])
+async def test_ride_id_that_is_not_a_path_segment_never_reaches_the_vendor(
+    world: RunningWorld, gateway: Gateway, stored_ride_id: str
+) -> None:
+    world.sims.seed_ride(
+        RideSeed("order-il-1", "alias-il-1", external_meter_ride_id=stored_ride_id)
+    )
+
+    status, body = await gateway.finish_ride("alias-il-1", 42.24)
+
+    expected = ("meter_ride_not_found", 409) if not stored_ride_id else ("vendor_error", 502)
+    assert (body["code"], status) == expected
+    assert_calls(world, READ_ORDER)
+
+
+@pytest.mark.parametrize("total_price", [4004.5, "4004", None])
+async def test_meter_price_that_is_not_whole_agorot_is_a_vendor_error(
+    world: RunningWorld, gateway: Gateway, total_price: object
+) -> None:
+    ride_id = await started_israeli_ride(world, gateway)
+    # The meter completes the ride with an odd price; the stop itself then changes nothing.
+    ride = world.sims.monitex.rides[ride_id]
+    ride.state = ride.state.COMPLETED
+    ride.total_price = total_price  # type: ignore[assignment]
+    world.sims.monitex.faults.add(Fault(MONITEX_STOP, status=200))
+
+    status, body = await gateway.finish_ride("alias-il-1", 42.24)
+
+    assert (status, body["code"]) == (502, "vendor_error")

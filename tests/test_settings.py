@@ -133,3 +133,39 @@ def test_check_config_does_not_print_tokens(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "tok-3141592653" not in result.stdout + result.stderr
+
+
+def test_an_upstream_section_without_url_keeps_its_default_url(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("METERS_UPSTREAMS__ORDER_CORE__TIMEOUT_MS", "300")
+    path = tmp_path / "meters.toml"
+    path.write_text("[upstreams.personal]\ntimeout_ms = 200\n")
+
+    settings = load_settings(path)
+
+    assert settings.upstreams.order_core.url == "http://127.0.0.1:8101"
+    assert settings.upstreams.order_core.timeout_ms == 300
+    assert settings.upstreams.personal.url == "http://127.0.0.1:8103"
+    assert settings.upstreams.personal.timeout_ms == 200
+
+
+def test_vendor_tokens_do_not_show_in_settings_dumps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METERS_VENDORS__MONITEX__TOKEN", "token-that-must-not-print")
+    settings = load_settings(SHIPPED)
+
+    assert "token-that-must-not-print" not in settings.model_dump_json()
+    assert "token-that-must-not-print" not in str(settings.model_dump())
+
+
+def test_check_config_refuses_a_vendor_section_no_plugin_owns(tmp_path: Path) -> None:
+    path = tmp_path / "meters.toml"
+    path.write_text(
+        '[countries.IL]\nvendor = "monitex"\n[vendors.monitex]\nurl = "http://m"\n'
+        '[vendors.monitx]\ntoken = "typo"\n'
+    )
+
+    result = run_check_config(path)
+
+    assert result.returncode == 2
+    assert "vendors.monitx: vendor 'monitx' is not installed" in result.stderr

@@ -1,5 +1,7 @@
 """The configured secrets, for the log formatter to mask wherever they turn up."""
 
+from urllib.parse import urlsplit
+
 from pydantic import SecretStr
 
 from gateway.plugins.registry import VendorCatalog
@@ -8,8 +10,13 @@ from gateway.settings import Settings
 
 
 def configured_secrets(settings: Settings, catalog: VendorCatalog) -> list[str]:
-    """Every non-empty SecretStr of every vendor section, including a plugin's own keys."""
+    """Every non-empty SecretStr of every vendor section (a plugin's own keys too), and the
+    broker's password."""
     found: list[str] = []
+    # A Redis password in broker.url is as secret as a vendor token.
+    broker_password = urlsplit(settings.broker.url).password
+    if broker_password:
+        found.append(broker_password)
     for vendor_settings in validate_vendor_settings(settings, catalog).values():
         for name in type(vendor_settings).model_fields:
             value = getattr(vendor_settings, name)

@@ -39,6 +39,12 @@ class VendorRideStillPending(VendorError):
     reason = "vendor_ride_pending"
 
 
+class VendorRequestIncomplete(VendorError):
+    """The order lacks something this vendor's API needs; nothing was sent."""
+
+    reason = "vendor_request_incomplete"
+
+
 class VendorCapabilityMissing(VendorError):
     """The core asked for something the vendor declared it cannot do."""
 

@@ -30,6 +30,13 @@ def validate_vendor_settings(
             )
         except ValidationError as error:
             problems.append(describe_validation_error(error, prefix=f"vendors.{name}"))
+    # A section no installed vendor owns is a typo (METERS_VENDORS__MONITX__TOKEN) or a missing
+    # package; accepting it silently would leave the intended vendor without its settings.
+    problems.extend(
+        f"vendors.{name}: {_not_installed(name, catalog)}"
+        for name in sorted(settings.vendors)
+        if name not in catalog.vendors
+    )
     if problems:
         raise ConfigError("\n".join(problems))
     return validated

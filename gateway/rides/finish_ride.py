@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import structlog
 
+from gateway.observability.crash_site import crash_site
 from gateway.platform.errors import UpstreamError, UpstreamTimeout
 from gateway.platform.order import Order, OrderIdType
 from gateway.platform.order_core import OrderNotFound
@@ -110,13 +111,18 @@ class FinishRide:
             await route.vendor.stop_ride(ride)
             log.info("finish_ride.vendor_stopped")
             return await route.vendor.get_price(ride)
-        except VendorTimeout as error:
-            raise FinishRideRefused(Refusal.UPSTREAM_TIMEOUT, str(error)) from error
         except VendorError as error:
-            raise FinishRideRefused(Refusal.VENDOR_ERROR, str(error)) from error
+            log.warning("finish_ride.vendor_failed", cause=error.reason, detail=str(error))
+            refusal = (
+                Refusal.UPSTREAM_TIMEOUT
+                if isinstance(error, VendorTimeout)
+                else Refusal.VENDOR_ERROR
+            )
+            # The driver app gets the reason only; the detail stays in our log.
+            raise FinishRideRefused(refusal, f"{route.vendor.name}: {error.reason}") from error
         except Exception as error:  # a vendor plugin's bug is still the vendor's failure
-            log.exception("finish_ride.vendor_crashed")
-            raise FinishRideRefused(Refusal.VENDOR_ERROR, "vendor plugin failed") from error
+            log.error("finish_ride.vendor_crashed", **crash_site(error))
+            raise FinishRideRefused(Refusal.VENDOR_ERROR, "vendor plugin failed") from None
 
     def _plausible_price(
         self, reading: MeterReading, route: MeterRoute, fixed_price: Decimal
@@ -125,11 +131,13 @@ class FinishRide:
             raise FinishRideRefused(
                 Refusal.METER_RIDE_NOT_COMPLETED, f"meter ride is {reading.state.value}"
             )
-        band = route.country_settings
         price = reading.price
-        if price is None or not (
-            fixed_price * band.min_price_ratio <= price <= fixed_price * band.max_price_ratio
-        ):
+        if price is None:
+            raise FinishRideRefused(
+                Refusal.VENDOR_ERROR, f"{route.vendor.name}: completed ride has no price"
+            )
+        band = route.country_settings
+        if not (fixed_price * band.min_price_ratio <= price <= fixed_price * band.max_price_ratio):
             raise FinishRideRefused(
                 Refusal.METER_PRICE_REJECTED,
                 f"meter price {price} is outside [{band.min_price_ratio}, "

@@ -1,6 +1,7 @@
 """Monitex's meter-rides API (DESIGN §7): money in agorot, a started ride may first be PENDING."""
 
 import asyncio
+import re
 from typing import Any, ClassVar
 
 from gateway.money import from_minor_units, to_minor_units
@@ -21,6 +22,7 @@ from gateway.plugins.vendor_errors import (
 from gateway.plugins.vendor_http import VendorResponse, call_vendor
 from vendors.monitex.settings import MonitexSettings
 
+RIDE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 STARTED = 201
 ACCEPTED_PENDING = 206
 
@@ -50,6 +52,7 @@ class MonitexVendor(MeterVendor):
         ride_id = body.get("rideId")
         if not isinstance(ride_id, str) or not ride_id:
             raise VendorMissingRideId("start answer has no rideId")
+        _check_ride_id(ride_id)
         if response.status == ACCEPTED_PENDING:
             await self._wait_until_running(ride_id)
         return ride_id
@@ -67,8 +70,8 @@ class MonitexVendor(MeterVendor):
     async def get_price(self, ride: MeterRideFinish) -> MeterReading:
         body = await self._get_ride(_require_ride_id(ride))
         total = body.get("totalPrice")
-        if total is not None and (not isinstance(total, int | float) or isinstance(total, bool)):
-            raise VendorMalformedResponse("totalPrice is not a number")
+        if total is not None and not _whole_agorot(total):
+            raise VendorMalformedResponse("totalPrice is not a whole number of agorot")
         return MeterReading(
             state=_state(body), price=None if total is None else from_minor_units(total)
         )
@@ -76,8 +79,11 @@ class MonitexVendor(MeterVendor):
     async def _wait_until_running(self, ride_id: str) -> None:
         for _ in range(self.settings.pending_polls):
             await asyncio.sleep(self.settings.pending_poll_interval_ms / 1000)
-            if _state(await self._get_ride(ride_id)) is MeterRideState.IN_PROGRESS:
+            state = _state(await self._get_ride(ride_id))
+            if state is MeterRideState.IN_PROGRESS:
                 return
+            if state is not MeterRideState.PENDING:
+                raise VendorMalformedResponse(f"a starting ride went {state.value}")
         raise VendorRideStillPending(
             f"ride still pending after {self.settings.pending_polls} polls"
         )
@@ -119,4 +125,17 @@ def _state(body: dict[str, Any]) -> MeterRideState:
 def _require_ride_id(ride: MeterRideFinish) -> str:
     if not ride.ride_id:
         raise VendorMissingRideId("no Monitex ride id on the order")
+    _check_ride_id(ride.ride_id)
     return ride.ride_id
+
+
+def _check_ride_id(ride_id: str) -> None:
+    # The id becomes a path segment: "../admin" or "x?y" must not reach another resource.
+    if not RIDE_ID.fullmatch(ride_id):
+        raise VendorMalformedResponse("ride id is not a plain path segment")
+
+
+def _whole_agorot(total: object) -> bool:
+    if isinstance(total, bool):
+        return False
+    return isinstance(total, int) or (isinstance(total, float) and total.is_integer())

@@ -10,7 +10,7 @@ from gateway.plugins.meter_vendor import (
     MeterRideState,
     MeterVendor,
 )
-from gateway.plugins.vendor_errors import VendorErrorStatus
+from gateway.plugins.vendor_errors import VendorErrorStatus, VendorRequestIncomplete
 from gateway.plugins.vendor_http import call_vendor
 
 
@@ -21,6 +21,8 @@ class OptumPlusVendor(MeterVendor):
     )
 
     async def stop_ride(self, ride: MeterRideFinish) -> None:
+        if not ride.car_number:
+            raise VendorRequestIncomplete("the order has no car number to submit the price for")
         response = await call_vendor(
             self.http,
             vendor=self.name,
