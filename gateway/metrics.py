@@ -32,6 +32,12 @@ RIDES_STARTED = Counter(
     "reason: ok, the fallback-matrix step that failed, or why the order was skipped.",
     ["vendor", "country", "result", "reason"],
 )
+START_RIDE_STEP_FAILURES = Counter(
+    "meters_start_ride_step_failures_total",
+    "Failed start-ride steps, including those after which the task carried on or had already "
+    "fallen back. step: the fallback-matrix row; cause: the service and how it failed.",
+    ["vendor", "country", "step", "cause"],
+)
 RIDES_FINISHED = Counter(
     "meters_rides_finished_total",
     "Finish-ride answers. result: priced or refused; reason: ok or the refusal code.",

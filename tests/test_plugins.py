@@ -1,9 +1,7 @@
 """The vendor plugin boundary: discovery through entry points, isolation of broken plugins."""
 
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
 from gateway.plugins.meter_vendor import Capability
 from gateway.plugins.registry import (
     PluginFailure,
@@ -15,17 +13,9 @@ from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START, PUSH, SET_FIELDS, setcar_values
 from tests.conftest import GatewayFactory, RunningWorld
 from tests.plugins.cancellable_monitex import CancellableMonitex
+from tests.plugins.catalog import catalog_with_cancellable_monitex, plugin, shipped_entry_points
 from vendors.monitex.vendor import MonitexVendor
 from vendors.optumplus.vendor import OptumPlusVendor
-
-
-def plugin(name: str, module: str) -> EntryPoint:
-    return EntryPoint(name=name, value=f"tests.plugins.{module}", group=ENTRY_POINT_GROUP)
-
-
-def shipped_entry_points() -> list[EntryPoint]:
-    # Third-party vendor packages (the example one, for instance) may be installed beside ours.
-    return [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.value.startswith("vendors.")]
 
 
 def test_shipped_vendors_register_through_the_entry_point_group() -> None:
@@ -78,10 +68,7 @@ async def test_orphaned_ride_is_cancelled_when_the_vendor_can(
 ) -> None:
     settings_tree["countries"]["IL"]["vendor"] = "cancellable_monitex"
     settings_tree["vendors"]["cancellable_monitex"] = settings_tree["vendors"]["monitex"]
-    catalog = catalog_from_entry_points(
-        [*shipped_entry_points(), plugin("cancellable_monitex", "cancellable_monitex")]
-    )
-    gateway = await make_gateway(catalog)
+    gateway = await make_gateway(catalog_with_cancellable_monitex())
     world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
     world.sims.order_core.faults.add(Fault(SET_FIELDS, status=409))
     CancellableMonitex.cancelled.clear()

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.http.app import START_RIDE_PATH
 from gateway.platform.order import ORDER_FIELDS
@@ -30,6 +31,12 @@ from tests.calls import (
 from tests.conftest import MONITEX_TOKEN, Gateway, GatewayFactory, RunningWorld
 
 ISRAELI_RIDE = RideSeed(order_id="order-il-1", alias_id="alias-il-1")
+
+
+def step_failures(step: str, cause: str) -> float:
+    labels = {"vendor": "monitex", "country": "IL", "step": step, "cause": cause}
+    return REGISTRY.get_sample_value("meters_start_ride_step_failures_total", labels) or 0.0
+
 
 READ_ORDER = {f"order_core {GET_FIELDS}": 1}
 GATHER = {
@@ -333,8 +340,14 @@ async def test_setcar_failure_during_a_fallback_ends_the_task_without_a_push(
     world.sims.seed_ride(ISRAELI_RIDE)
     world.sims.monitex.faults.add(Fault(MONITEX_START, status=500))
     world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
+    setcar_failures = step_failures("setcar_failed", "driver_orders_builder_error_status")
 
     await gateway.start_ride("order-il-1")
+
+    # The task's outcome keeps the vendor's reason; the setcar failure is counted on its own.
+    assert step_failures("setcar_failed", "driver_orders_builder_error_status") == (
+        setcar_failures + 1
+    )
 
     assert calls_made(world.sims) == expected(
         READ_ORDER, GATHER, VENDOR_START, {f"driver_orders_builder {SETCAR}": 1}
@@ -372,7 +385,23 @@ async def test_simultaneous_deliveries_start_one_ride_and_never_fall_back(
     assert setcar_values(world.sims) == ["true", "true"]
 
 
-async def test_lost_race_without_a_stored_ride_still_falls_back(
+async def test_write_that_loses_to_an_unrelated_change_is_made_once_more(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=409, times=1))
+
+    await gateway.start_ride("order-il-1")
+
+    (ride_id,) = world.sims.monitex.rides
+    # order, revision, re-read after the race, fresh revision
+    assert len(world.sims.order_core.calls.to(GET_FIELDS)) == 4
+    assert len(world.sims.order_core.calls.to(SET_FIELDS)) == 2
+    assert world.sims.order_core.order("order-il-1")["order"]["external_meter_ride_id"] == ride_id
+    assert setcar_values(world.sims) == ["true"]
+
+
+async def test_write_that_keeps_losing_the_race_falls_back(
     world: RunningWorld, gateway: Gateway
 ) -> None:
     world.sims.seed_ride(ISRAELI_RIDE)
@@ -380,5 +409,7 @@ async def test_lost_race_without_a_stored_ride_still_falls_back(
 
     await gateway.start_ride("order-il-1")
 
-    assert len(world.sims.order_core.calls.to(GET_FIELDS)) == 3  # order, revision, re-read
+    assert len(world.sims.order_core.calls.to(SET_FIELDS)) == 2
+    assert "external_meter_ride_id" not in world.sims.order_core.order("order-il-1")["order"]
     assert setcar_values(world.sims) == ["false"]
+    assert len(world.sims.client_notify.calls.to(PUSH)) == 1

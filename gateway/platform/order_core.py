@@ -16,6 +16,12 @@ class OrderNotFound(UpstreamErrorStatus):
     reason = "not_found"
 
 
+class OrderRevisionChanged(UpstreamErrorStatus):
+    """set-fields' ``race_condition``: the order changed since its revision was read."""
+
+    reason = "race_condition"
+
+
 class OrderCoreClient(UpstreamClient):
     service = "order_core"
     content_type = "application/bson"
@@ -48,12 +54,17 @@ class OrderCoreClient(UpstreamClient):
             },
             "revision": revision,
         }
-        await self._post(
-            "set_fields",
-            SET_FIELDS,
-            body,
-            {"order_id": order_id, "order_id_type": OrderIdType.EXACT.value},
-        )
+        try:
+            await self._post(
+                "set_fields",
+                SET_FIELDS,
+                body,
+                {"order_id": order_id, "order_id_type": OrderIdType.EXACT.value},
+            )
+        except UpstreamErrorStatus as error:
+            if error.status == 409:
+                raise OrderRevisionChanged(self.service, 409, error.code) from error
+            raise
 
     async def _get_fields(
         self, operation: str, order_id: str, id_type: OrderIdType, fields: list[str]

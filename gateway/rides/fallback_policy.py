@@ -22,21 +22,32 @@ class StartStep(StrEnum):
 
 
 class Reaction(Enum):
-    END_UNTOUCHED = "the task ends; setcar not touched; no push"
+    END = "the task ends: nothing more is sent"
     FALLBACK = "setcar false, then the push"
-    FALLBACK_AND_CANCEL_RIDE = "cancel the orphaned vendor ride if supported, then fall back"
-    END_WITHOUT_PUSH = "the task ends; no push"
-    IGNORE = "carry on as if it had succeeded"
+    FALLBACK_AND_CANCEL_RIDE = "cancel the orphaned vendor ride if it can, then fall back"
+    IGNORE = "carry on as if the step had succeeded"
+
+    @property
+    def falls_back(self) -> bool:
+        return self in (Reaction.FALLBACK, Reaction.FALLBACK_AND_CANCEL_RIDE)
+
+    @property
+    def cancels_orphaned_ride(self) -> bool:
+        return self is Reaction.FALLBACK_AND_CANCEL_RIDE
+
+    @property
+    def carries_on(self) -> bool:
+        return self is Reaction.IGNORE
 
 
 START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
-    StartStep.READ_ORDER: Reaction.END_UNTOUCHED,
+    StartStep.READ_ORDER: Reaction.END,  # setcar not touched; no push
     StartStep.DRIVER_NATIONAL_ID: Reaction.FALLBACK,  # driver-profiles, personal, no document
     StartStep.VEHICLE_PERMIT: Reaction.FALLBACK,  # fleet-vehicles, no permit number
     StartStep.FIXED_PRICE: Reaction.FALLBACK,  # beyond the card: no price to limit the meter by
     StartStep.VENDOR_START: Reaction.FALLBACK,  # fails, times out, no ride id, stays pending
     StartStep.STORE_RIDE_ID: Reaction.FALLBACK_AND_CANCEL_RIDE,  # revision or set-fields
-    StartStep.SETCAR: Reaction.END_WITHOUT_PUSH,
+    StartStep.SETCAR: Reaction.END,  # no push
     StartStep.PUSH: Reaction.IGNORE,
 }
 

@@ -13,9 +13,11 @@ from enum import StrEnum
 
 import structlog
 
-from gateway.metrics import RIDES_STARTED, START_RIDE_TASK_DURATION
-from gateway.platform.errors import UpstreamError, UpstreamErrorStatus
+from gateway.metrics import RIDES_STARTED, START_RIDE_STEP_FAILURES, START_RIDE_TASK_DURATION
+from gateway.observability.crash_site import crash_site
+from gateway.platform.errors import UpstreamError
 from gateway.platform.order import Order, OrderIdType
+from gateway.platform.order_core import OrderRevisionChanged
 from gateway.plugins.meter_vendor import Capability, MeterRideStart, NationalIdNumber
 from gateway.plugins.vendor_errors import VendorError
 from gateway.rides.eligibility import NotEligible, meter_route
@@ -25,7 +27,7 @@ from gateway.services import Services
 
 log = structlog.get_logger("gateway.start_ride")
 
-RACE_CONDITION = 409
+UNEXPECTED_ERROR = "unexpected_error"
 
 
 class StartResult(StrEnum):
@@ -62,7 +64,11 @@ def _cause(error: Exception) -> str:
 async def start_ride(order_id: str, services: Services) -> StartOutcome:
     """Run the whole task for one order and record its outcome; never raises for a failed step."""
     started = time.perf_counter()
-    outcome = await _StartRide(order_id, services).run()
+    try:
+        outcome = await _StartRide(order_id, services).run()
+    except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
+        log.error("start_ride.crashed", **crash_site(error))
+        outcome = StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR)
     START_RIDE_TASK_DURATION.labels(outcome.result).observe(time.perf_counter() - started)
     RIDES_STARTED.labels(outcome.vendor, outcome.country, outcome.result, outcome.reason).inc()
     log.info(
@@ -84,9 +90,9 @@ class _StartRide:
         try:
             order = await self._services.order_core.get_order(self._order_id, OrderIdType.EXACT)
         except UpstreamError as error:
+            # Without the order there is no driver app to tell: the task can only end.
             failure = StepFailed(StartStep.READ_ORDER, _cause(error))
-            _log_failure(failure)
-            assert reaction_to(failure.step) is Reaction.END_UNTOUCHED
+            _record_failure(failure, vendor="", country="")
             return StartOutcome(StartResult.ENDED, failure.step.value)
         route = meter_route(order, self._services.router)
         if isinstance(route, NotEligible):
@@ -128,7 +134,7 @@ class _MeterRideLaunch:
             ride_id = await self._start_vendor_ride()
             stored_ride_id = await self._store_ride_id(ride_id)
         except StepFailed as failure:
-            return await self._react(failure, ride_id)
+            return await self._after_failure(failure, ride_id)
         if stored_ride_id != ride_id:
             await self._cancel_orphaned_ride(ride_id)
         return await self._tell_driver_app(StartResult.STARTED, "ok", running=True)
@@ -155,8 +161,8 @@ class _MeterRideLaunch:
             )
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
             if not isinstance(error, VendorError):
-                log.exception("start_ride.vendor_crashed")
-            raise StepFailed(StartStep.VENDOR_START, _cause(error)) from error
+                log.error("start_ride.vendor_crashed", **crash_site(error))
+            raise StepFailed(StartStep.VENDOR_START, _cause(error)) from None
         log.info("start_ride.vendor_started", ride_id=ride_id)
         return ride_id
 
@@ -183,41 +189,45 @@ class _MeterRideLaunch:
 
     async def _store_ride_id(self, ride_id: str) -> str:
         """Store the ride id; answer the ride id the order holds afterwards."""
-        order_core = self._services.order_core
         try:
-            revision = await order_core.get_revision(self._order.order_id)
-            await order_core.set_external_meter_ride_id(self._order.order_id, ride_id, revision)
-        except UpstreamErrorStatus as error:
-            if error.status != RACE_CONDITION:
-                raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
-            return await self._ride_id_stored_meanwhile(error)
+            try:
+                await self._write_ride_id(ride_id)
+            except OrderRevisionChanged:
+                # The order moved on between our revision read and our write. A simultaneous
+                # delivery of this task may have stored its ride (the vendor's idempotent start
+                # makes it the same ride); if not, the order changed for another reason and
+                # one more write on the fresh revision is enough.
+                stored = await self._stored_ride_id()
+                if stored:
+                    log.info("start_ride.ride_id_stored_meanwhile", ride_id=stored)
+                    return stored
+                await self._write_ride_id(ride_id)
         except UpstreamError as error:
             raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
         log.info("start_ride.ride_id_stored", ride_id=ride_id)
         return ride_id
 
-    async def _ride_id_stored_meanwhile(self, race: UpstreamErrorStatus) -> str:
-        """After a lost race, whether a simultaneous delivery of this task stored its ride first.
+    async def _write_ride_id(self, ride_id: str) -> None:
+        order_core = self._services.order_core
+        revision = await order_core.get_revision(self._order.order_id)
+        await order_core.set_external_meter_ride_id(self._order.order_id, ride_id, revision)
 
-        Duplicate deliveries happen (a producer retrying, a worker cut off from Redis for
-        longer than the redelivery timeout); the one that stored first has told the truth.
-        """
-        try:
-            order = await self._services.order_core.get_order(
-                self._order.order_id, OrderIdType.EXACT
-            )
-        except UpstreamError as error:
-            raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
-        if not order.external_meter_ride_id:
-            raise StepFailed(StartStep.STORE_RIDE_ID, _cause(race))
-        log.info("start_ride.ride_id_stored_meanwhile", ride_id=order.external_meter_ride_id)
+    async def _stored_ride_id(self) -> str | None:
+        order = await self._services.order_core.get_order(self._order.order_id, OrderIdType.EXACT)
         return order.external_meter_ride_id
 
-    async def _react(self, failure: StepFailed, ride_id: str | None) -> StartOutcome:
-        reaction = _log_failure(failure)
-        if reaction is Reaction.FALLBACK_AND_CANCEL_RIDE and ride_id is not None:
+    def _record(self, failure: StepFailed) -> Reaction:
+        return _record_failure(failure, self._route.vendor.name, self._route.country)
+
+    async def _after_failure(self, failure: StepFailed, ride_id: str | None) -> StartOutcome:
+        reaction = self._record(failure)
+        if reaction.cancels_orphaned_ride and ride_id is not None:
             await self._cancel_orphaned_ride(ride_id)
-        return await self._tell_driver_app(StartResult.FALLBACK, failure.step.value, running=False)
+        if reaction.falls_back:
+            return await self._tell_driver_app(
+                StartResult.FALLBACK, failure.step.value, running=False
+            )
+        return self._outcome(StartResult.ENDED, failure.step.value)
 
     async def _cancel_orphaned_ride(self, ride_id: str) -> None:
         vendor = self._route.vendor
@@ -242,10 +252,7 @@ class _MeterRideLaunch:
                 self._alias_id, self._park_id, self._driver_profile_id, running=running
             )
         except UpstreamError as error:
-            if (
-                _log_failure(StepFailed(StartStep.SETCAR, _cause(error)))
-                is Reaction.END_WITHOUT_PUSH
-            ):
+            if not self._record(StepFailed(StartStep.SETCAR, _cause(error))).carries_on:
                 # A fallback keeps its own reason; a started ride the app never heard of has ended.
                 if result is not StartResult.FALLBACK:
                     result, reason = StartResult.ENDED, StartStep.SETCAR.value
@@ -257,14 +264,16 @@ class _MeterRideLaunch:
                 self._park_id, self._driver_profile_id
             )
         except UpstreamError as error:
-            _log_failure(StepFailed(StartStep.PUSH, _cause(error)))
+            # Nothing follows the push, so carrying on and ending come to the same thing.
+            self._record(StepFailed(StartStep.PUSH, _cause(error)))
         else:
             log.info("start_ride.push_sent")
         return self._outcome(result, reason)
 
 
-def _log_failure(failure: StepFailed) -> Reaction:
+def _record_failure(failure: StepFailed, vendor: str, country: str) -> Reaction:
     reaction = reaction_to(failure.step)
+    START_RIDE_STEP_FAILURES.labels(vendor, country, failure.step.value, failure.cause).inc()
     log.warning(
         "start_ride.step_failed",
         step=failure.step.value,

@@ -58,7 +58,7 @@ async def drive_start_rides(world: RunningWorld, gateway: Gateway) -> None:
     await gateway.start_ride("order-no-id")
     sims.monitex.faults.add(Fault(MONITEX_START, status=500, times=1))
     await gateway.start_ride("order-vendor-down")
-    sims.order_core.faults.add(Fault(SET_FIELDS, status=409, times=1))
+    sims.order_core.faults.add(Fault(SET_FIELDS, status=500, times=1))
     await gateway.start_ride("order-not-stored")
     sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500, times=1))
     await gateway.start_ride("order-no-setcar")
