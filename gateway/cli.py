@@ -37,14 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config_error(error)
     configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
     _report_plugin_failures(catalog)
-    if command == "serve":
-        return _serve(settings, catalog)
-    if command == "worker":
-        return _work(settings, catalog)
-    if command == "sandbox":
-        return _sandbox(settings, catalog)
-    parser.error(f"unknown command {command}")
-    return EXIT_BAD_CONFIG
+    run = {"serve": _serve, "worker": _work, "sandbox": _sandbox}[command]
+    return run(settings, catalog)
 
 
 def _parser() -> argparse.ArgumentParser:

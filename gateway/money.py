@@ -11,10 +11,6 @@ def price_from_float(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def has_at_most_two_decimals(price: Decimal) -> bool:
-    return price == price.quantize(CENT)
-
-
 def to_minor_units(price: Decimal) -> int:
     """42.24 → 4224, exactly; prices with more than two decimals are refused before this point."""
     return int((price * MINOR_UNITS_PER_MAJOR).to_integral_value())

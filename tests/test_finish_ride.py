@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.platform.order import ORDER_FIELDS
+from gateway.plugins.registry import catalog_from_entry_points
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
@@ -27,6 +28,7 @@ from tests.conftest import (
     GatewayFactory,
     RunningWorld,
 )
+from tests.plugins.catalog import plugin, shipped_entry_points
 
 ISRAELI_RIDE = RideSeed(order_id="order-il-1", alias_id="alias-il-1")
 LATVIAN_RIDE = RideSeed(
@@ -439,3 +441,19 @@ async def test_meter_price_that_is_not_whole_agorot_is_a_vendor_error(
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body["code"]) == (502, "vendor_error")
+
+
+async def test_a_gateway_bug_still_answers_json_so_the_app_falls_back(
+    world: RunningWorld, settings_tree: dict[str, Any], make_gateway: GatewayFactory
+) -> None:
+    settings_tree["countries"]["LV"]["vendor"] = "wrong_reading_optumplus"
+    settings_tree["vendors"]["wrong_reading_optumplus"] = settings_tree["vendors"].pop("optumplus")
+    catalog = catalog_from_entry_points(
+        [*shipped_entry_points(), plugin("wrong_reading_optumplus", "reading_of_wrong_type")]
+    )
+    gateway = await make_gateway(catalog)
+    world.sims.seed_ride(LATVIAN_RIDE)
+
+    status, body = await gateway.finish_ride("alias-lv-1", 42.24)
+
+    assert (status, body) == (500, {"code": "internal_error", "message": "the gateway failed"})

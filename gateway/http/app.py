@@ -1,7 +1,9 @@
 """The aiohttp application and its lifetime: one HTTP session, the services, the broker."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
+import structlog
 from aiohttp import web
 from taskiq import AsyncBroker, InMemoryBroker
 
@@ -44,5 +46,16 @@ async def _services_and_broker(app: web.Application) -> AsyncIterator[None]:
             yield
         finally:
             if isinstance(broker, InMemoryBroker):
-                await broker.wait_all()  # let started rides finish before the session closes
+                await _let_started_rides_finish(broker, app[SETTINGS].worker.shutdown_grace_ms)
             await broker.shutdown()
+
+
+async def _let_started_rides_finish(broker: InMemoryBroker, grace_ms: int) -> None:
+    """In-process tasks get the workers' grace before the HTTP session under them closes."""
+    try:
+        async with asyncio.timeout(grace_ms / 1000):
+            await broker.wait_all()
+    except TimeoutError:
+        structlog.get_logger("gateway").warning(
+            "gateway.tasks_cut_short", unfinished_tasks=len(broker._running_tasks)
+        )

@@ -11,9 +11,11 @@ from gateway.http.app_keys import SERVICES
 from gateway.http.errors import error_response
 from gateway.http.request_validation import InvalidRequest, parse_body
 from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED
+from gateway.observability.crash_site import crash_site
 from gateway.rides.finish_refusals import FinishRideRefused, Refusal
 from gateway.rides.finish_ride import FinishRide, FinishRideRequest
 
+INTERNAL_ERROR = "internal_error"
 PARK_ID_HEADER = "X-YaTaxi-Park-Id"
 DRIVER_PROFILE_ID_HEADER = "X-YaTaxi-Driver-Profile-Id"
 
@@ -24,11 +26,12 @@ async def finish_ride_handler(request: web.Request) -> web.Response:
     started = time.perf_counter()
     services = request.app[SERVICES]
     flow: FinishRide | None = None
+    deadline_ms = services.settings.server.finish_ride_deadline_ms
     try:
-        flow = FinishRide(await _read_request(request), services)
-        deadline_ms = services.settings.server.finish_ride_deadline_ms
         try:
+            # The deadline covers reading the body too: the driver waits for all of it.
             async with asyncio.timeout(deadline_ms / 1000):
+                flow = FinishRide(await _read_request(request), services)
                 price = await flow.run()
         except TimeoutError:
             raise FinishRideRefused(
@@ -36,6 +39,9 @@ async def finish_ride_handler(request: web.Request) -> web.Response:
             ) from None
     except FinishRideRefused as refused:
         return _answer(started, flow, refused.refusal.value, refused.status, refused.message)
+    except Exception as error:  # a bug still answers JSON, so the app falls back to manual entry
+        log.error("finish_ride.crashed", **crash_site(error))
+        return _answer(started, flow, INTERNAL_ERROR, 500, "the gateway failed")
     return _answer(started, flow, "ok", 200, price=price)
 
 

@@ -26,8 +26,9 @@ class PersonalClient(UpstreamClient):
         # ``value`` is itself a JSON document held in a string.
         try:
             number = json.loads(value).get("number")
-        except (ValueError, AttributeError) as error:
-            raise UpstreamMalformedResponse(self.service, "value is not a JSON object") from error
+        except (ValueError, AttributeError):
+            # Not chained: the decoder's error holds the whole value, the id number included.
+            raise UpstreamMalformedResponse(self.service, "value is not a JSON object") from None
         if not isinstance(number, str) or not number.strip():
             raise MissingUpstreamData(self.service, "identification holds no number")
         return NationalIdNumber(number.strip())
