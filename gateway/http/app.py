@@ -56,6 +56,4 @@ async def _let_started_rides_finish(broker: InMemoryBroker, grace_ms: int) -> No
         async with asyncio.timeout(grace_ms / 1000):
             await broker.wait_all()
     except TimeoutError:
-        structlog.get_logger("gateway").warning(
-            "gateway.tasks_cut_short", unfinished_tasks=len(broker._running_tasks)
-        )
+        structlog.get_logger("gateway").warning("gateway.tasks_cut_short", grace_ms=grace_ms)
