@@ -7,7 +7,7 @@ prometheus-client chooses its storage at import), every process writes its
 values there and the supervisor serves their sum:
 
     clear_multiprocess_dir()                  # in the supervisor, before starting workers
-    server = start_metrics_server("0.0.0.0", 9100)
+    server = start_metrics_server("0.0.0.0", 9101)
     ...                                       # start and supervise the worker processes
     server.close()
 
