@@ -34,4 +34,4 @@ test: setup lint
 .PHONY: bench
 bench: setup
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench --profile

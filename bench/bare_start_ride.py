@@ -1,6 +1,6 @@
 """start-ride's dependency graph walked by a bare aiohttp client: the practical lower bound.
 
-The same eight exchanges in the same order (two of them concurrent with a third), with no
+The same nine exchanges in the same order (fleet-vehicles alongside the two identity ones), no
 checks, metrics or logging: what one task must wait for on this machine's loopback.
 """
 

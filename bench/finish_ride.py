@@ -1,14 +1,17 @@
 """finish-ride: the gateway against a bare aiohttp handler, same stand-ins, same load.
 
-Both servers run in turn as one process each, in front of the same two zero-latency stand-ins
+Each server runs in turn as one process, in front of the same two zero-latency stand-ins
 (order-core and Monitex, each its own process), driven by the same load generator process: a
-throughput run at fixed concurrency, then a latency run with one connection. The gateway's
-resident memory is read idle (before any request) and sampled under the throughput load.
+throughput run at fixed concurrency, then a latency run with one connection. Servers alternate
+for a few rounds and each keeps its best figures, which filters out bursts of outside load.
+
+Three servers: the gateway as shipped (``log_level = "INFO"``), the same gateway at
+``WARNING`` (what its INFO lines cost), and the bare handler (the practical limit).
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,20 +24,11 @@ RSS_SAMPLE_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
-class Placement:
-    """Which CPUs the measured server and everything else (load, stand-ins) may use."""
-
-    server: set[int] | None = None
-    others: set[int] | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class LoadPlan:
     concurrency: int
     duration_s: float
     latency_duration_s: float
     rounds: int
-    placement: Placement
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +44,7 @@ class ServerRun:
 class FinishRideResults:
     plan: LoadPlan
     gateway: ServerRun
+    quiet_gateway: ServerRun
     raw: ServerRun
 
 
@@ -59,21 +54,34 @@ class Upstreams:
     vendor: str
 
 
+Server = Callable[[Path, Upstreams], AbstractAsyncContextManager[tuple[str, Child]]]
+
+
 async def measure(workdir: Path, plan: LoadPlan) -> FinishRideResults:
-    """Alternate gateway and raw handler for ``plan.rounds`` rounds; keep each one's best round."""
-    async with stand_ins(workdir, plan.placement) as upstreams:
-        gateway_runs: list[ServerRun] = []
-        raw_runs: list[ServerRun] = []
+    servers: dict[str, Server] = {
+        "gateway": gateway,
+        "quiet_gateway": _quiet_gateway,
+        "raw": _raw_handler,
+    }
+    runs: dict[str, list[ServerRun]] = {name: [] for name in servers}
+    async with stand_ins(workdir) as upstreams:
         for _ in range(plan.rounds):
-            async with gateway(workdir, upstreams, plan.placement) as (url, proc):
-                gateway_runs.append(await _run(url, proc, plan))
-            async with _raw_handler(workdir, upstreams, plan.placement) as (url, proc):
-                raw_runs.append(await _run(url, proc, plan))
-    return FinishRideResults(plan, _best(gateway_runs), _best(raw_runs))
+            for name, server in servers.items():
+                async with server(workdir, upstreams) as (url, proc):
+                    runs[name].append(await _run(url, proc, plan))
+    best = {name: _best(server_runs) for name, server_runs in runs.items()}
+    return FinishRideResults(plan, best["gateway"], best["quiet_gateway"], best["raw"])
 
 
 def _best(runs: list[ServerRun]) -> ServerRun:
-    return max(runs, key=lambda run: run.throughput.rps)
+    """Each figure from the round that did best on it; memory from the round that used most."""
+    return ServerRun(
+        throughput=max((run.throughput for run in runs), key=lambda load: load.rps),
+        latency=min((run.latency for run in runs), key=lambda load: load.p99_ms),
+        idle_rss_kib=max(run.idle_rss_kib for run in runs),
+        loaded_rss_kib=max(run.loaded_rss_kib for run in runs),
+        cpu_ms_per_request=min(run.cpu_ms_per_request for run in runs),
+    )
 
 
 async def _run(url: str, proc: Child, plan: LoadPlan) -> ServerRun:
@@ -82,20 +90,13 @@ async def _run(url: str, proc: Child, plan: LoadPlan) -> ServerRun:
     stop_sampling = asyncio.Event()
     sampler = asyncio.create_task(_peak_rss(proc, stop_sampling))
     try:
-        throughput = await drive(
-            url,
-            concurrency=plan.concurrency,
-            duration_s=plan.duration_s,
-            cpus=plan.placement.others,
-        )
+        throughput = await drive(url, concurrency=plan.concurrency, duration_s=plan.duration_s)
     finally:
         stop_sampling.set()
     loaded = await sampler
     cpu_ms = (proc.cpu_seconds() - cpu_before) * 1000
     cpu_ms_per_request = cpu_ms / (throughput.requests + throughput.warmup_requests)
-    latency = await drive(
-        url, concurrency=1, duration_s=plan.latency_duration_s, cpus=plan.placement.others
-    )
+    latency = await drive(url, concurrency=1, duration_s=plan.latency_duration_s)
     for result in (throughput, latency):
         if result.non_200:
             raise RuntimeError(f"{url} answered {result.statuses}; see the logs in the workdir")
@@ -112,32 +113,37 @@ async def _peak_rss(proc: Child, stop: asyncio.Event) -> int:
 
 
 @asynccontextmanager
-async def stand_ins(workdir: Path, placement: Placement) -> AsyncIterator[Upstreams]:
+async def stand_ins(workdir: Path) -> AsyncIterator[Upstreams]:
     """Zero-latency order-core and Monitex, each a process of its own."""
     async with (
-        standin("order-core", workdir, cpus=placement.others) as order_core,
-        standin("monitex", workdir, cpus=placement.others) as vendor,
+        standin("order-core", workdir) as order_core,
+        standin("monitex", workdir) as vendor,
     ):
         yield Upstreams(order_core, vendor)
 
 
 @asynccontextmanager
 async def gateway(
-    workdir: Path, upstreams: Upstreams, placement: Placement
+    workdir: Path, upstreams: Upstreams, log_level: str = "INFO"
 ) -> AsyncIterator[tuple[str, Child]]:
-    """``meters-integration-api serve`` with the shipped log level, logging to a file."""
+    """``meters-integration-api serve``, logging to a file."""
     port = free_port()
     tree = settings_tree(upstreams.order_core, upstreams.vendor, port=port)
-    config = write_config(tree, workdir / "finish-ride.toml")
+    tree["log_level"] = log_level
+    config = write_config(tree, workdir / f"finish-ride-{log_level.lower()}.toml")
     argv = [CLI, "serve", "--config", str(config)]
-    async with http_child("gateway", argv, workdir, port, cpus=placement.server) as proc:
+    async with http_child(f"gateway-{log_level.lower()}", argv, workdir, port) as proc:
         yield f"http://127.0.0.1:{port}{FINISH_RIDE_PATH}", proc
 
 
+def _quiet_gateway(
+    workdir: Path, upstreams: Upstreams
+) -> AbstractAsyncContextManager[tuple[str, Child]]:
+    return gateway(workdir, upstreams, log_level="WARNING")
+
+
 @asynccontextmanager
-async def _raw_handler(
-    workdir: Path, upstreams: Upstreams, placement: Placement
-) -> AsyncIterator[tuple[str, Child]]:
+async def _raw_handler(workdir: Path, upstreams: Upstreams) -> AsyncIterator[tuple[str, Child]]:
     port = free_port()
     argv = [
         PYTHON,
@@ -147,5 +153,5 @@ async def _raw_handler(
         f"--order-core={upstreams.order_core}",
         f"--vendor={upstreams.vendor}",
     ]
-    async with http_child("raw-handler", argv, workdir, port, cpus=placement.server) as proc:
+    async with http_child("raw-handler", argv, workdir, port) as proc:
         yield f"http://127.0.0.1:{port}/finish-ride", proc

@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import sys
 import time
 from collections import Counter
@@ -135,7 +134,6 @@ async def drive(
     duration_s: float,
     warmup_s: float = 1.0,
     max_requests: int = 1_000_000,
-    cpus: set[int] | None = None,
 ) -> LoadResult:
     """Run this module as a process of its own against ``url`` with finish-ride's request."""
     argv = [
@@ -154,8 +152,6 @@ async def drive(
         stderr=asyncio.subprocess.PIPE,
         cwd=REPO,
     )
-    if cpus is not None:
-        os.sched_setaffinity(process.pid, cpus)
     out, err = await process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"load generator failed:\n{err.decode()[-4000:]}")

@@ -5,7 +5,7 @@ worker count, the stream is filled with tasks first, then the workers start; the
 from the first finished task to the empty stream (finished entries are deleted from it), so
 process start-up is not counted. ``bench.stub_worker`` runs the same command with the task's
 body replaced: by nothing (the queue's own ceiling) or by a bare client walking the task's
-eight upstream exchanges (the ceiling of any task doing that I/O).
+nine upstream exchanges (the ceiling of any task doing that I/O).
 """
 
 import asyncio
@@ -49,29 +49,48 @@ class PipelineRun:
 
 
 async def measure(
-    workdir: Path, *, worker_counts: tuple[int, ...], tasks: int, no_op_tasks: int
+    workdir: Path, *, worker_counts: tuple[int, ...], tasks: int, no_op_tasks: int, rounds: int
 ) -> list[PipelineRun]:
+    """For each worker count, the three kinds of worker alternate ``rounds`` times; best rates."""
     async with (
         _redis_server(workdir) as redis_url,
         standin("pipeline-upstreams", workdir) as upstream_url,
     ):
         tree = settings_tree(upstream_url, upstream_url, broker_url=redis_url)
         config = str(write_config(tree, workdir / "pipeline.toml"))
+        workers = {
+            "worker": [CLI, "worker", "--config", config],
+            "bare-worker": [PYTHON, "-m", "bench.stub_worker", "bare", "--config", config],
+            "no-op-worker": [PYTHON, "-m", "bench.stub_worker", "no-op", "--config", config],
+        }
         runs = []
-        real = [CLI, "worker", "--config", config]
-        bare = [PYTHON, "-m", "bench.stub_worker", "bare", "--config", config]
-        no_op = [PYTHON, "-m", "bench.stub_worker", "no-op", "--config", config]
         for count in worker_counts:
+            rates: dict[str, float] = dict.fromkeys(workers, 0.0)
+            for _ in range(rounds):
+                for name, argv in workers.items():
+                    size = no_op_tasks if name == "no-op-worker" else tasks
+                    rate = await _drain_rate(workdir, redis_url, (name, argv), count, size)
+                    rates[name] = max(rates[name], rate)
+                _check_started(workdir, f"worker-{count}-", tasks)
             runs.append(
                 PipelineRun(
                     workers=count,
                     tasks=tasks,
-                    task_rate=await _drain_rate(workdir, redis_url, real, count, tasks),
-                    bare_rate=await _drain_rate(workdir, redis_url, bare, count, tasks),
-                    no_op_rate=await _drain_rate(workdir, redis_url, no_op, count, no_op_tasks),
+                    task_rate=rates["worker"],
+                    bare_rate=rates["bare-worker"],
+                    no_op_rate=rates["no-op-worker"],
                 )
             )
     return runs
+
+
+def _check_started(workdir: Path, log_prefix: str, tasks: int) -> None:
+    """The real workers' tasks must have started meter rides, not fallen back or ended."""
+    started = sum(
+        log.read_text().count('"result": "started"') for log in workdir.glob(f"{log_prefix}*.log")
+    )
+    if started < tasks:
+        raise RuntimeError(f"only {started} of {tasks} tasks started a ride; see {workdir}")
 
 
 @asynccontextmanager
@@ -97,16 +116,17 @@ async def _wait_for_redis(url: str, attempts: int = 200) -> None:
 
 
 async def _drain_rate(
-    workdir: Path, redis_url: str, argv: list[str], workers: int, tasks: int
+    workdir: Path, redis_url: str, worker: tuple[str, list[str]], workers: int, tasks: int
 ) -> float:
+    """Fill the stream with ``tasks``, start ``workers`` processes, time them emptying it."""
+    name, argv = worker
     settings = BrokerSettings(url=redis_url)
     async with Redis.from_url(redis_url) as redis:
         await redis.flushdb()
         await _fill(settings, tasks)
         async with AsyncExitStack() as stack:
             for number in range(workers):
-                name = f"{'-'.join(Path(part).name for part in argv[1:-2])}-{workers}-{number}"
-                await stack.enter_async_context(child(name, argv, workdir))
+                await stack.enter_async_context(child(f"{name}-{workers}-{number}", argv, workdir))
             return await _watch_drain(redis, settings.queue_name, tasks)
 
 

@@ -53,14 +53,7 @@ def _status_kib(pid: int, field: str) -> int:
 
 
 @asynccontextmanager
-async def child(
-    name: str,
-    argv: Sequence[str],
-    workdir: Path,
-    *,
-    cpus: set[int] | None = None,
-    env: dict[str, str] | None = None,
-) -> AsyncIterator[Child]:
+async def child(name: str, argv: Sequence[str], workdir: Path) -> AsyncIterator[Child]:
     """Run ``argv`` with its output in ``workdir/name.log``; SIGTERM (then SIGKILL) on exit."""
     log = workdir / f"{name}.log"
     with log.open("wb") as sink:
@@ -69,11 +62,8 @@ async def child(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=sink,
             stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
             cwd=REPO,
         )
-    if cpus is not None:
-        os.sched_setaffinity(process.pid, cpus)
     try:
         yield Child(name, process, log)
     finally:
@@ -109,20 +99,18 @@ async def wait_until_serving(proc: Child, url: str, attempts: int = 200) -> None
 
 @asynccontextmanager
 async def http_child(
-    name: str, argv: Sequence[str], workdir: Path, port: int, *, cpus: set[int] | None = None
+    name: str, argv: Sequence[str], workdir: Path, port: int
 ) -> AsyncIterator[Child]:
     """A child serving HTTP on ``port``, yielded once its ``/ping`` answers."""
-    async with child(name, argv, workdir, cpus=cpus) as proc:
+    async with child(name, argv, workdir) as proc:
         await wait_until_serving(proc, f"http://127.0.0.1:{port}/ping")
         yield proc
 
 
 @asynccontextmanager
-async def standin(
-    name: str, workdir: Path, *, latency_ms: float = 0.0, cpus: set[int] | None = None
-) -> AsyncIterator[str]:
+async def standin(name: str, workdir: Path, *, latency_ms: float = 0.0) -> AsyncIterator[str]:
     """A ``bench.standin`` process; yields its base URL."""
     port = free_port()
     argv = [PYTHON, "-m", "bench.standin", "--port", str(port), "--latency-ms", str(latency_ms)]
-    async with http_child(name, argv, workdir, port, cpus=cpus):
+    async with http_child(name, argv, workdir, port):
         yield f"http://127.0.0.1:{port}"

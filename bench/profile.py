@@ -4,7 +4,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench.finish_ride import Placement, gateway, stand_ins
+from bench.finish_ride import gateway, stand_ins
 from bench.flame import Frames, top_frames
 from bench.loadgen import drive
 
@@ -17,8 +17,8 @@ async def profile_gateway(workdir: Path, *, seconds: float, concurrency: int) ->
         raise RuntimeError(f"{PY_SPY} is missing: pip install -e '.[bench]'")
     output = workdir / "gateway.pyspy.txt"
     async with (
-        stand_ins(workdir, Placement()) as upstreams,
-        gateway(workdir, upstreams, Placement()) as (url, proc),
+        stand_ins(workdir) as upstreams,
+        gateway(workdir, upstreams) as (url, proc),
     ):
         spy = await asyncio.create_subprocess_exec(
             str(PY_SPY),

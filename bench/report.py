@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bench.finish_ride import FinishRideResults, ServerRun
-from bench.machine import Machine
+from bench.machine import Machine, load_average
 from bench.pipeline import PipelineRun
 from bench.start_ride import StartRideResults
 
@@ -30,8 +30,8 @@ class Results:
 def render(results: Results) -> str:
     lines = [
         f"Measured {results.started:%Y-%m-%d %H:%M} UTC with `{results.command}` on "
-        f"{results.machine.describe()}. Load average when it started: "
-        f"{results.load_average}.",
+        f"{results.machine.describe()}. Load average (1 min) at the start and the end: "
+        f"{results.load_average}, {load_average()}.",
         "",
         *_summary(results),
     ]
@@ -63,6 +63,16 @@ def _summary(results: Results) -> Iterator[str]:
         yield (
             f"| finish-ride p99 (one connection), gateway - raw handler | {margin:+.2f} ms "
             f"| <= +{P99_MARGIN_TARGET_MS} ms | {_met(margin <= P99_MARGIN_TARGET_MS)} |"
+        )
+        cpu = finish.gateway.cpu_ms_per_request / finish.raw.cpu_ms_per_request
+        yield (
+            f"| finish-ride server CPU per request, gateway / raw handler (least noisy figure) "
+            f"| {cpu:.2f}x | (none) | |"
+        )
+        yield (
+            f"| `serve` resident memory, idle / under the throughput load "
+            f"| {finish.gateway.idle_rss_kib / 1024:.1f} / "
+            f"{finish.gateway.loaded_rss_kib / 1024:.1f} MiB | (none) | |"
         )
     start = results.start_ride
     if start is not None:
@@ -99,15 +109,20 @@ def _finish_ride(finish: FinishRideResults) -> Iterator[str]:
     )
     yield "|---|---|---|---|---|---|---|---|---|"
     yield _server_row("raw aiohttp handler (the limit)", finish.raw)
-    yield _server_row("gateway (`meters-integration-api serve`)", finish.gateway)
-    gateway, raw = finish.gateway, finish.raw
-    yield (
-        f"| gateway / raw | {_throughput_ratio(finish):.2f} "
-        f"| {gateway.throughput.p50_ms - raw.throughput.p50_ms:+.1f} "
-        f"| {gateway.throughput.p99_ms - raw.throughput.p99_ms:+.1f} "
-        f"| {gateway.latency.p50_ms - raw.latency.p50_ms:+.2f} "
-        f"| {gateway.latency.p99_ms - raw.latency.p99_ms:+.2f} "
-        f"| {gateway.cpu_ms_per_request / raw.cpu_ms_per_request:.2f}x | | |"
+    yield _server_row("gateway, `serve` as shipped (log level INFO)", finish.gateway)
+    yield _server_row("gateway, log level WARNING (reference)", finish.quiet_gateway)
+    yield _ratio_row("gateway / raw", finish.gateway, finish.raw)
+    yield _ratio_row("gateway at WARNING / raw", finish.quiet_gateway, finish.raw)
+
+
+def _ratio_row(name: str, run: ServerRun, raw: ServerRun) -> str:
+    return (
+        f"| {name} | {run.throughput.rps / raw.throughput.rps:.2f}x "
+        f"| {run.throughput.p50_ms - raw.throughput.p50_ms:+.1f} "
+        f"| {run.throughput.p99_ms - raw.throughput.p99_ms:+.1f} "
+        f"| {run.latency.p50_ms - raw.latency.p50_ms:+.2f} "
+        f"| {run.latency.p99_ms - raw.latency.p99_ms:+.2f} "
+        f"| {run.cpu_ms_per_request / raw.cpu_ms_per_request:.2f}x | | |"
     )
 
 
@@ -135,7 +150,10 @@ def _start_ride(start: StartRideResults) -> Iterator[str]:
 
 
 def _pipeline(runs: list[PipelineRun]) -> Iterator[str]:
-    yield "### Task pipeline through Redis (zero-latency upstreams)"
+    yield (
+        f"### Task pipeline through Redis (zero-latency upstreams; {runs[0].tasks} tasks a run, "
+        "best of the alternating rounds)"
+    )
     yield ""
     yield (
         "| worker processes | real task/s | bare-client task/s | no-op task/s "

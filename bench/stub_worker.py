@@ -4,7 +4,7 @@ Same command, broker, receiver and settings as the real worker; only what
 ``meters_integration_api_call`` does is swapped:
 
 - ``no-op``: nothing, so the rate is what the queue itself allows;
-- ``bare``: a bare aiohttp client walking the task's eight upstream exchanges, so the rate is
+- ``bare``: a bare aiohttp client walking the task's nine upstream exchanges, so the rate is
   what any task doing that I/O allows.
 
     python -m bench.stub_worker no-op|bare --config FILE

@@ -413,3 +413,24 @@ async def test_write_that_keeps_losing_the_race_falls_back(
     assert "external_meter_ride_id" not in world.sims.order_core.order("order-il-1")["order"]
     assert setcar_values(world.sims) == ["false"]
     assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+
+
+@pytest.mark.parametrize(
+    ("section", "fault"),
+    [
+        pytest.param("order_core", Fault(SET_FIELDS, body="malformed"), id="set-fields"),
+        pytest.param("driver_orders_builder", Fault(SETCAR, body="malformed"), id="setcar"),
+        pytest.param("client_notify", Fault(PUSH, body="truncated"), id="push"),
+    ],
+)
+async def test_calls_whose_contract_is_just_200_do_not_read_the_body(
+    world: RunningWorld, gateway: Gateway, section: str, fault: Fault
+) -> None:
+    world.sims.seed_ride(ISRAELI_RIDE)
+    world.sims.simulators()[section].faults.add(fault)
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
+    assert setcar_values(world.sims) == ["true"]
+    assert "external_meter_ride_id" in world.sims.order_core.order("order-il-1")["order"]

@@ -19,4 +19,5 @@ class ClientNotifyClient(UpstreamClient):
                 "client_id": f"{park_id}-{driver_profile_id}",
                 "data": {"code": FORCE_POLLING_ORDER_CODE},
             },
+            decode_answer=False,
         )

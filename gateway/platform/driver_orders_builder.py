@@ -17,4 +17,5 @@ class DriverOrdersBuilderClient(UpstreamClient):
             UPDATE_LITE,
             {"changes": [{"field": EXTERNAL_METER_FIELD, "value": "true" if running else "false"}]},
             {"order_id": alias_id, "park_id": park_id, "driver_profile_id": driver_profile_id},
+            decode_answer=False,
         )

@@ -60,6 +60,7 @@ class OrderCoreClient(UpstreamClient):
                 SET_FIELDS,
                 body,
                 {"order_id": order_id, "order_id_type": OrderIdType.EXACT.value},
+                decode_answer=False,
             )
         except UpstreamErrorStatus as error:
             if error.status == 409:

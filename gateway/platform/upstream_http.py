@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import structlog
 
+from gateway.call_timeout import call_timeout
 from gateway.metrics import CANCELLED, UPSTREAM_CALL_DURATION
 from gateway.platform.errors import (
     UpstreamError,
@@ -42,6 +43,7 @@ class UpstreamClient:
         self._http = http
         self._base_url = settings.url.rstrip("/")
         self._timeout_s = settings.timeout_ms / 1000
+        self._timeout = call_timeout(settings.timeout_ms)
 
     def _encode(self, body: Any) -> bytes:
         return _encode_json(body)
@@ -50,8 +52,16 @@ class UpstreamClient:
         return json.loads(raw)
 
     async def _post(
-        self, operation: str, path: str, body: Any, params: dict[str, str] | None = None
+        self,
+        operation: str,
+        path: str,
+        body: Any,
+        params: dict[str, str] | None = None,
+        *,
+        decode_answer: bool = True,
     ) -> Any:
+        """The decoded answer; with ``decode_answer=False`` only the 200 counts (and None is
+        answered), for calls whose contract promises nothing but the status."""
         headers = {"Content-Type": self.content_type, "Accept": self.content_type}
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if request_id:
@@ -59,13 +69,18 @@ class UpstreamClient:
         started = time.perf_counter()
         outcome = "ok"
         try:
-            async with asyncio.timeout(self._timeout_s):
-                async with self._http.post(
-                    self._base_url + path, params=params, data=self._encode(body), headers=headers
-                ) as response:
-                    raw = await response.read()
-                    if response.status != 200:
-                        raise UpstreamErrorStatus(self.service, response.status, _error_code(raw))
+            async with self._http.post(
+                self._base_url + path,
+                params=params,
+                data=self._encode(body),
+                headers=headers,
+                timeout=self._timeout,
+            ) as response:
+                raw = await response.read()
+                if response.status != 200:
+                    raise UpstreamErrorStatus(self.service, response.status, _error_code(raw))
+            if not decode_answer:
+                return None
             try:
                 return self._decode(raw)
             except Exception as error:

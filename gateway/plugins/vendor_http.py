@@ -15,6 +15,7 @@ import aiohttp
 import structlog
 from pydantic import SecretStr
 
+from gateway.call_timeout import call_timeout
 from gateway.metrics import CANCELLED, VENDOR_CALL_DURATION
 from gateway.plugins.vendor_errors import (
     VendorError,
@@ -52,14 +53,17 @@ async def call_vendor(
     started = time.perf_counter()
     outcome = "ok"
     try:
-        async with asyncio.timeout(timeout_ms / 1000):
-            async with http.request(method, url, json=json_body, headers=headers) as response:
-                raw = await response.read()
-                status = response.status
+        async with http.request(
+            method, url, json=json_body, headers=headers, timeout=call_timeout(timeout_ms)
+        ) as response:
+            raw = await response.read()
+            status = response.status
         if status >= 400:
             # The vendor plugin decides what the status means; the measurement calls it an error.
             outcome = VendorErrorStatus.reason
-        return VendorResponse(status=status, body=_decode(raw, status))
+        # An error answer's body is often a proxy's HTML page: the status is what it says.
+        body = _decode(raw, status) if status < 400 else _decode_if_json(raw)
+        return VendorResponse(status=status, body=body)
     except VendorError as error:
         outcome = error.reason
         raise
@@ -91,3 +95,10 @@ def _decode(raw: bytes, status: int) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise VendorMalformedResponse(f"HTTP {status} body is not JSON") from error
+
+
+def _decode_if_json(raw: bytes) -> Any:
+    try:
+        return _decode(raw, 0)
+    except VendorMalformedResponse:
+        return None
