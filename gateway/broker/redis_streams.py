@@ -11,7 +11,9 @@ stall tasks, so this subclass replaces its reading and acknowledging:
   not finish (HeldEntries);
 - it survives Redis going away (reconnects with backoff) and losing the group (recreates it);
 - acknowledging also deletes the entry, so the stream holds only unfinished tasks;
-- an enqueue fails within a second when Redis is down or hung.
+- an enqueue fails within a second when Redis is down or hung;
+- a cancelled Redis command ends cancelled (see _SendHonouringCancellation): taskiq's Receiver
+  stops a worker by cancelling its pending read, which must not read on.
 """
 
 import asyncio
@@ -19,12 +21,13 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.connection import AbstractConnection
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import RedisError, ResponseError
 from taskiq import AckableMessage
@@ -76,6 +79,9 @@ class ReliableStreamBroker(RedisStreamBroker):
             # command on each of them would fail.
             protocol=2,
         )
+        pool = self.connection_pool
+        # Whatever class the URL chose (TCP, TLS or Unix socket); no connection exists yet.
+        pool.connection_class = _honouring_cancellation(pool.connection_class)
         low, high = RECLAIM_INTERVAL_BOUNDS_MS
         self._reclaim_interval_s = min(max(redelivery_timeout_ms // 4, low), high) / 1000
         self._next_reclaim_at = 0.0
@@ -226,6 +232,40 @@ class ReliableStreamBroker(RedisStreamBroker):
     def holding_deliveries(self) -> AbstractAsyncContextManager[None]:
         """A worker's run (see HeldEntries.kept)."""
         return self._held.kept()
+
+
+class _SendHonouringCancellation(AbstractConnection):
+    """A Redis connection on which a command whose task is cancelled while it is sent ends.
+
+    With a socket timeout, redis-py sends each command under ``asyncio.wait_for``, which before
+    Python 3.12 returns the send's result instead of raising CancelledError when the task is
+    cancelled as the send finishes (CPython gh-86296). The reply is then read as if nothing
+    happened and the cancellation is lost: a worker's read, cancelled by the Receiver on
+    SIGTERM, would go on reading an idle stream forever. Here the cancellation is raised
+    again, and the connection, whose reply will now never be read, is dropped.
+    """
+
+    async def send_packed_command(
+        self, command: bytes | str | Iterable[bytes], check_health: bool = True
+    ) -> None:
+        task = asyncio.current_task()
+        requested = task.cancelling() if task is not None else 0
+        await super().send_packed_command(command, check_health)
+        if task is not None and task.cancelling() > requested:
+            await self.disconnect(nowait=True)
+            raise asyncio.CancelledError
+
+
+def _honouring_cancellation(
+    connection_class: type[AbstractConnection],
+) -> type[AbstractConnection]:
+    if issubclass(connection_class, _SendHonouringCancellation):
+        return connection_class
+    return type(
+        f"{connection_class.__name__}HonouringCancellation",
+        (_SendHonouringCancellation, connection_class),
+        {},
+    )
 
 
 def _describe(error: Exception) -> str:

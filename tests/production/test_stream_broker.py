@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from redis.asyncio import Redis
 from taskiq import AckableMessage
 
 from gateway.broker.enqueue import enqueue_start_ride
@@ -196,3 +197,54 @@ async def test_a_lost_group_is_recreated_and_what_the_stream_holds_is_delivered(
 
     assert await reader.take() == second
     assert [group["name"] for group in await probe.groups()] == [CONSUMER_GROUP.encode()]
+
+
+# Enough event-loop iterations to sweep a cancellation across connecting, sending a command
+# and waiting for its reply.
+CANCEL_SWEEP_ITERATIONS = 25
+
+
+async def loop_iterations(count: int) -> None:
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_a_command_cancelled_at_any_moment_ends_cancelled(make_broker: BrokerFactory) -> None:
+    # Python 3.11's asyncio.wait_for, which redis-py sends each command under, returns the send's
+    # result when the cancellation and the send's end meet: the command would carry on.
+    broker = make_broker()
+    not_cancelled = []
+    async with Redis(connection_pool=broker.connection_pool) as redis:
+
+        async def ping() -> bool:
+            return await redis.ping()
+
+        for iterations in range(CANCEL_SWEEP_ITERATIONS):
+            command = asyncio.create_task(ping())
+            await loop_iterations(iterations)
+            if not command.cancel():
+                continue  # it had already answered
+            await asyncio.wait({command}, timeout=1.0)
+            if not command.cancelled():
+                not_cancelled.append(iterations)
+    assert not_cancelled == []
+
+
+async def test_a_read_cancelled_at_any_moment_stops(make_broker: BrokerFactory) -> None:
+    # taskiq's Receiver stops a worker by cancelling its pending read and waiting for it: a read
+    # that carried on would keep the worker from ever stopping.
+    broker = make_broker()
+    await broker.startup()
+    carried_on = []
+    for iterations in range(CANCEL_SWEEP_ITERATIONS):
+        messages = broker.listen()
+        read = asyncio.create_task(anext(messages))
+        await loop_iterations(iterations)
+        read.cancel()
+        await asyncio.wait({read}, timeout=1.0)
+        if not read.done():
+            carried_on.append(iterations)
+            read.cancel()  # once more, so that the test can go on
+            await asyncio.wait({read}, timeout=3.0)
+        await messages.aclose()
+    assert carried_on == []

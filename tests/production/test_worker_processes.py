@@ -17,6 +17,20 @@ from tests.production.workers import Workers
 RIDES = [ride(1), ride(2)]
 
 
+async def started_lines(metrics_port: int) -> list[str]:
+    """The exposition's lines counting rides started, as the supervisor serves them."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{metrics_port}/metrics") as scrape,
+    ):
+        exposition = await scrape.text()
+    return [
+        line
+        for line in exposition.splitlines()
+        if line.startswith("meters_rides_started_total{") and 'result="started"' in line
+    ]
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -56,18 +70,16 @@ async def test_a_supervisor_runs_replaces_and_stops_its_worker_processes(
         lambda: all(meter_flag(world.sims, seed) == "true" for seed in RIDES), 10, "both rides run"
     )
 
-    # The supervisor's one endpoint sums what both worker processes counted.
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"http://127.0.0.1:{metrics_port}/metrics") as scrape,
-    ):
-        exposition = await scrape.text()
-    started = [
-        line
-        for line in exposition.splitlines()
-        if line.startswith("meters_rides_started_total{") and 'result="started"' in line
-    ]
-    assert [float(line.rsplit(" ", 1)[1]) for line in started] == [2.0]
+    # The supervisor's one endpoint sums what both worker processes counted. A task counts its
+    # ride after setting the meter flag, so the count may lag the flags a moment.
+    started: list[str] = []
+
+    async def both_counted() -> bool:
+        nonlocal started
+        started = await started_lines(metrics_port)
+        return [float(line.rsplit(" ", 1)[1]) for line in started] == [2.0]
+
+    await eventually(both_counted, 5, "both rides counted")
     assert 'vendor="monitex"' in started[0]
 
     supervisor.terminate()

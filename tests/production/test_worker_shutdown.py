@@ -121,3 +121,35 @@ async def test_a_busy_worker_leaves_the_next_task_to_a_free_one(
     assert meter_flag(world.sims, FIRST) is None
     [held] = await probe.pending()
     assert pid_of(held.consumer) == busy.pid
+
+
+async def test_idle_workers_that_just_ran_tasks_stop_at_once(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+) -> None:
+    # Stopping cancels each worker's pending read of the idle stream. A cancellation lost inside
+    # redis-py once left a worker reading on until its supervisor killed it; test_stream_broker
+    # sweeps the moments a cancellation can meet a read, this checks whole worker processes.
+    seeds = [ride(n) for n in range(1, 5)]
+    for seed in seeds:
+        world.sims.seed_ride(seed)
+    started = await asyncio.gather(*(workers.start(f"worker-{n}") for n in range(3)))
+    gateway = await make_gateway()
+    for seed in seeds:
+        assert (await enqueue(gateway, seed))[0] == 202
+    await eventually(
+        lambda: all(meter_flag(world.sims, seed) == "true" for seed in seeds), 10, "the rides run"
+    )
+    await eventually(probe.is_empty, 5, "every task is acknowledged")
+
+    for worker in started:
+        worker.terminate()
+
+    # Well within the grace (5 s), which only running tasks may use.
+    exit_codes = await asyncio.gather(*(worker.exit_code(timeout_s=2.0) for worker in started))
+    assert exit_codes == [0, 0, 0]
+    assert all(worker.events("worker.stopped") for worker in started)
+    assert await probe.consumers() == []
