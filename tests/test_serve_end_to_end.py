@@ -10,7 +10,7 @@ import aiohttp
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_START, OPTUMPLUS_SUBMIT, SET_FIELDS, setcar_values
 from tests.conftest import DRIVER_HEADERS, RunningWorld
-from tests.processes import serve
+from tests.processes import serving
 
 FINISH = "/driver/v1/meters-integration-api/finish-ride"
 START = "/internal/meters-integration-api/v1/start-ride"
@@ -33,20 +33,20 @@ async def test_serve_runs_an_israeli_and_a_latvian_ride_end_to_end(
         RideSeed("order-lv-1", "alias-lv-1", zone="riga", car_number="LV-77", national_id=None)
     )
 
-    async with serve(settings_tree, tmp_path) as gateway, aiohttp.ClientSession() as http:
-        async with http.post(gateway.url + START, json={"order_id": "order-il-1"}) as response:
+    async with serving(settings_tree, tmp_path) as gateway, aiohttp.ClientSession() as http:
+        async with http.post(gateway.base_url + START, json={"order_id": "order-il-1"}) as response:
             assert response.status == 202
         await wait_for(lambda: setcar_values(sims) == ["true"])
         assert len(sims.monitex.calls.to(MONITEX_START)) == 1
         assert len(sims.order_core.calls.to(SET_FIELDS)) == 1
 
         il_answer = await http.post(
-            gateway.url + FINISH,
+            gateway.base_url + FINISH,
             json={"order_id": "alias-il-1", "user_price": 42.24, "driver_price": 42.24},
             headers=DRIVER_HEADERS,
         )
         lv_answer = await http.post(
-            gateway.url + FINISH,
+            gateway.base_url + FINISH,
             json={"order_id": "alias-lv-1", "user_price": 42.24, "driver_price": 42.24},
             headers=DRIVER_HEADERS,
         )
@@ -56,7 +56,7 @@ async def test_serve_runs_an_israeli_and_a_latvian_ride_end_to_end(
             {"car_number": "LV-77", "price": 4224.0}
         ]
     assert gateway.process.returncode == 0
-    events = [json.loads(line)["event"] for line in gateway.output_text().splitlines()]
+    events = [json.loads(line)["event"] for line in gateway.output().splitlines()]
     assert "start_ride.finished" in events
     assert events.count("finish_ride.priced") == 2
     assert len(sims.order_core.calls.to(GET_FIELDS)) == 4

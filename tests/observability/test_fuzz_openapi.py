@@ -19,7 +19,7 @@ import schemathesis
 from gateway.http.request_validation import openapi_text
 from gateway.sandbox.world import RideSeed, settings_for
 from tests.conftest import MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
-from tests.observability.live import in_background, serving
+from tests.processes import in_background, serving
 
 MAX_EXAMPLES = 50
 CONFIG = schemathesis.Config.from_dict(

@@ -22,7 +22,7 @@ from gateway.plugins.registry import (
 )
 from gateway.settings import Settings
 from tests.conftest import Gateway
-from tests.observability.live import HOST, free_port
+from tests.processes import HOST, free_port
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 

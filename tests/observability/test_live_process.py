@@ -29,8 +29,8 @@ from tests.calls import (
     OPTUMPLUS_SUBMIT,
 )
 from tests.conftest import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
-from tests.observability.live import Served, serving
 from tests.observability.scrape import samples
+from tests.processes import Served, serving
 
 FINISH_RIDE = "/driver/v1/meters-integration-api/finish-ride"
 START_RIDE = "/internal/meters-integration-api/v1/start-ride"

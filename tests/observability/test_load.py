@@ -25,8 +25,8 @@ import pytest
 
 from gateway.sandbox.world import RideSeed
 from tests.conftest import DRIVER_HEADERS, RunningWorld
-from tests.observability.live import Served, serving
 from tests.observability.scrape import samples
+from tests.processes import Served, serving
 
 CONCURRENCY = 200
 WARM_UP_S = 0.5

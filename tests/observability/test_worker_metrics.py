@@ -9,8 +9,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.observability.live import serving
 from tests.observability.scrape import labels, samples
+from tests.processes import serving
 
 STARTED_OK = labels(vendor="monitex", country="IL", result="started", reason="ok")
 VENDOR_CALL = labels(vendor="monitex", operation="start_ride", outcome="ok")
