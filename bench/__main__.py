@@ -29,7 +29,7 @@ SUITES = ("finish-ride", "start-ride", "pipeline")
 
 @dataclass(frozen=True, slots=True)
 class Sizes:
-    concurrency: int = 32
+    concurrency: int = 16
     duration_s: float = 6.0
     latency_duration_s: float = 3.0
     rounds: int = 3

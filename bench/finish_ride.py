@@ -1,12 +1,14 @@
-"""finish-ride: the gateway against a bare aiohttp handler, same stand-ins, same load.
+"""finish-ride: the gateway against a bare aiohttp handler and two framework peers.
 
 Each server runs in turn as one process, in front of the same two zero-latency stand-ins
 (order-core and Monitex, each its own process), driven by the same load generator process: a
 throughput run at fixed concurrency, then a latency run with one connection. Servers alternate
 for a few rounds and each keeps its best figures, which filters out bursts of outside load.
 
-Three servers: the gateway as shipped (``log_level = "INFO"``), the same gateway at
-``WARNING`` (what its INFO lines cost), and the bare handler (the practical limit).
+Five servers: the gateway as shipped (``log_level = "INFO"``), the same gateway at
+``WARNING`` (what its INFO lines cost), the bare handler (the practical limit), and FastAPI on
+uvicorn with an aiohttp client and with an httpx client (``bench/fastapi_peers.py``: what a
+team would write with a framework, carrying none of the gateway's checks).
 """
 
 import asyncio
@@ -46,6 +48,8 @@ class FinishRideResults:
     gateway: ServerRun
     quiet_gateway: ServerRun
     raw: ServerRun
+    fastapi_aiohttp: ServerRun
+    fastapi_httpx: ServerRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,8 @@ async def measure(workdir: Path, plan: LoadPlan) -> FinishRideResults:
         "gateway": gateway,
         "quiet_gateway": _quiet_gateway,
         "raw": _raw_handler,
+        "fastapi_aiohttp": _fastapi_aiohttp,
+        "fastapi_httpx": _fastapi_httpx,
     }
     runs: dict[str, list[ServerRun]] = {name: [] for name in servers}
     async with stand_ins(workdir) as upstreams:
@@ -70,7 +76,7 @@ async def measure(workdir: Path, plan: LoadPlan) -> FinishRideResults:
                 async with server(workdir, upstreams) as (url, proc):
                     runs[name].append(await _run(url, proc, plan))
     best = {name: _best(server_runs) for name, server_runs in runs.items()}
-    return FinishRideResults(plan, best["gateway"], best["quiet_gateway"], best["raw"])
+    return FinishRideResults(plan, **best)
 
 
 def _best(runs: list[ServerRun]) -> ServerRun:
@@ -154,4 +160,34 @@ async def _raw_handler(workdir: Path, upstreams: Upstreams) -> AsyncIterator[tup
         f"--vendor={upstreams.vendor}",
     ]
     async with http_child("raw-handler", argv, workdir, port) as proc:
+        yield f"http://127.0.0.1:{port}/finish-ride", proc
+
+
+def _fastapi_aiohttp(
+    workdir: Path, upstreams: Upstreams
+) -> AbstractAsyncContextManager[tuple[str, Child]]:
+    return _fastapi_peer(workdir, upstreams, client="aiohttp")
+
+
+def _fastapi_httpx(
+    workdir: Path, upstreams: Upstreams
+) -> AbstractAsyncContextManager[tuple[str, Child]]:
+    return _fastapi_peer(workdir, upstreams, client="httpx")
+
+
+@asynccontextmanager
+async def _fastapi_peer(
+    workdir: Path, upstreams: Upstreams, client: str
+) -> AsyncIterator[tuple[str, Child]]:
+    port = free_port()
+    argv = [
+        PYTHON,
+        "-m",
+        "bench.fastapi_peers",
+        f"--client={client}",
+        f"--port={port}",
+        f"--order-core={upstreams.order_core}",
+        f"--vendor={upstreams.vendor}",
+    ]
+    async with http_child(f"fastapi-{client}", argv, workdir, port) as proc:
         yield f"http://127.0.0.1:{port}/finish-ride", proc
