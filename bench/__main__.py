@@ -17,14 +17,14 @@ from pathlib import Path
 
 import structlog
 
-from bench import finish_ride, pipeline, start_ride
+from bench import finish_ride, log_line, pipeline, start_ride
 from bench.docs_block import DOCS, replace_block
 from bench.machine import load_average, this_machine
 from bench.procs import CLI
 from bench.profile import profile_gateway, render_profile
 from bench.report import Results, render
 
-SUITES = ("finish-ride", "start-ride", "pipeline")
+SUITES = ("finish-ride", "start-ride", "pipeline", "log-line")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class Sizes:
     no_op_tasks: int = 1200
     pipeline_rounds: int = 2
     profile_s: float = 10.0
+    log_lines: int = 20000
 
 
 QUICK = Sizes(
@@ -50,6 +51,7 @@ QUICK = Sizes(
     pipeline_tasks=100,
     no_op_tasks=300,
     profile_s=3.0,
+    log_lines=5000,
 )
 
 
@@ -78,6 +80,8 @@ async def run(suites: list[str], sizes: Sizes, workdir: Path, command: str) -> R
             )
         else:
             results.skipped.append("the Redis pipeline: `meters-integration-api worker` is missing")
+    if "log-line" in suites:
+        results.log_line = await log_line.measure(sizes.log_lines, rounds=sizes.rounds)
     return results
 
 

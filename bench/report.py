@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bench.finish_ride import FinishRideResults, ServerRun
+from bench.log_line import LogLineResults
 from bench.machine import Machine, load_average
 from bench.pipeline import PipelineRun
 from bench.start_ride import StartRideResults
@@ -29,6 +30,7 @@ class Results:
     finish_ride: FinishRideResults | None = None
     start_ride: StartRideResults | None = None
     pipeline: list[PipelineRun] = field(default_factory=list)
+    log_line: LogLineResults | None = None
     skipped: list[str] = field(default_factory=list)
 
 
@@ -46,6 +48,8 @@ def render(results: Results) -> str:
         lines += ["", *_start_ride(results.start_ride)]
     if results.pipeline:
         lines += ["", *_pipeline(results.pipeline)]
+    if results.log_line is not None:
+        lines += ["", *_log_line(results.log_line)]
     lines += [f"- Not run: {reason}" for reason in results.skipped]
     return "\n".join(lines) + "\n"
 
@@ -183,3 +187,15 @@ def _pipeline(runs: list[PipelineRun]) -> Iterator[str]:
             f"| {run.workers} | {run.task_rate:.0f} | {run.bare_rate:.0f} "
             f"| {run.no_op_rate:.0f} | {run.ratio:.2f} | {run.bare_ratio:.2f} |"
         )
+
+
+def _log_line(log_line: LogLineResults) -> Iterator[str]:
+    yield (
+        f"### Log lines (a finish-ride canonical line, {log_line.lines} lines a run, "
+        "stdout to /dev/null)"
+    )
+    yield ""
+    yield "| route | µs per line |"
+    yield "|---|---|"
+    yield f"| ours: structlog BytesLogger + orjson | {log_line.ours_us:.1f} |"
+    yield f"| stdlib logging + ProcessorFormatter (libraries' records) | {log_line.stdlib_us:.1f} |"
