@@ -45,7 +45,9 @@ def recorded_names() -> set[str]:
 
 
 def rule_tests() -> list[dict[str, Any]]:
-    return [test for path in rule_test_files() for test in yaml.safe_load(path.read_text())["tests"]]
+    return [
+        test for path in rule_test_files() for test in yaml.safe_load(path.read_text())["tests"]
+    ]
 
 
 def fed_series() -> list[str]:

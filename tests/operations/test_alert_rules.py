@@ -20,7 +20,9 @@ RUNBOOK_PREFIX = "docs/operations.md#"
 def test_promtool_accepts_the_rule_files() -> None:
     assert rule_files(), f"no *.rules.yml in {PROMETHEUS_DIR}"
 
-    checked = run_promtool("check", "rules", *(path.name for path in rule_files()), cwd=PROMETHEUS_DIR)
+    checked = run_promtool(
+        "check", "rules", *(path.name for path in rule_files()), cwd=PROMETHEUS_DIR
+    )
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

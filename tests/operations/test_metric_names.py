@@ -89,9 +89,7 @@ async def test_everything_the_rules_and_the_dashboard_read_is_exposed(
         | dashboard_variable_metrics(),
     }
 
-    missing = {
-        where: sorted(names - exposed - recorded_names()) for where, names in read.items()
-    }
+    missing = {where: sorted(names - exposed - recorded_names()) for where, names in read.items()}
 
     assert missing == {where: [] for where in read}, "\n".join(
         f"read by {where} but exposed by neither a live gateway nor a live worker: {names}"
