@@ -1,6 +1,8 @@
 """The shipped Prometheus rules: valid, unit-tested with promtool, and each alert usable by
 on-call (severity, a summary of what drivers experience, a runbook that exists)."""
 
+from pathlib import Path
+
 import pytest
 
 from tests.operations.artifacts import (
@@ -28,7 +30,7 @@ def test_promtool_accepts_the_rule_files() -> None:
 
 
 @pytest.mark.parametrize("test_file", rule_test_files(), ids=lambda path: path.name)
-def test_the_promtool_unit_tests_pass(test_file) -> None:  # type: ignore[no-untyped-def]
+def test_the_promtool_unit_tests_pass(test_file: Path) -> None:
     tested = run_promtool("test", "rules", test_file.name, cwd=PROMETHEUS_DIR)
 
     assert tested.returncode == 0, tested.stdout + tested.stderr
