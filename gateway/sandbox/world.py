@@ -89,20 +89,6 @@ def vendor_simulators(catalog: VendorCatalog, tokens: Mapping[str, str]) -> dict
     }
 
 
-def configured_world(
-    settings: Settings, catalog: VendorCatalog
-) -> tuple["SimulatedWorld", dict[str, Address]]:
-    """The world the settings point at: each installed vendor's simulator accepting its
-    configured token, and every simulator's address by settings section.
-
-    Raises ConfigError naming each URL a simulator on this machine cannot answer.
-    """
-    vendor_settings = validate_vendor_settings(settings, catalog)
-    addresses = simulator_addresses(settings, vendor_settings)
-    tokens = {name: vendor.token.get_secret_value() for name, vendor in vendor_settings.items()}
-    return SimulatedWorld(vendor_simulators(catalog, tokens)), addresses
-
-
 class SimulatedWorld:
     """Simulators of the six platform services and of the vendors given, by vendor name."""
 
@@ -166,6 +152,20 @@ class SimulatedWorld:
     def forget_calls(self) -> None:
         for simulator in self.simulators().values():
             simulator.calls.clear()
+
+
+def configured_world(
+    settings: Settings, catalog: VendorCatalog
+) -> tuple[SimulatedWorld, dict[str, Address]]:
+    """The world the settings point at: each installed vendor's simulator accepting its
+    configured token, and every simulator's address by settings section.
+
+    Raises ConfigError naming each URL a simulator on this machine cannot answer.
+    """
+    vendor_settings = validate_vendor_settings(settings, catalog)
+    addresses = simulator_addresses(settings, vendor_settings)
+    tokens = {name: vendor.token.get_secret_value() for name, vendor in vendor_settings.items()}
+    return SimulatedWorld(vendor_simulators(catalog, tokens)), addresses
 
 
 def settings_for(
