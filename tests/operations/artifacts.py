@@ -85,31 +85,59 @@ def dashboard_variable_metrics() -> set[str]:
 
 def metric_names(expr: str) -> set[str]:
     """The metric names a PromQL expression selects."""
-    return set(_selected_names(promql_parser.parse(expr)))
+    return {selector.name for selector in _selectors(promql_parser.parse(expr))}
 
 
-def _selected_names(node: Any) -> Iterator[str]:
+def used_labels(expr: str) -> dict[str, set[str]]:
+    """The label names the expression needs on each metric it selects: those it matches on and
+    those an enclosing ``by (...)`` groups by, e.g. ``{"x_total": {"vendor", "result"}}``."""
+    used: dict[str, set[str]] = {}
+    for node, grouped in _grouped_selectors(promql_parser.parse(expr), frozenset()):
+        names = {matcher.name for matcher in node.matchers.matchers}
+        used.setdefault(node.name, set()).update(names | grouped)
+    return used
+
+
+def _grouped_selectors(node: Any, grouped: frozenset[str]) -> Iterator[tuple[Any, frozenset[str]]]:
+    if isinstance(node, promql_parser.AggregateExpr):
+        modifier = node.modifier
+        if modifier is not None and modifier.type == promql_parser.AggModifierType.By:
+            grouped = grouped | set(modifier.labels)
+        yield from _grouped_selectors(node.expr, grouped)
+        return
+    for selector in _children_or_self(node):
+        if selector is node:
+            yield node, grouped
+        else:
+            yield from _grouped_selectors(selector, grouped)
+
+
+def _children_or_self(node: Any) -> list[Any]:
     if isinstance(node, promql_parser.VectorSelector):
-        assert node.name, f"a selector without a metric name: {node}"
-        yield node.name
-    elif isinstance(node, promql_parser.MatrixSelector):
-        yield from _selected_names(node.vector_selector)
-    elif isinstance(node, promql_parser.BinaryExpr):
-        yield from _selected_names(node.lhs)
-        yield from _selected_names(node.rhs)
-    elif isinstance(node, promql_parser.AggregateExpr):
-        yield from _selected_names(node.expr)
-        if node.param is not None:
-            yield from _selected_names(node.param)
-    elif isinstance(node, promql_parser.Call):
-        for argument in node.args:
-            yield from _selected_names(argument)
-    elif isinstance(
+        return [node]
+    if isinstance(node, promql_parser.MatrixSelector):
+        return [node.vector_selector]
+    if isinstance(node, promql_parser.BinaryExpr):
+        return [node.lhs, node.rhs]
+    if isinstance(node, promql_parser.Call):
+        return list(node.args)
+    if isinstance(
         node, promql_parser.ParenExpr | promql_parser.UnaryExpr | promql_parser.SubqueryExpr
     ):
-        yield from _selected_names(node.expr)
-    else:
-        assert isinstance(node, promql_parser.NumberLiteral | promql_parser.StringLiteral), node
+        return [node.expr]
+    assert isinstance(node, promql_parser.NumberLiteral | promql_parser.StringLiteral), node
+    return []
+
+
+def _selectors(node: Any) -> Iterator[Any]:
+    for selector, _ in _grouped_selectors(node, frozenset()):
+        assert selector.name, f"a selector without a metric name: {selector}"
+        yield selector
+
+
+def every_query() -> list[str]:
+    """The PromQL of every rule, every fed series and every dashboard panel."""
+    return [rule["expr"] for rule in rules()] + fed_series() + list(dashboard_queries().values())
 
 
 def runbook_anchors() -> set[str]:
