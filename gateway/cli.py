@@ -1,4 +1,5 @@
-"""The ``meters-integration-api`` command: serve, worker, sandbox, demo, check-config."""
+"""The ``meters-integration-api`` command: serve, worker, sandbox, simulators, demo,
+check-config."""
 
 import argparse
 import os
@@ -17,6 +18,7 @@ from gateway.observability.secrets import configured_secrets
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.plugins.vendor_setup import validate_vendor_settings
 from gateway.sandbox.command import run_sandbox
+from gateway.sandbox.simulators_command import DEFAULT_CONTROL_PORT, run_simulators
 from gateway.settings import CONFIG_PATH_VARIABLE, ConfigError, Settings, load_settings
 from gateway.worker.supervisor import run_workers
 
@@ -37,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config_error(error)
     configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
     _report_plugin_failures(catalog)
+    if command == "simulators":
+        return _simulators(settings, catalog, args.control_port)
     run = {"serve": _serve, "worker": _work, "sandbox": _sandbox}[command]
     return run(settings, catalog)
 
@@ -55,6 +59,18 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", help="run the gateway with simulators of every service it calls, and demo orders"
     )
     sandbox.add_argument("--config", type=Path, help=config_help)
+    simulators = commands.add_parser(
+        "simulators",
+        help="serve simulators of every platform service and vendor the settings name, "
+        "without a gateway (to rehearse a production topology on one machine)",
+    )
+    simulators.add_argument("--config", type=Path, help=config_help)
+    simulators.add_argument(
+        "--control-port",
+        type=int,
+        default=DEFAULT_CONTROL_PORT,
+        help=f"port of the control API on 127.0.0.1 (default {DEFAULT_CONTROL_PORT}; 0 = any)",
+    )
     demo = commands.add_parser("demo", help="play scripted rides through a sandbox, step by step")
     demo.add_argument("--only", metavar="TEXT", help="play only scenarios whose name has TEXT")
     check = commands.add_parser("check-config", help="validate a settings file and exit")
@@ -130,6 +146,13 @@ def _work(settings: Settings, catalog: VendorCatalog) -> int:
 def _sandbox(settings: Settings, catalog: VendorCatalog) -> int:
     try:
         return run_sandbox(settings, catalog)
+    except ConfigError as error:
+        return _config_error(error)
+
+
+def _simulators(settings: Settings, catalog: VendorCatalog, control_port: int) -> int:
+    try:
+        return run_simulators(settings, catalog, control_port)
     except ConfigError as error:
         return _config_error(error)
 

@@ -24,7 +24,11 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # The outcome of a call abandoned because its caller gave up, not because it failed.
 CANCELLED = "cancelled"
 
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Boundaries sit just above the shipped timeouts (0.5 s upstream calls, 3 s vendor calls and the
+# finish-ride deadline), so a call that ran into its timeout lands in the bucket the timeout
+# closes, and a p99 reads about 0.55 s or 3.3 s instead of being interpolated towards the next
+# round boundary (0.5 s timeouts once read as a 0.995 s p99).
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.55, 1.0, 2.5, 3.3, 5.0, 10.0)
 
 RIDES_STARTED = Counter(
     "meters_rides_started_total",
