@@ -16,11 +16,16 @@ from tests.plugins.catalog import catalog_with_cancellable_monitex
 
 def test_start_ride_matrix_matches_the_design() -> None:
     assert START_RIDE_FALLBACK_POLICY == {
+        StartStep.TAKE_LEASE: Reaction.LEAVE_UNACKNOWLEDGED,
+        StartStep.LEASE_LOST: Reaction.LEAVE_UNACKNOWLEDGED,
         StartStep.READ_ORDER: Reaction.END,
         StartStep.DRIVER_NATIONAL_ID: Reaction.FALLBACK,
         StartStep.VEHICLE_PERMIT: Reaction.FALLBACK,
         StartStep.FIXED_PRICE: Reaction.FALLBACK,
         StartStep.VENDOR_START: Reaction.FALLBACK,
+        StartStep.VENDOR_REFUSED: Reaction.FALLBACK,
+        StartStep.CLAIM_RIDE: Reaction.LEAVE_UNACKNOWLEDGED,
+        StartStep.STALE_METER_RIDE: Reaction.FALLBACK,
         StartStep.STORE_RIDE_ID: Reaction.FALLBACK_AND_CANCEL_RIDE,
         StartStep.SETCAR: Reaction.END,
         StartStep.PUSH: Reaction.IGNORE,

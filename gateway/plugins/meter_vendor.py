@@ -17,6 +17,11 @@ class Capability(StrEnum):
     STOP_RIDE = "stop_ride"
     GET_PRICE = "get_price"
     CANCEL_RIDE = "cancel_ride"
+    # No cancel: stopping the ride is how this vendor ends an orphaned ride.
+    CLOSE_ENDS_ORPHAN = "close_ends_orphan"
+    # A second start for the same driver/vehicle answers the ride still open (docs/design.md
+    # §3a): such a ride may be another order's, so it is never ended by closing it.
+    IDEMPOTENT_START = "idempotent_start"
 
 
 class MeterRideState(StrEnum):
