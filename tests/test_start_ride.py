@@ -445,3 +445,24 @@ async def test_calls_whose_contract_is_just_200_do_not_read_the_body(
     assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
     assert setcar_values(world.sims) == ["true"]
     assert "external_meter_ride_id" in world.sims.order_core.order("order-il-1")["order"]
+
+
+@pytest.mark.parametrize("status", ["finished", "cancelled"])
+async def test_an_order_no_longer_live_is_skipped_calling_nothing_else(
+    world: RunningWorld, gateway: Gateway, status: str
+) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1", status=status))
+    skipped = rides_started("", "IL", "skipped", "order_not_active")
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER)
+    assert rides_started("", "IL", "skipped", "order_not_active") == skipped + 1
+
+
+async def test_a_pending_order_still_starts(world: RunningWorld, gateway: Gateway) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1", status="pending"))
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
