@@ -6,6 +6,7 @@ module's ``log`` with a capturing logger can.
 """
 
 import logging
+from collections.abc import MutableMapping
 from types import ModuleType
 from typing import Any
 
@@ -18,7 +19,7 @@ class CapturedLog:
     def __init__(self) -> None:
         self.capture = LogCapture()
 
-    def events(self, name: str) -> list[dict[str, Any]]:
+    def events(self, name: str) -> list[MutableMapping[str, Any]]:
         """The captured events of that name, in order; ``log_level`` says how each was logged."""
         return [entry for entry in self.capture.entries if entry["event"] == name]
 

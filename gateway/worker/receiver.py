@@ -9,7 +9,7 @@ from taskiq import AckableMessage, AcknowledgeType, AsyncBroker, TaskiqMessage, 
 from taskiq.acks import AckController
 from taskiq.receiver import Receiver
 
-from gateway.broker.unacknowledged import LeaveUnacknowledged
+from gateway.broker.unacknowledged import LeavesPending, LeaveUnacknowledged
 
 log = structlog.get_logger("gateway.worker")
 
@@ -51,6 +51,8 @@ class WorkerReceiver(Receiver):
     ) -> Callable[[], Awaitable[None]]:
         async def unless_left_unacknowledged() -> None:
             if run in self._left_unacknowledged:
+                if isinstance(acknowledge, LeavesPending):
+                    acknowledge.leave_pending()
                 return
             acknowledged = acknowledge()
             if acknowledged is not None:
