@@ -1,18 +1,24 @@
 """Money safety on Redis (docs/design.md §3a, §4 Retries): two gateways and worker processes
 on one real Redis share the order lease, the ride ledger and the finish-ride replay."""
 
-import uuid
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app import START_RIDE_PATH
+from gateway.http.app_keys import SERVICES
+from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
+from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
+from gateway.services import Services
 from tests.calls import GET_FIELDS, MONITEX_START, MONITEX_STOP, SET_FIELDS, calls_made
 from tests.conftest import GatewayFactory, RunningWorld
+from tests.production.redis_users import LEASE_KEYS, LEDGER_KEYS, RedisUser
 from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
 from tests.production.stream import StreamProbe, eventually
 from tests.production.workers import WorkerProcess, Workers
@@ -134,17 +140,12 @@ async def test_a_stale_meter_ride_is_never_adopted_across_gateways_and_worker_pr
 
 
 @pytest.fixture
-async def restricted_user(
+async def redis_user(
     probe: StreamProbe, queue_name: str, broker_url: str
-) -> AsyncIterator[tuple[str, str]]:
-    """A Redis user that may use the task stream and the ride ledger, but not the order lease:
-    every lease it takes fails with a real Redis error (NOPERM). Yields (name, broker URL)."""
-    name = f"worker-{uuid.uuid4().hex[:8]}"
-    await probe.redis.execute_command(
-        "ACL", "SETUSER", name, "on", ">secret", "+@all", f"~{queue_name}*", "~meters:ride_ledger*"
-    )
-    yield name, broker_url.replace("redis://", f"redis://{name}:secret@", 1)
-    await probe.redis.execute_command("ACL", "DELUSER", name)
+) -> AsyncIterator[RedisUser]:
+    user = RedisUser(probe.redis, broker_url, queue_name)
+    yield user
+    await user.delete()
 
 
 @pytest.mark.timeout(60)
@@ -154,12 +155,13 @@ async def test_a_lease_redis_error_leaves_the_delivery_pending_until_it_can_run(
     workers: Workers,
     probe: StreamProbe,
     make_gateway: GatewayFactory,
-    restricted_user: tuple[str, str],
+    redis_user: RedisUser,
 ) -> None:
     world.sims.seed_ride(ORDER_A)
     gateway = await make_gateway()
-    user, restricted_url = restricted_user
-    production_tree["broker"]["url"] = restricted_url
+    # The worker may use the stream and the ledger, but every lease it takes fails: NOPERM.
+    await redis_user.create(LEDGER_KEYS)
+    production_tree["broker"]["url"] = redis_user.url
     worker = await workers.start("worker")
 
     assert (await enqueue(gateway, ORDER_A))[0] == 202
@@ -180,7 +182,113 @@ async def test_a_lease_redis_error_leaves_the_delivery_pending_until_it_can_run(
         True,
     )
     # Once Redis lets the lease be taken, the next delivery runs the ride.
-    await probe.redis.execute_command("ACL", "SETUSER", user, "~meters:order_lease:*")
+    await redis_user.allow_only(LEDGER_KEYS, LEASE_KEYS)
     await eventually(lambda: meter_flag(world.sims, ORDER_A) == "true", RUN_TIMEOUT_S, "ran")
     await eventually(probe.is_empty, RUN_TIMEOUT_S, "acknowledged at last")
     assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+
+
+# The rows of the policy table that only Redis can make fail, each edited to see it decide.
+
+
+async def _services_on(
+    user: RedisUser, production_tree: dict[str, Any], make_gateway: GatewayFactory
+) -> Services:
+    production_tree["broker"]["url"] = user.url
+    gateway = await make_gateway()
+    return gateway.client.app[SERVICES]
+
+
+async def test_the_lease_row_decides_a_lease_redis_error(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    redis_user: RedisUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world.sims.seed_ride(ORDER_A)
+    await redis_user.create(LEDGER_KEYS)
+    services = await _services_on(redis_user, production_tree, make_gateway)
+
+    with pytest.raises(LeaveUnacknowledged, match="order_lease_unavailable"):
+        await start_ride(ORDER_A.order_id, services)
+    assert calls_made(world.sims) == {}
+
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.TAKE_LEASE, Reaction.END)
+
+    assert await start_ride(ORDER_A.order_id, services) == StartOutcome(
+        StartResult.ENDED, "order_lease_unavailable"
+    )
+    assert calls_made(world.sims) == {}
+
+
+async def test_the_ledger_row_decides_a_ledger_redis_error(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    redis_user: RedisUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    world.sims.seed_ride(ORDER_A)
+    await redis_user.create(LEASE_KEYS)
+    services = await _services_on(redis_user, production_tree, make_gateway)
+
+    # The vendor answered a ride nobody could claim: nothing is written or told, the run stays
+    # pending, and its redelivery (answered the same ride) decides.
+    with pytest.raises(LeaveUnacknowledged, match="ride_ledger_unavailable"):
+        await start_ride(ORDER_A.order_id, services)
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+    assert world.sims.order_core.calls.to(SET_FIELDS) == []
+    assert meter_flag(world.sims, ORDER_A) is None
+
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.CLAIM_RIDE, Reaction.FALLBACK)
+
+    assert await start_ride(ORDER_A.order_id, services) == StartOutcome(
+        StartResult.FALLBACK, "ride_ledger_unavailable", "monitex", "IL"
+    )
+    assert world.sims.order_core.calls.to(SET_FIELDS) == []
+    assert meter_flag(world.sims, ORDER_A) == "false"
+
+
+@pytest.mark.parametrize(
+    ("row", "outcome"),
+    [
+        pytest.param(Reaction.LEAVE_UNACKNOWLEDGED, None, id="as-designed"),
+        pytest.param(
+            Reaction.END,
+            StartOutcome(StartResult.ENDED, "order_lease_lost", "monitex", "IL"),
+            id="edited-to-end",
+        ),
+    ],
+)
+async def test_a_run_that_cannot_renew_its_lease_stops_before_its_next_side_effect(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    redis_user: RedisUser,
+    monkeypatch: pytest.MonkeyPatch,
+    row: Reaction,
+    outcome: StartOutcome | None,
+) -> None:
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.LEASE_LOST, row)
+    world.sims.seed_ride(ORDER_A)
+    # The vendor call outlasts several renewals (the lease expires after a third of the
+    # 1000 ms redelivery timeout).
+    world.sims.monitex.faults.add(Fault(MONITEX_START, delay_ms=800))
+    await redis_user.create(LEASE_KEYS, LEDGER_KEYS)
+    services = await _services_on(redis_user, production_tree, make_gateway)
+
+    run = asyncio.create_task(start_ride(ORDER_A.order_id, services))
+    await eventually(
+        lambda: world.sims.monitex.calls.to(MONITEX_START) != [], RUN_TIMEOUT_S, "vendor called"
+    )
+    await redis_user.allow_only(LEDGER_KEYS)  # renewals now fail
+    if outcome is None:
+        with pytest.raises(LeaveUnacknowledged, match="order_lease_lost"):
+            await run
+    else:
+        assert await run == outcome
+
+    # The ride was claimed, but nothing was written and the app was told nothing.
+    assert world.sims.order_core.calls.to(SET_FIELDS) == []
+    assert meter_flag(world.sims, ORDER_A) is None
