@@ -10,8 +10,8 @@ passed for the request at hand.
 How requests for one order meet:
 
 - within a process, one flight per key: the first request prices, the others await the same
-  flight and share its outcome, price or refusal (the flight is its own task, so a request
-  that gives up does not abandon the others, and a price that arrives late is still stored);
+  flight and share its outcome, price or refusal; when the pricing request gives up (its
+  deadline abandons the vendor calls in flight), a waiting request takes the flight over;
 - across gateways, the broker's Redis holds one record per key, read and, when absent, marked
   in a single round trip: ``priced:<price>`` (kept ``finish_ride_replay_s``) answers at once;
   ``pricing:<token>``, an in-flight marker that expires on its own after the finish-ride
@@ -193,38 +193,47 @@ def _skipped(operation: str, error: BaseException) -> None:
     log.warning("finish_replay.redis_skipped", operation=operation, error=type(error).__name__)
 
 
+class _Abandoned(Exception):
+    """The request that was pricing gave up (its deadline) before the flight had an outcome."""
+
+
 class FinishReplay:
     """Prices each order once per replay window, whoever asks and however often."""
 
     def __init__(self, priced_orders: PricedOrders | None) -> None:
         """``priced_orders`` None turns replay off (``server.finish_ride_replay_s = 0``)."""
         self._priced_orders = priced_orders
-        self._flights: dict[ReplayKey, asyncio.Task[Priced]] = {}
+        self._flights: dict[ReplayKey, asyncio.Future[Priced]] = {}
 
     async def price_once(self, key: ReplayKey, price: Callable[[], Awaitable[Decimal]]) -> Priced:
         """Answer the order's price, calling ``price`` (the vendor calls) only if nobody has.
 
-        A refusal ``price`` raises reaches every request of its flight and is not kept.
+        A refusal ``price`` raises reaches every request of its flight and is not kept. The
+        request that prices runs the vendor calls itself, so its deadline abandons them; the
+        requests waiting on it then take over, one of them pricing in turn.
         """
         if self._priced_orders is None:
             return Priced(await price(), replayed=False)
-        flight = self._flights.get(key)
-        if flight is not None:
-            joined = await asyncio.shield(flight)
+        while (flight := self._flights.get(key)) is not None:
+            try:
+                joined = await asyncio.shield(flight)
+            except _Abandoned:
+                continue
             return Priced(joined.price, replayed=True)
-        flight = asyncio.create_task(self._fly(self._priced_orders, key, price))
+        flight = asyncio.get_running_loop().create_future()
         self._flights[key] = flight
-        flight.add_done_callback(self._landed)
-        return await asyncio.shield(flight)
-
-    def _landed(self, flight: "asyncio.Task[Priced]") -> None:
-        for key, known in list(self._flights.items()):
-            if known is flight:
-                del self._flights[key]
-        # A flight whose every request gave up (their deadline) still ends; its refusal or
-        # crash was answered to nobody and must not be reported as never retrieved.
-        if not flight.cancelled():
-            flight.exception()
+        try:
+            priced = await self._fly(self._priced_orders, key, price)
+        except BaseException as error:
+            cut_short = isinstance(error, asyncio.CancelledError)
+            flight.set_exception(_Abandoned() if cut_short else error)
+            flight.exception()  # answered to whoever waits; nobody waiting is no error
+            raise
+        else:
+            flight.set_result(priced)
+        finally:
+            del self._flights[key]
+        return priced
 
     @staticmethod
     async def _fly(

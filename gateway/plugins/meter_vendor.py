@@ -24,6 +24,14 @@ class Capability(StrEnum):
     IDEMPOTENT_START = "idempotent_start"
 
 
+# Capabilities that say how a vendor behaves instead of naming a method it implements.
+BEHAVIOUR_CAPABILITIES = frozenset({Capability.CLOSE_ENDS_ORPHAN, Capability.IDEMPOTENT_START})
+# The others: each is the name of the MeterVendor method a vendor declaring it overrides.
+OPERATION_CAPABILITIES = tuple(
+    capability for capability in Capability if capability not in BEHAVIOUR_CAPABILITIES
+)
+
+
 class MeterRideState(StrEnum):
     PENDING = "PENDING"
     IN_PROGRESS = "IN_PROGRESS"
