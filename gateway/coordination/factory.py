@@ -42,6 +42,8 @@ def coordination_for(
     """``replicas_to_acknowledge``: replicas that must hold a ledger claim (``WAIT n``), as
     for an enqueue; 0 for a plain Redis and for the in-process stores."""
     replay_s = settings.server.finish_ride_replay_s
+    # A Redis broker (the Streams broker, the Sentinel one) carries the pool to its current
+    # master; the in-memory broker has none.
     pool = getattr(broker, "connection_pool", None)
     if pool is None:
         in_process = InProcessPricedOrders(replay_s) if replay_s else None
