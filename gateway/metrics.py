@@ -12,6 +12,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -44,8 +45,22 @@ START_RIDE_STEP_FAILURES = Counter(
 )
 RIDES_FINISHED = Counter(
     "meters_rides_finished_total",
-    "Finish-ride answers. result: priced or refused; reason: ok or the refusal code.",
+    "Finish-ride answers. result: priced, replayed (a priced order answered again without "
+    "calling the vendor) or refused; reason: ok or the refusal code.",
     ["vendor", "country", "result", "reason"],
+)
+STALE_METER_RIDES = Counter(
+    "meters_stale_meter_rides_total",
+    "Vendor ride ids answered to a start that the ride ledger holds for another order "
+    "(docs/design.md §3a); each ended in a fallback and the ride was left alone.",
+    ["vendor", "country"],
+)
+RIDE_LEDGER_AGE = Gauge(
+    "meters_ride_ledger_age_seconds",
+    "Time since the ride ledger was created where it lives (the broker's Redis, or this "
+    "process). Younger than 7 days: stale meter rides are not fully guarded.",
+    # Across worker processes the youngest ledger seen is the one to worry about.
+    multiprocess_mode="livemin",
 )
 FINISH_RIDE_DURATION = Histogram(
     "meters_finish_ride_duration_seconds",

@@ -23,6 +23,8 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     finish_ride_deadline_ms: int = Field(default=3000, gt=0)
+    # A priced order's repeated finish-ride is answered again, vendor not called; 0 = off.
+    finish_ride_replay_s: int = Field(default=600, ge=0)
 
 
 class BrokerSettings(_Section):

@@ -14,6 +14,7 @@ CLI = [sys.executable, "-m", "gateway.cli"]
 
 def test_shipped_config_routes_israel_to_monitex_and_latvia_to_optumplus() -> None:
     settings = load_settings(SHIPPED)
+    assert settings.server.finish_ride_replay_s == 600
 
     assert settings.zones["tel_aviv"] == "IL"
     assert settings.zones["riga"] == "LV"
@@ -47,6 +48,7 @@ def test_vendor_tokens_do_not_show_in_the_settings_repr(monkeypatch: pytest.Monk
     [
         ('[server]\nport = "eighty"\n', "server.port: Input should be a valid integer"),
         ("[server]\nfinish_ride_deadline_ms = 0\n", "server.finish_ride_deadline_ms"),
+        ("[server]\nfinish_ride_replay_s = -1\n", "server.finish_ride_replay_s"),
         ('[broker]\nurl = "amqp://x"\n', "broker.url"),
         ('[zones]\ntel_aviv = "Israel"\n', "zones: Value error, zone 'tel_aviv'"),
         ("[countries.IL]\ndry_run = true\n", "countries.IL.vendor: Field required"),

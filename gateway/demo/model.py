@@ -86,6 +86,8 @@ class StartRide:
 
     expect: StartOutcome
     setup: tuple[SimCall, ...] = ()
+    order_id: str | None = None
+    """Another seeded order than the scenario's ride (one of its ``earlier_rides``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +116,5 @@ class Scenario:
     actions: tuple[Action, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Merged over the demo's settings tree, e.g. ``{"countries": {"IL": {"dry_run": True}}}``."""
+    earlier_rides: tuple[RideSeed, ...] = ()
+    """Orders seeded beside the ride, e.g. the same driver's previous order."""

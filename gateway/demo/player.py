@@ -75,7 +75,8 @@ async def play(
     scenario: Scenario, catalog: VendorCatalog, http: aiohttp.ClientSession
 ) -> ScenarioResult:
     world = SimulatedWorld(vendor_simulators(catalog, DEMO_TOKENS))
-    world.seed_ride(scenario.ride)
+    for seed in (*scenario.earlier_rides, scenario.ride):
+        world.seed_ride(seed)
     async with world.running() as urls:
         settings = _demo_settings(urls, scenario.settings)
         async with running_gateway(settings, catalog) as gateway:
@@ -137,14 +138,15 @@ class _Stage:
         before = counted_outcomes()
         began, clock = time.time(), time.perf_counter()
         url = self._gateway.url + START_RIDE_PATH
-        async with self._http.post(url, json={"order_id": self._ride.order_id}) as response:
+        order_id = action.order_id or self._ride.order_id
+        async with self._http.post(url, json={"order_id": order_id}) as response:
             status, body = response.status, await response.json()
         enqueued_ms = _since(clock)
         await self._gateway.wait_for_tasks()
         result, reason = outcome_since(before)
         calls = self._calls()
         setcars = [call for _, call in calls if call.endpoint == f"POST {UPDATE_LITE}"]
-        order = self._world.order_core.order(self._ride.order_id)["order"]
+        order = self._world.order_core.order(order_id)["order"]
         observed = StartOutcome(
             result,
             reason,

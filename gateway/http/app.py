@@ -37,7 +37,7 @@ def build_app(settings: Settings, catalog: VendorCatalog, broker: AsyncBroker) -
 
 async def _services_and_broker(app: web.Application) -> AsyncIterator[None]:
     broker = app[BROKER]
-    async with open_services(app[SETTINGS], app[CATALOG]) as services:
+    async with open_services(app[SETTINGS], app[CATALOG], broker) as services:
         app[SERVICES] = services
         # With the in-memory broker the task runs in this process and shares these services.
         broker.state.services = services

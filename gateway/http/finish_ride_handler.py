@@ -72,7 +72,7 @@ def _answer(
     price: Decimal | None = None,
 ) -> web.Response:
     vendor, country = (flow.vendor, flow.country) if flow else ("", "")
-    result = "priced" if price is not None else "refused"
+    result = "refused" if price is None else "replayed" if flow and flow.replayed else "priced"
     RIDES_FINISHED.labels(vendor, country, result, code).inc()
     FINISH_RIDE_DURATION.labels(code).observe(time.perf_counter() - started)
     if price is None:

@@ -17,6 +17,19 @@ class Capability(StrEnum):
     STOP_RIDE = "stop_ride"
     GET_PRICE = "get_price"
     CANCEL_RIDE = "cancel_ride"
+    # No cancel: stopping the ride is how this vendor ends an orphaned ride.
+    CLOSE_ENDS_ORPHAN = "close_ends_orphan"
+    # A second start for the same driver/vehicle answers the ride still open (docs/design.md
+    # §3a): such a ride may be another order's, so it is never ended by closing it.
+    IDEMPOTENT_START = "idempotent_start"
+
+
+# Capabilities that say how a vendor behaves instead of naming a method it implements.
+BEHAVIOUR_CAPABILITIES = frozenset({Capability.CLOSE_ENDS_ORPHAN, Capability.IDEMPOTENT_START})
+# The others: each is the name of the MeterVendor method a vendor declaring it overrides.
+OPERATION_CAPABILITIES = tuple(
+    capability for capability in Capability if capability not in BEHAVIOUR_CAPABILITIES
+)
 
 
 class MeterRideState(StrEnum):

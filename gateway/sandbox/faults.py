@@ -226,3 +226,31 @@ def _blank_strings(value: Any) -> Any:
     if isinstance(value, list):
         return [_blank_strings(item) for item in value]
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecipe:
+    """A fault together with the rides around it that reproduce one untidy-state case."""
+
+    name: str
+    section: str
+    """The simulator that takes the fault (its settings section name)."""
+    fault: Fault
+    steps: tuple[str, ...]
+
+
+# docs/design.md §3a "Never adopt another order's meter ride": order-core fails the order read
+# of one finish-ride, so a started ride stays open on the meter; the same driver's next order
+# is then answered that ride by the vendor's idempotent start.
+STALE_METER_RIDE = FaultRecipe(
+    name="stale_meter_ride",
+    section="order_core",
+    fault=Fault("POST /internal/processing/v1/order-proc/get-fields", status=500, times=1),
+    steps=(
+        "start order A's meter ride (started)",
+        "add the fault, then finish A: 502 order_core_error, A's meter ride stays open",
+        "start order B of the same driver and car: the vendor answers A's ride, B falls back "
+        "with stale_meter_ride and is not written; A's ride is left alone",
+        "finish B: 409 meter_ride_not_found, the vendor not called; finish A: 200 at A's price",
+    ),
+)

@@ -29,6 +29,7 @@ class RideSeed:
     order_id: str
     alias_id: str
     zone: str = "tel_aviv"
+    status: str = "assigned"
     fixed_price: float | None = 42.24
     payment_type: str = "cash"
     park_id: str = "park1"
@@ -56,6 +57,7 @@ class RideSeed:
     def order_document(self) -> dict[str, Any]:
         order: dict[str, Any] = {
             "nz": self.zone,
+            "status": self.status,
             "performer": {
                 "db_id": self.park_id,
                 "uuid": self.driver_profile_id,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.plugins.meter_vendor import Capability, MeterVendor
+from gateway.plugins.meter_vendor import OPERATION_CAPABILITIES, Capability, MeterVendor
 from gateway.plugins.vendor_errors import (
     VendorError,
     VendorErrorStatus,
@@ -59,7 +59,7 @@ TRANSPORT_FAULTS = (
 
 class TransportFaultSuite(VendorUnderTest):
     @pytest.mark.asyncio
-    @pytest.mark.parametrize("operation", list(Capability), ids=str)
+    @pytest.mark.parametrize("operation", OPERATION_CAPABILITIES, ids=str)
     @pytest.mark.parametrize("transport_fault", TRANSPORT_FAULTS, ids=lambda fault: fault.name)
     async def test_transport_fault_surfaces_as_a_typed_vendor_error(
         self,
