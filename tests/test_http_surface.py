@@ -37,7 +37,9 @@ async def test_start_ride_endpoint_refuses_bad_bodies(
     world: RunningWorld, gateway: Gateway
 ) -> None:
     for raw in (b"", b"{", b"[]", b'{"order_id": 5}', b'{"order_id": ""}', b'{"task": "x"}'):
-        response = await gateway.client.post(START_RIDE_PATH, data=raw)
+        response = await gateway.client.post(
+            START_RIDE_PATH, data=raw, headers={"Content-Type": "application/json"}
+        )
         body = await response.json()
         assert response.status == 400, raw
         assert body["code"] == "invalid_request"
