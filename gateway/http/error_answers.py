@@ -60,8 +60,4 @@ def _refusal(request: web.Request, status: int, code: str, message: str) -> web.
         code=code,
         reason=message,
     )
-    response = error_response(status, code, message)
-    if status == 413:
-        # The rest of an oversized body is not worth reading: close instead of draining it.
-        response.force_close()
-    return response
+    return error_response(status, code, message)

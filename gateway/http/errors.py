@@ -14,4 +14,8 @@ class InputRefused(Exception):
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"code": code, "message": message}, status=status)
+    response = web.json_response({"code": code, "message": message}, status=status)
+    if status == 413:
+        # The rest of an oversized body is not worth reading: close instead of draining it.
+        response.force_close()
+    return response

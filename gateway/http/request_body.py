@@ -12,6 +12,8 @@ from gateway.http.errors import InputRefused
 from gateway.http.limits import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES
 from gateway.http.request_validation import body_media_types
 
+BROKEN_BODY = "the body could not be read: its chunking or content encoding is broken"
+
 
 def payload_too_large() -> InputRefused:
     return InputRefused(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
@@ -35,8 +37,9 @@ async def read_body(request: web.Request, operation_id: str) -> bytes:
         raise request_timeout() from None
     except web.HTTPRequestEntityTooLarge:
         raise payload_too_large() from None
-    except web.RequestPayloadError as error:  # bad chunking or a broken-off body
-        raise InputRefused(400, "bad_request", f"the body could not be read: {error}") from None
+    except web.RequestPayloadError:  # bad chunking, or a Content-Encoding it does not have
+        # aiohttp's message quotes the bytes it choked on; the caller knows what it sent.
+        raise InputRefused(400, "bad_request", BROKEN_BODY) from None
     if request.content_type not in body_media_types(operation_id):
         accepted = ", ".join(sorted(body_media_types(operation_id)))
         raise InputRefused(415, "unsupported_media_type", f"the body must be {accepted}")
