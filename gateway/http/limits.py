@@ -7,8 +7,10 @@ MAX_BODY_BYTES = 64 * 1024
 BODY_READ_TIMEOUT_S = 10.0
 # A body nested deeper than this is refused before it reaches the validator.
 MAX_JSON_DEPTH = 32
-# No price needs a decimal exponent beyond this; larger ones are refused as out of range.
-MAX_NUMBER_EXPONENT = 100
+# A number whose leading digit is further from the decimal point than this (1e401, 1e-401,
+# 0e-999999999) is refused as out of range. Every 64-bit float's literal stays within ±324,
+# so any number a JSON library writes from a double is accepted.
+MAX_NUMBER_EXPONENT = 400
 
 # The HTTP parser's own bounds (aiohttp's defaults, stated so they are ours): one request or
 # header line, one header, and the number of headers. Beyond them aiohttp answers 400 itself.

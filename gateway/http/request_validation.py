@@ -4,8 +4,9 @@ One engine does it all: jsonschema-rs, compiled once per operation from the docu
 a body and words the 400 answer when it refuses one. It compares the ``Decimal`` numbers the
 body is decoded into exactly, so decimals are judged by value (``42.240`` and ``4.224e1`` are
 two decimals, ``1e-3`` is three). Before it, the decoder refuses what no schema can state
-(docs/design.md §6): JSON nested deeper than ``MAX_JSON_DEPTH`` and numbers with exponents or
-digit counts no price has. A well-formed body costs one decode and one validation.
+(docs/design.md §6): JSON nested deeper than ``MAX_JSON_DEPTH`` and numbers further from 1 than
+``MAX_NUMBER_EXPONENT`` decimal places, which no JSON library writes from a float.
+A well-formed body costs one decode and one validation.
 """
 
 import json
@@ -21,11 +22,12 @@ from gateway.http.errors import InputRefused
 from gateway.http.limits import MAX_JSON_DEPTH, MAX_NUMBER_EXPONENT
 
 OPENAPI_RESOURCE = "openapi.yaml"
-# An integer literal longer than this is refused like a huge exponent: no price has one.
+# An integer literal longer than this is decoded as a Decimal: jsonschema-rs 0.60 compares
+# integers beyond 64 bits wrongly (-10**308 passes "minimum: 0"), Decimals exactly.
 _MAX_INTEGER_DIGITS = 18
 # Longer validator messages are cut: they quote the value, which may be anything.
 _MAX_MESSAGE = 200
-# A number literal this short cannot hold an exponent beyond MAX_NUMBER_EXPONENT.
+# A number literal this short and without an exponent cannot reach MAX_NUMBER_EXPONENT.
 _SHORT_NUMBER = 24
 
 
@@ -121,17 +123,16 @@ def _depth(value: Any) -> int:
 
 def _bounded_decimal(literal: str) -> Decimal:
     value = Decimal(literal)
-    if len(literal) > _SHORT_NUMBER or "e" in literal or "E" in literal:
-        exponent = value.as_tuple().exponent
-        assert isinstance(exponent, int)  # JSON has no NaN or Infinity literals
-        if abs(exponent) > MAX_NUMBER_EXPONENT:
-            raise _NumberOutOfRange(literal)
+    if (len(literal) > _SHORT_NUMBER or "e" in literal or "E" in literal) and abs(
+        value.adjusted()
+    ) > MAX_NUMBER_EXPONENT:
+        raise _NumberOutOfRange(literal)
     return value
 
 
-def _bounded_int(literal: str) -> int:
-    if len(literal.lstrip("-")) > _MAX_INTEGER_DIGITS:
-        raise _NumberOutOfRange(literal)
+def _bounded_int(literal: str) -> int | Decimal:
+    if len(literal) > _MAX_INTEGER_DIGITS:
+        return _bounded_decimal(literal)
     return int(literal)
 
 
