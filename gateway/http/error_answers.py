@@ -2,7 +2,8 @@
 
 One middleware for every route: it turns the ``InputRefused`` a handler raises and the
 ``web.HTTPException`` aiohttp raises (no route, wrong method, a body past ``client_max_size``)
-into the JSON error body, and logs the client's mistake at INFO without a traceback. A body
+into the JSON error body, and logs the client's mistake at INFO without a traceback; a
+handler's unexpected exception becomes ``500 internal_error``, logged at ERROR. A body
 declared larger than the bound is refused here, before any handler reads it. Requests the HTTP
 parser itself rejects never reach a middleware: see ``protocol_errors``.
 """
@@ -16,6 +17,7 @@ from aiohttp import hdrs, web
 from gateway.http.errors import InputRefused, error_response
 from gateway.http.limits import MAX_BODY_BYTES
 from gateway.http.request_body import payload_too_large
+from gateway.observability.crash_site import crash_site
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,10 +51,16 @@ async def json_errors_middleware(request: web.Request, handler: Handler) -> web.
         if hdrs.ALLOW in error.headers:  # a 405 names the methods the path takes
             response.headers[hdrs.ALLOW] = error.headers[hdrs.ALLOW]
         return response
+    except Exception as error:  # our own fault: ERROR, and still the JSON shape
+        path = request.path[:_LOGGED_PATH]
+        log.error("http.crashed", method=request.method, path=path, **crash_site(error))
+        return error_response(500, "internal_error", "the gateway failed")
 
 
 def _refusal(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    log.info(
+    # A 5xx aiohttp raised is not the caller's mistake.
+    logged = log.info if status < 500 else log.error
+    logged(
         "http.refused",
         method=request.method,
         path=request.path[:_LOGGED_PATH],
