@@ -134,6 +134,41 @@ async def test_a_body_of_exactly_64_kib_is_read(
     assert response.status in (200, 202), await response.text()
 
 
+@pytest.mark.parametrize("route", ROUTES)
+async def test_a_content_length_past_64_kib_is_413_before_the_body_arrives(
+    world: RunningWorld, gateway: Gateway, route: str
+) -> None:
+    host, port = gateway.client.server.host, gateway.client.server.port
+    lying = (
+        f"POST {route} HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {100 * MAX_BODY_BYTES}\r\n\r\n{{}}"
+    ).encode()
+
+    answer = await exchange(host, port, lying)
+
+    assert (answer.status, answer.json()["code"]) == (413, "payload_too_large")
+    assert not calls_made(world.sims)
+
+
+async def test_a_body_shorter_than_its_content_length_ends_in_408_not_a_hang(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(request_body, "BODY_READ_TIMEOUT_S", 0.3)
+    host, port = gateway.client.server.host, gateway.client.server.port
+    lying = (
+        f"POST {START_RIDE_PATH} HTTP/1.1\r\nHost: gateway\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    ).encode()
+
+    answer = await exchange(host, port, lying)
+
+    assert (answer.status, answer.json()) == (
+        408,
+        {"code": "request_timeout", "message": "the body did not arrive in time"},
+    )
+    assert not calls_made(world.sims)
+
+
 # --- media type (415) ------------------------------------------------------------------------
 
 
