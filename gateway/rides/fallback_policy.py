@@ -16,6 +16,7 @@ class StartStep(StrEnum):
     VEHICLE_PERMIT = "permit_unavailable"
     FIXED_PRICE = "fixed_price_missing"
     VENDOR_START = "vendor_start_failed"
+    VENDOR_REFUSED = "vendor_refused"
     STORE_RIDE_ID = "ride_id_not_stored"
     SETCAR = "setcar_failed"
     PUSH = "push_failed"
@@ -46,6 +47,7 @@ START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
     StartStep.VEHICLE_PERMIT: Reaction.FALLBACK,  # fleet-vehicles, no permit number
     StartStep.FIXED_PRICE: Reaction.FALLBACK,  # beyond the card: no price to limit the meter by
     StartStep.VENDOR_START: Reaction.FALLBACK,  # fails, times out, no ride id, stays pending
+    StartStep.VENDOR_REFUSED: Reaction.FALLBACK,  # a business reason (VendorRefused), e.g. busy
     StartStep.STORE_RIDE_ID: Reaction.FALLBACK_AND_CANCEL_RIDE,  # revision or set-fields
     StartStep.SETCAR: Reaction.END,  # no push
     StartStep.PUSH: Reaction.IGNORE,

@@ -19,7 +19,8 @@ from gateway.platform.errors import UpstreamError
 from gateway.platform.order import Order, OrderIdType
 from gateway.platform.order_core import OrderRevisionChanged
 from gateway.plugins.meter_vendor import Capability, MeterRideStart, NationalIdNumber
-from gateway.plugins.vendor_errors import VendorError
+from gateway.plugins.refusals import count_refusal
+from gateway.plugins.vendor_errors import VendorError, VendorRefused
 from gateway.rides.eligibility import NotEligible, meter_route
 from gateway.rides.fallback_policy import Reaction, StartStep, reaction_to
 from gateway.routing import MeterRoute
@@ -156,9 +157,16 @@ class _MeterRideLaunch:
                     order_id=self._order.order_id,
                     driver_national_id=national_id.result(),
                     vehicle_permit=permit.result(),
+                    car_number=self._order.car_number or "",
+                    country=self._route.country,
+                    currency=self._route.country_settings.currency,
                     price_limit=fixed_price,
                 )
             )
+        except VendorRefused as refusal:
+            code = count_refusal(vendor, refusal)
+            log.warning("start_ride.vendor_refused", vendor_code=code)
+            raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
             if not isinstance(error, VendorError):
                 log.error("start_ride.vendor_crashed", **crash_site(error))
