@@ -66,7 +66,7 @@ async def exchange(
     method: str,
     url: str,
     *,
-    timeout: aiohttp.ClientTimeout,
+    time_budget: aiohttp.ClientTimeout,
     headers: dict[str, str],
     interpret: Callable[[int, bytes], T],
     params: Mapping[str, str] | None = None,
@@ -87,7 +87,7 @@ async def exchange(
     status: int | None = None
     try:
         async with http.request(
-            method, url, params=params, data=data, headers=headers, timeout=timeout
+            method, url, params=params, data=data, headers=headers, timeout=time_budget
         ) as response:
             raw = await response.read()
             status = response.status
@@ -98,13 +98,16 @@ async def exchange(
         outcome = error.reason
         raise
     except TimeoutError as error:
+        budget_ms = (time_budget.total or 0) * 1000
         failure = errors.timeout(
-            counterpart.name, f"{operation} timed out after {(timeout.total or 0) * 1000:.0f} ms"
+            counterpart.name, f"{operation} timed out after {budget_ms:.0f} ms"
         )
         outcome = failure.reason
         raise failure from error
     except aiohttp.ClientError as error:
-        failure = errors.unreachable(counterpart.name, f"{operation} failed: {type(error).__name__}")
+        failure = errors.unreachable(
+            counterpart.name, f"{operation} failed: {type(error).__name__}"
+        )
         outcome = failure.reason
         raise failure from error
     except asyncio.CancelledError:

@@ -34,6 +34,7 @@ def test_vendors_declare_what_they_can_do() -> None:
         Capability.START_RIDE,
         Capability.STOP_RIDE,
         Capability.GET_PRICE,
+        Capability.IDEMPOTENT_START,
     }
     assert OptumPlusVendor.capabilities == {Capability.STOP_RIDE, Capability.GET_PRICE}
 
@@ -46,6 +47,7 @@ def test_broken_plugins_are_reported_and_do_not_take_the_others_down() -> None:
             plugin("raising_hook", "raising_hook"),
             plugin("not_a_vendor", "not_a_vendor"),
             plugin("duplicate_monitex", "duplicate_monitex"),
+            plugin("future_optumplus", "future_api"),
         ]
     )
 
@@ -54,6 +56,11 @@ def test_broken_plugins_are_reported_and_do_not_take_the_others_down() -> None:
         PluginFailure(
             "broken_import",
             "ModuleNotFoundError: No module named 'meters_vendor_dependency_that_is_not_installed'",
+        ),
+        # Refused at load, before any hook runs.
+        PluginFailure(
+            "future_optumplus",
+            "IncompatiblePlugin: written for plugin API 2.x, this gateway speaks 1.0",
         ),
         PluginFailure("raising_hook", "RuntimeError: registration exploded"),
         PluginFailure("not_a_vendor", "TypeError: <class 'dict'> is not a MeterVendor subclass"),

@@ -21,6 +21,7 @@ def test_start_ride_matrix_matches_the_design() -> None:
         StartStep.VEHICLE_PERMIT: Reaction.FALLBACK,
         StartStep.FIXED_PRICE: Reaction.FALLBACK,
         StartStep.VENDOR_START: Reaction.FALLBACK,
+        StartStep.VENDOR_REFUSED: Reaction.FALLBACK,
         StartStep.STORE_RIDE_ID: Reaction.FALLBACK_AND_CANCEL_RIDE,
         StartStep.SETCAR: Reaction.END,
         StartStep.PUSH: Reaction.IGNORE,

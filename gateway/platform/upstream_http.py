@@ -75,7 +75,7 @@ class UpstreamClient:
             operation,
             "POST",
             self._base_url + path,
-            timeout=self._timeout,
+            time_budget=self._timeout,
             headers={"Content-Type": self.content_type, "Accept": self.content_type},
             interpret=self._decoded if decode_answer else self._status_only,
             params=params,

@@ -21,11 +21,11 @@ are masked by the gateway's log formatter wherever they turn up.
 """
 
 import asyncio
+import base64
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
-import aiohttp
 from pydantic import SecretStr
 
 from gateway.plugins.vendor_errors import VendorErrorStatus, VendorMalformedResponse
@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 # A token is renewed this long before the expiry its endpoint announced, so that a call sent
 # just before the expiry does not arrive just after it.
 EXPIRY_MARGIN_S = 30.0
+
+
+def basic_credentials(username: str, password: SecretStr) -> str:
+    """The ``Authorization`` value of HTTP basic authentication (RFC 7617, UTF-8)."""
+    pair = f"{username}:{password.get_secret_value()}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
 class VendorAuth(Protocol):
@@ -80,8 +86,7 @@ class HttpBasic(_StaticHeaders):
     """``Authorization: Basic base64(username:password)`` (RFC 7617)."""
 
     def __init__(self, username: str, password: SecretStr) -> None:
-        encoded = aiohttp.BasicAuth(username, password.get_secret_value()).encode()
-        super().__init__({"Authorization": encoded})
+        super().__init__({"Authorization": basic_credentials(username, password)})
 
 
 class OAuth2ClientCredentials:
@@ -101,7 +106,7 @@ class OAuth2ClientCredentials:
         scope: str | None = None,
     ) -> None:
         self._token_url = token_url
-        self._client = aiohttp.BasicAuth(client_id, client_secret.get_secret_value()).encode()
+        self._client = basic_credentials(client_id, client_secret)
         self._form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
         self._headers: dict[str, str] | None = None
         self._expires_at = 0.0

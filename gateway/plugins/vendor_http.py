@@ -112,7 +112,9 @@ class VendorHttp:
         elif json_body is not None:
             body = json.dumps(json_body, separators=(",", ":")).encode()
             sent_headers["Content-Type"] = JSON
-        response = await self._send(operation, method, url, body, params, sent_headers, authenticate)
+        response = await self._send(
+            operation, method, url, body, params, sent_headers, authenticate
+        )
         if (
             response.status == UNAUTHORIZED
             and authenticate
@@ -133,16 +135,18 @@ class VendorHttp:
         extra_headers: dict[str, str],
         authenticate: bool,
     ) -> VendorResponse:
-        headers = {**(await self._auth.headers(self)), **extra_headers} if authenticate else {
-            **extra_headers
-        }
+        headers = (
+            {**(await self._auth.headers(self)), **extra_headers}
+            if authenticate
+            else {**extra_headers}
+        )
         return await exchange(
             self.session,
             self._counterpart,
             operation,
             method,
             url,
-            timeout=self._timeout,
+            time_budget=self._timeout,
             headers=headers,
             interpret=_interpret,
             params=params,

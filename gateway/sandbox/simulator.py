@@ -14,9 +14,11 @@ from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, ClassVar
 
-from aiohttp import BasicAuth, web
+from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from pydantic import SecretStr
 
+from gateway.plugins.vendor_auth import basic_credentials
 from gateway.sandbox.faults import (
     CallLog,
     Fault,
@@ -267,7 +269,7 @@ def basic_auth(
 ) -> Middleware:
     """Refuse calls without HTTP basic credentials ``username:password`` (matches
     ``HttpBasic``)."""
-    expected = BasicAuth(username, password).encode()
+    expected = basic_credentials(username, SecretStr(password))
     return _guard(lambda request: request.headers.get("Authorization") == expected, unauthorized)
 
 
@@ -291,7 +293,7 @@ class OAuth2TokenIssuer:
         self.token_path = token_path
         self.expires_in = expires_in
         self.issued = 0
-        self._client = BasicAuth(client_id, client_secret).encode()
+        self._client = basic_credentials(client_id, SecretStr(client_secret))
         self._valid: set[str] = set()
 
     def add_routes(self, router: web.UrlDispatcher) -> None:

@@ -28,8 +28,8 @@ from gateway.testing.suites.subject import VendorUnderTest
 from gateway.testing.suites.transport_faults import TransportFaultSuite
 
 __all__ = [
-    "AuthenticationSuite",
     "REMOVED",
+    "AuthenticationSuite",
     "InvalidSetting",
     "IsolationSuite",
     "RegistrationSuite",

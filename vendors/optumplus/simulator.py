@@ -1,4 +1,5 @@
-"""A stand-in for OptumPlus's price submission API (docs/design.md §7), for tests and the sandbox."""
+"""A stand-in for OptumPlus's price submission API (docs/design.md §7), for tests and the
+sandbox."""
 
 from dataclasses import asdict, dataclass
 

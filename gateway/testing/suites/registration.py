@@ -6,8 +6,8 @@ import pytest
 
 from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
 from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor, VendorSettings
-from gateway.plugins.vendor_errors import REFUSAL_CODE
 from gateway.plugins.registry import VendorCatalog, catalog_from_entry_points
+from gateway.plugins.vendor_errors import REFUSAL_CODE
 from gateway.testing.suites.subject import KIT_TOKEN, VendorUnderTest
 
 # A finish-ride request stops the meter ride and reads its price, whatever else a vendor can do.

@@ -82,7 +82,9 @@ class VendorUnderTest:
             price_limit=KIT_PRICE,
         )
 
-    def ride_finish(self, ride_id: str | None, start: MeterRideStart | None = None) -> MeterRideFinish:
+    def ride_finish(
+        self, ride_id: str | None, start: MeterRideStart | None = None
+    ) -> MeterRideFinish:
         """The finish of the ride ``start`` began (a new order's if None)."""
         start = start or self.ride_start()
         return MeterRideFinish(

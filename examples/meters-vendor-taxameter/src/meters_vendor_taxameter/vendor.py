@@ -16,7 +16,6 @@ from gateway.plugins import (
     PaymentMethod,
     VendorAuth,
     VendorError,
-    VendorErrorStatus,
     VendorMalformedResponse,
     VendorMissingRideId,
     VendorRefused,
