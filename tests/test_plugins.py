@@ -1,11 +1,15 @@
 """The vendor plugin boundary: discovery through entry points, isolation of broken plugins."""
 
+from types import ModuleType
 from typing import Any
 
-from gateway.plugins.meter_vendor import Capability
+import pytest
+
+from gateway.plugins import Capability, hookimpl
 from gateway.plugins.registry import (
     PluginFailure,
     catalog_from_entry_points,
+    catalog_from_modules,
     discover_vendor_plugins,
 )
 from gateway.sandbox.faults import Fault
@@ -86,3 +90,49 @@ async def test_orphaned_ride_is_cancelled_when_the_vendor_can(
     assert CancellableMonitex.cancelled == list(world.sims.monitex.rides)
     assert setcar_values(world.sims) == ["false"]
     assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+
+
+class _Lying(OptumPlusVendor):
+    name = "lying"
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "refusal_codes", "error"),
+    [
+        pytest.param(
+            frozenset({Capability.CLOSE_ENDS_ORPHAN, Capability.STOP_RIDE, Capability.CANCEL_RIDE}),
+            frozenset(),
+            "TypeError: _Lying: close_ends_orphan is for a vendor that stops rides and cannot "
+            "cancel them",
+            id="closes-orphans-yet-cancels",
+        ),
+        pytest.param(
+            frozenset({Capability.IDEMPOTENT_START}),
+            frozenset(),
+            "TypeError: _Lying declares no operation",
+            id="traits-only",
+        ),
+        pytest.param(
+            OptumPlusVendor.capabilities,
+            frozenset({"driver_busy", "Driver Busy"}),
+            "ValueError: _Lying: refusal codes 'Driver Busy' are not [a-z0-9_]{1,32}",
+            id="refusal-code-not-a-label",
+        ),
+    ],
+)
+def test_a_vendor_class_declaring_the_impossible_is_refused_at_registration(
+    monkeypatch: pytest.MonkeyPatch,
+    capabilities: frozenset[Capability],
+    refusal_codes: frozenset[str],
+    error: str,
+) -> None:
+    monkeypatch.setattr(_Lying, "capabilities", capabilities)
+    monkeypatch.setattr(_Lying, "refusal_codes", refusal_codes)
+    module = ModuleType("lying")
+    module.PLUGIN_API_MAJOR = 1  # type: ignore[attr-defined]
+    module.register_vendors = hookimpl(lambda register: register(_Lying))  # type: ignore[attr-defined]
+
+    catalog = catalog_from_modules([("lying", module)])
+
+    assert catalog.vendors == {}
+    assert catalog.failures == [PluginFailure("lying", error)]

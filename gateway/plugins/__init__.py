@@ -9,6 +9,7 @@ The simulator names (``Simulator`` and its helpers) are loaded on first use, so 
 that only serves rides never imports the sandbox.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from gateway.money import CENT, from_minor_units, to_minor_units
@@ -93,8 +94,6 @@ def __getattr__(name: str) -> Any:
     module = _SIMULATOR_NAMES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

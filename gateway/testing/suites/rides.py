@@ -1,8 +1,10 @@
 """Whole rides against the vendor's simulator: start, stop, price, a stop repeated, a cancel."""
 
+from decimal import Decimal
+
 import pytest
 
-from gateway.money import CENT
+from gateway.money import minor_unit_exponent
 from gateway.plugins.meter_vendor import Capability, MeterRideState, MeterVendor
 from gateway.plugins.vendor_errors import VendorError
 from gateway.testing.suites.subject import ServedSimulator, VendorUnderTest
@@ -61,7 +63,10 @@ class RideSuite(VendorUnderTest):
 
         assert reading.state is MeterRideState.COMPLETED
         assert reading.price == self.expected_price(ride)
-        assert reading.price.quantize(CENT) == reading.price, "prices are in cents at most"
+        minor_unit = Decimal(1).scaleb(-minor_unit_exponent(ride.currency))
+        assert reading.price.quantize(minor_unit) == reading.price, (
+            f"a price in {ride.currency} is a whole number of its minor unit ({minor_unit})"
+        )
 
     @pytest.mark.asyncio
     async def test_stopping_twice_keeps_the_final_price(self, kit_vendor: MeterVendor) -> None:
