@@ -108,3 +108,11 @@ def test_installing_the_gateway_adds_no_pytest_plugin() -> None:
     assert "kit" in (
         distribution("meters-integration-api").metadata.get_all("Provides-Extra") or []
     )
+
+
+def test_every_public_name_has_its_line_in_the_guides_reference() -> None:
+    guide = (REPOSITORY / "docs" / "vendor-guide.md").read_text()
+    reference = guide[guide.index("## Reference: every name of `gateway.plugins`") :]
+    listed = set(re.findall(r"^\| `(\w+)` \|", reference, flags=re.MULTILINE))
+
+    assert listed == set(gateway.plugins.__all__)
