@@ -57,6 +57,7 @@ class Counterpart:
     histogram: Histogram
     errors: ErrorModel
     log: Any
+    """The structlog logger of the side (``gateway.upstream``, ``gateway.vendor``)."""
 
 
 async def exchange(
