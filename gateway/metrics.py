@@ -86,6 +86,12 @@ VENDOR_CALL_DURATION = Histogram(
     ["vendor", "operation", "outcome"],
     buckets=_LATENCY_BUCKETS,
 )
+VENDOR_REFUSALS = Counter(
+    "meters_vendor_refusals_total",
+    "Starts a vendor refused for a business reason (VendorRefused). vendor_code: a code the "
+    "vendor plugin declares in refusal_codes, else other.",
+    ["vendor", "vendor_code"],
+)
 
 
 def multiprocess_dir() -> str | None:

@@ -52,8 +52,9 @@ def test_demo_covers_every_failing_step_of_the_start_ride_matrix() -> None:
     }
 
     # The embedded sandbox keeps its lease and ledger in memory, which cannot fail; Redis's
-    # rows are played by tests/production/test_money_safety.py. No shipped simulator refuses a
-    # start for a business reason.
+    # rows are played by tests/production/test_money_safety.py. Neither shipped vendor refuses
+    # a start for a business reason (tests/test_vendor_refusals.py plays that row with a
+    # refusing test vendor).
     unplayable = {
         StartStep.PUSH,
         StartStep.TAKE_LEASE,

@@ -111,7 +111,7 @@ Action = StartRide | FinishRide
 class Scenario:
     name: str
     design: str
-    """The row or step of DESIGN.md the scenario plays."""
+    """The section, row or step of docs/design.md the scenario plays, e.g. ``§3 steps 1-8``."""
     ride: RideSeed
     actions: tuple[Action, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)

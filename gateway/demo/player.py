@@ -2,8 +2,8 @@
 
 import json
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -28,6 +28,22 @@ from gateway.sandbox.world import SimulatedWorld, settings_for, vendor_simulator
 from gateway.settings import Settings
 
 DEMO_TOKENS = {"monitex": "demo-monitex-token", "optumplus": "demo-optumplus-token"}
+
+
+def _shipped_settings(urls: Mapping[str, str]) -> dict[str, Any]:
+    return settings_for(
+        urls, monitex_token=DEMO_TOKENS["monitex"], optumplus_token=DEMO_TOKENS["optumplus"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSetup:
+    """Which vendors' simulators a ride plays against, and the settings routing to them."""
+
+    tokens: Mapping[str, str] = field(default_factory=lambda: DEMO_TOKENS)
+    """The token each vendor's simulator accepts, by vendor name."""
+    settings_tree: Callable[[Mapping[str, str]], dict[str, Any]] = _shipped_settings
+    """The gateway's settings tree for the simulators' URLs by section name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +88,17 @@ class SetupFailed(Exception):
 
 
 async def play(
-    scenario: Scenario, catalog: VendorCatalog, http: aiohttp.ClientSession
+    scenario: Scenario,
+    catalog: VendorCatalog,
+    http: aiohttp.ClientSession,
+    setup: DemoSetup | None = None,
 ) -> ScenarioResult:
-    world = SimulatedWorld(vendor_simulators(catalog, DEMO_TOKENS))
+    setup = setup or DemoSetup()
+    world = SimulatedWorld(vendor_simulators(catalog, setup.tokens))
     for seed in (*scenario.earlier_rides, scenario.ride):
         world.seed_ride(seed)
     async with world.running() as urls:
-        settings = _demo_settings(urls, scenario.settings)
+        settings = _demo_settings(setup.settings_tree(urls), scenario.settings)
         async with running_gateway(settings, catalog) as gateway:
             stage = _Stage(scenario, world, urls, gateway, http)
             return ScenarioResult(
@@ -86,10 +106,7 @@ async def play(
             )
 
 
-def _demo_settings(urls: Mapping[str, str], overrides: Mapping[str, Any]) -> Settings:
-    tree = settings_for(
-        urls, monitex_token=DEMO_TOKENS["monitex"], optumplus_token=DEMO_TOKENS["optumplus"]
-    )
+def _demo_settings(tree: dict[str, Any], overrides: Mapping[str, Any]) -> Settings:
     tree["server"] = {"port": 0}
     # model_validate, unlike the constructor, ignores METERS_* variables of the caller's shell.
     return Settings.model_validate(_merged(tree, overrides))

@@ -125,15 +125,18 @@ class FinishRide:
             order_id=order.order_id,
             ride_id=order.external_meter_ride_id,
             car_number=order.car_number or "",
+            country=route.country,
+            currency=route.country_settings.currency,
             price=order.fixed_price,
             payment_method=PaymentMethod.CASH if order.is_cash else PaymentMethod.APP,
         )
 
     async def _stop_and_read(self, route: MeterRoute, ride: MeterRideFinish) -> MeterReading:
         try:
-            await route.vendor.stop_ride(ride)
+            reading = await route.vendor.stop_ride(ride)
             log.info("finish_ride.vendor_stopped")
-            return await route.vendor.get_price(ride)
+            # A vendor whose stop answers the final price is not asked again.
+            return reading if reading is not None else await route.vendor.get_price(ride)
         except VendorError as error:
             log.warning("finish_ride.vendor_failed", cause=error.reason, detail=str(error))
             refusal = (

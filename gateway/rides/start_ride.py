@@ -39,7 +39,8 @@ from gateway.plugins.meter_vendor import (
     NationalIdNumber,
     PaymentMethod,
 )
-from gateway.plugins.vendor_errors import VendorError
+from gateway.plugins.refusals import count_refusal
+from gateway.plugins.vendor_errors import VendorError, VendorRefused
 from gateway.rides.eligibility import NotEligible, meter_route
 from gateway.rides.fallback_policy import Reaction, StartStep, reaction_to
 from gateway.routing import MeterRoute
@@ -50,8 +51,6 @@ log = structlog.get_logger("gateway.start_ride")
 UNEXPECTED_ERROR = "unexpected_error"
 ALREADY_RUNNING = "already_running"
 ORDER_NOT_ACTIVE = "order_not_active"
-# VendorError.reason of a business refusal (VendorRefused, docs/design.md §7a).
-VENDOR_REFUSED_REASON = "vendor_refused"
 
 
 class StartResult(StrEnum):
@@ -237,18 +236,20 @@ class _MeterRideLaunch:
                     order_id=self._order.order_id,
                     driver_national_id=national_id.result(),
                     vehicle_permit=permit.result(),
+                    car_number=self._order.car_number or "",
+                    country=self._route.country,
+                    currency=self._route.country_settings.currency,
                     price_limit=fixed_price,
                 )
             )
+        except VendorRefused as refusal:
+            code = count_refusal(vendor, refusal)
+            log.warning("start_ride.vendor_refused", vendor_code=code)
+            raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
             if not isinstance(error, VendorError):
                 log.error("start_ride.vendor_crashed", **crash_site(error))
-            step = (
-                StartStep.VENDOR_REFUSED
-                if isinstance(error, VendorError) and error.reason == VENDOR_REFUSED_REASON
-                else StartStep.VENDOR_START
-            )
-            raise StepFailed(step, _cause(error)) from None
+            raise StepFailed(StartStep.VENDOR_START, _cause(error)) from None
         log.info("start_ride.vendor_started", ride_id=ride_id)
         # Claimed the moment the vendor answers, before anything is written (§3a).
         try:
@@ -388,6 +389,8 @@ class _MeterRideLaunch:
             order_id=self._order.order_id,
             ride_id=ride_id,
             car_number=self._order.car_number or "",
+            country=self._route.country,
+            currency=self._route.country_settings.currency,
             price=self._order.fixed_price or Decimal(0),
             payment_method=PaymentMethod.CASH if self._order.is_cash else PaymentMethod.APP,
         )

@@ -1,25 +1,22 @@
-"""Monitex as it would be if it refused starts for a business reason (the driver is busy)."""
+"""Monitex as a vendor that refuses starts for business reasons would be: it says no with the
+code the test sets, before calling anything."""
 
 from collections.abc import Callable
+from typing import ClassVar
 
-from gateway.plugins.hookspecs import hookimpl
-from gateway.plugins.meter_vendor import MeterRideStart, MeterVendor
-from gateway.plugins.vendor_errors import VendorError
+from gateway.plugins import MeterRideStart, MeterVendor, VendorRefused, hookimpl
 from vendors.monitex.vendor import MonitexVendor
 
-
-class DriverBusy(VendorError):
-    """A business refusal: the ``vendor_refused`` reason of docs/design.md §7a."""
-
-    reason = "vendor_refused"
-    code = "driver_busy"
+PLUGIN_API_MAJOR = 1
 
 
 class RefusingMonitex(MonitexVendor):
     name = "refusing_monitex"
+    refusal_codes: ClassVar[frozenset[str]] = frozenset({"driver_busy", "vehicle_blocked"})
+    refuse_with: ClassVar[str] = "driver_busy"
 
     async def start_ride(self, ride: MeterRideStart) -> str:
-        raise DriverBusy("the driver has another ride")
+        raise VendorRefused(self.refuse_with, "the vendor said no")
 
 
 @hookimpl
