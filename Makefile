@@ -28,6 +28,7 @@ lint: setup
 
 test: setup lint
 	scripts/ensure-redis-server.sh
+	scripts/ensure-promtool.sh
 	$(BIN)/python -m pytest
 
 # Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.

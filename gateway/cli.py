@@ -1,4 +1,5 @@
-"""The ``meters-integration-api`` command: serve, worker, sandbox, demo, check-config."""
+"""The ``meters-integration-api`` command: serve, worker, sandbox, simulators, demo,
+check-config, new-vendor."""
 
 import argparse
 import os
@@ -10,13 +11,15 @@ import structlog
 from aiohttp import web
 
 from gateway.broker.factory import build_broker
-from gateway.demo.command import run_demo
+from gateway.demo.command import run_configured_demo, run_demo
 from gateway.http.app import build_app
 from gateway.logging_setup import configure_logging
 from gateway.observability.secrets import configured_secrets
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.plugins.vendor_setup import validate_vendor_settings
 from gateway.sandbox.command import run_sandbox
+from gateway.sandbox.simulators_command import DEFAULT_CONTROL_PORT, run_simulators
+from gateway.scaffold.new_vendor import ScaffoldError, new_vendor
 from gateway.settings import CONFIG_PATH_VARIABLE, ConfigError, Settings, load_settings
 from gateway.worker.supervisor import run_workers
 
@@ -28,7 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command: str = args.command
     if command == "demo":
-        return _demo(args.only)
+        return _demo(args.only, args.config)
+    if command == "new-vendor":
+        return _new_vendor(args.name, args.dest)
     try:
         if command == "check-config":
             return _check_config(args.file)
@@ -37,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _config_error(error)
     configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
     _report_plugin_failures(catalog)
+    if command == "simulators":
+        return _simulators(settings, catalog, args.control_port)
     run = {"serve": _serve, "worker": _work, "sandbox": _sandbox}[command]
     return run(settings, catalog)
 
@@ -55,8 +62,33 @@ def _parser() -> argparse.ArgumentParser:
         "sandbox", help="run the gateway with simulators of every service it calls, and demo orders"
     )
     sandbox.add_argument("--config", type=Path, help=config_help)
+    simulators = commands.add_parser(
+        "simulators",
+        help="serve simulators of every platform service and vendor the settings name, "
+        "without a gateway (to rehearse a production topology on one machine)",
+    )
+    simulators.add_argument("--config", type=Path, help=config_help)
+    simulators.add_argument(
+        "--control-port",
+        type=int,
+        default=DEFAULT_CONTROL_PORT,
+        help=f"port of the control API on 127.0.0.1 (default {DEFAULT_CONTROL_PORT}; 0 = any)",
+    )
     demo = commands.add_parser("demo", help="play scripted rides through a sandbox, step by step")
     demo.add_argument("--only", metavar="TEXT", help="play only scenarios whose name has TEXT")
+    demo.add_argument(
+        "--config",
+        type=Path,
+        help="play generic rides (start, finish, a fault) for every vendor this settings file "
+        "routes a country to, third-party ones included, instead of the scripted ones",
+    )
+    new_vendor = commands.add_parser(
+        "new-vendor", help="write a vendor plugin package that passes the conformance kit"
+    )
+    new_vendor.add_argument("name", help="the vendor's name: its [vendors.NAME] key")
+    new_vendor.add_argument(
+        "--dest", type=Path, required=True, help="an absent or empty directory to write into"
+    )
     check = commands.add_parser("check-config", help="validate a settings file and exit")
     check.add_argument("file", type=Path)
     return parser
@@ -134,12 +166,39 @@ def _sandbox(settings: Settings, catalog: VendorCatalog) -> int:
         return _config_error(error)
 
 
-def _demo(only: str | None) -> int:
+def _simulators(settings: Settings, catalog: VendorCatalog, control_port: int) -> int:
+    try:
+        return run_simulators(settings, catalog, control_port)
+    except ConfigError as error:
+        return _config_error(error)
+
+
+def _demo(only: str | None, config: Path | None) -> int:
     # The demo's own report is the output; the gateway's log lines would drown it.
     configure_logging("ERROR")
-    catalog = discover_vendor_plugins()
+    if config is None:
+        catalog = discover_vendor_plugins()
+        _report_plugin_failures(catalog)
+        return run_demo(catalog, only)
+    try:
+        settings, catalog = _load(config)
+    except ConfigError as error:
+        return _config_error(error)
     _report_plugin_failures(catalog)
-    return run_demo(catalog, only)
+    return run_configured_demo(settings, catalog, only)
+
+
+def _new_vendor(name: str, dest: Path) -> int:
+    try:
+        written = new_vendor(name, dest)
+    except ScaffoldError as error:
+        print(f"new-vendor: {error}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    print(f"wrote {len(written)} files of vendor {name!r} into {dest}:")
+    for path in written:
+        print(f"  {path.relative_to(dest)}")
+    print(f"next: pip install -e '{dest}[test]' && (cd {dest} && pytest)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -24,7 +25,11 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # The outcome of a call abandoned because its caller gave up, not because it failed.
 CANCELLED = "cancelled"
 
-_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Boundaries sit just above the shipped timeouts (0.5 s upstream calls, 3 s vendor calls and the
+# finish-ride deadline), so a call that ran into its timeout lands in the bucket the timeout
+# closes, and a p99 reads about 0.55 s or 3.3 s instead of being interpolated towards the next
+# round boundary (0.5 s timeouts once read as a 0.995 s p99).
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.55, 1.0, 2.5, 3.3, 5.0, 10.0)
 
 RIDES_STARTED = Counter(
     "meters_rides_started_total",
@@ -40,8 +45,22 @@ START_RIDE_STEP_FAILURES = Counter(
 )
 RIDES_FINISHED = Counter(
     "meters_rides_finished_total",
-    "Finish-ride answers. result: priced or refused; reason: ok or the refusal code.",
+    "Finish-ride answers. result: priced, replayed (a priced order answered again without "
+    "calling the vendor) or refused; reason: ok or the refusal code.",
     ["vendor", "country", "result", "reason"],
+)
+STALE_METER_RIDES = Counter(
+    "meters_stale_meter_rides_total",
+    "Vendor ride ids answered to a start that the ride ledger holds for another order "
+    "(docs/design.md §3a); each ended in a fallback and the ride was left alone.",
+    ["vendor", "country"],
+)
+RIDE_LEDGER_AGE = Gauge(
+    "meters_ride_ledger_age_seconds",
+    "Time since the ride ledger was created where it lives (the broker's Redis, or this "
+    "process). Younger than 7 days: stale meter rides are not fully guarded.",
+    # Across worker processes the youngest ledger seen is the one to worry about.
+    multiprocess_mode="livemin",
 )
 FINISH_RIDE_DURATION = Histogram(
     "meters_finish_ride_duration_seconds",
@@ -66,6 +85,12 @@ VENDOR_CALL_DURATION = Histogram(
     "Calls to meter vendor APIs by vendor, operation and outcome.",
     ["vendor", "operation", "outcome"],
     buckets=_LATENCY_BUCKETS,
+)
+VENDOR_REFUSALS = Counter(
+    "meters_vendor_refusals_total",
+    "Starts a vendor refused for a business reason (VendorRefused). vendor_code: a code the "
+    "vendor plugin declares in refusal_codes, else other.",
+    ["vendor", "vendor_code"],
 )
 
 

@@ -1,9 +1,22 @@
-"""Prices as exact decimals: the driver is paid what the meter shows, to the agora."""
+"""Money as exact decimals in the currency's major unit (42.24 ILS), everywhere in the gateway.
 
+Vendors that speak minor units (agorot, cents) convert at their wire with ``to_minor_units``
+and ``from_minor_units``; how many minor units make a major one is the currency's (ISO 4217,
+from CLDR through Babel): 100 for ILS and EUR, 1 for JPY, 1000 for BHD.
+"""
+
+import datetime
 from decimal import Decimal
+from functools import cache
+
+from babel.numbers import UnknownCurrencyError, get_currency_precision, get_territory_currencies
+from babel.numbers import validate_currency as _validate_currency
 
 CENT = Decimal("0.01")
-MINOR_UNITS_PER_MAJOR = 100
+
+
+class UnknownCurrency(ValueError):
+    pass
 
 
 def price_from_float(value: float) -> Decimal:
@@ -11,11 +24,40 @@ def price_from_float(value: float) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def to_minor_units(price: Decimal) -> int:
-    """42.24 → 4224, exactly; prices with more than two decimals are refused before this point."""
-    return int((price * MINOR_UNITS_PER_MAJOR).to_integral_value())
+@cache
+def minor_unit_exponent(currency: str) -> int:
+    """Decimal places of the currency's minor unit: 2 for ILS and EUR, 0 for JPY."""
+    check_currency(currency)
+    return int(get_currency_precision(currency))
 
 
-def from_minor_units(minor: int | float | Decimal) -> Decimal:
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """42.24 ILS → 4224 agorot, exactly; an amount finer than the minor unit is refused."""
+    minor = amount.scaleb(minor_unit_exponent(currency))
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{amount} {currency} is finer than its minor unit")
+    return int(minor)
+
+
+def from_minor_units(minor: int | float | Decimal, currency: str) -> Decimal:
+    """4004 agorot → 40.04 ILS; a float is taken by its decimal spelling, never binary."""
     exact = price_from_float(minor) if isinstance(minor, float) else Decimal(minor)
-    return (exact / MINOR_UNITS_PER_MAJOR).quantize(CENT)
+    exponent = minor_unit_exponent(currency)
+    return exact.scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+
+
+def check_currency(currency: str) -> None:
+    """Raise UnknownCurrency unless ``currency`` is an ISO 4217 code (upper case)."""
+    try:
+        if currency != currency.upper():
+            raise UnknownCurrencyError(currency)
+        _validate_currency(currency)
+    except UnknownCurrencyError:
+        raise UnknownCurrency(f"{currency!r} is not an ISO 4217 currency code") from None
+
+
+def currency_of_country(country: str) -> str | None:
+    """The one legal tender of an ISO 3166-1 country today (IL → ILS, LV → EUR); None when it
+    has none or several (then the configuration has to say)."""
+    tenders = get_territory_currencies(country, datetime.date.today(), tender=True)
+    return tenders[0] if len(tenders) == 1 else None

@@ -5,7 +5,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import aiohttp
+from taskiq import AsyncBroker
 
+from gateway.coordination import Coordination, coordination_for
 from gateway.platform.client_notify import ClientNotifyClient
 from gateway.platform.driver_orders_builder import DriverOrdersBuilderClient
 from gateway.platform.driver_profiles import DriverProfilesClient
@@ -28,11 +30,19 @@ class Services:
     driver_orders_builder: DriverOrdersBuilderClient
     client_notify: ClientNotifyClient
     router: VendorRouter
+    coordination: Coordination
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, catalog: VendorCatalog) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, catalog: VendorCatalog, broker: AsyncBroker
+) -> AsyncIterator[Services]:
+    """``broker``: where the coordination stores live (its Redis, or this process)."""
     vendor_settings = validate_vendor_settings(settings, catalog)
+    # Ledger claims are not yet replica-acknowledged: at merge this becomes
+    # settings.broker.replicas_to_acknowledge() (docs/design.md §3a, §8).
+    coordination = coordination_for(broker, settings, replicas_to_acknowledge=0)
+    await coordination.ride_ledger.report_age()
     upstreams = settings.upstreams
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as http:
@@ -45,4 +55,5 @@ async def open_services(settings: Settings, catalog: VendorCatalog) -> AsyncIter
             driver_orders_builder=DriverOrdersBuilderClient(http, upstreams.driver_orders_builder),
             client_notify=ClientNotifyClient(http, upstreams.client_notify),
             router=VendorRouter(settings, build_vendors(vendor_settings, catalog, http)),
+            coordination=coordination,
         )

@@ -8,6 +8,8 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.money import check_currency, currency_of_country
+
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
 
 
@@ -23,6 +25,8 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     finish_ride_deadline_ms: int = Field(default=3000, gt=0)
+    # A priced order's repeated finish-ride is answered again, vendor not called; 0 = off.
+    finish_ride_replay_s: int = Field(default=600, ge=0)
 
 
 class BrokerSettings(_Section):
@@ -88,11 +92,24 @@ ALL_DRIVERS = "*"
 
 class CountrySettings(_Section):
     vendor: str = Field(min_length=1)
+    currency: str
+    """ISO 4217; Settings fills in the country's own currency when the file names none."""
     drivers: list[str] = Field(default_factory=lambda: [ALL_DRIVERS])
     dry_run: bool = False
     min_price_ratio: Decimal = Field(default=Decimal("0.8"), gt=0)
     max_price_ratio: Decimal = Field(default=Decimal("1.2"), gt=0)
     id_document_type: str = "national_id_isr"
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency_is_iso_4217(cls, currency: Any) -> Any:
+        if currency is None:
+            raise ValueError(
+                "no single currency is known for this country: set an ISO 4217 code (EUR)"
+            )
+        if isinstance(currency, str):
+            check_currency(currency)
+        return currency
 
     @model_validator(mode="after")
     def _band_is_ordered(self) -> Self:
@@ -141,7 +158,14 @@ class Settings(BaseSettings):
             if isinstance(previous, dict) and isinstance(value, dict):
                 value = {**previous, **value}
             folded[code.upper()] = value
-        return folded
+        # A country's currency defaults to its own (IL -> ILS, the euro area -> EUR); None when
+        # it has no single one, which CountrySettings refuses naming the key.
+        return {
+            code: {"currency": currency_of_country(code), **value}
+            if isinstance(value, dict) and "currency" not in value
+            else value
+            for code, value in folded.items()
+        }
 
     @classmethod
     def settings_customise_sources(

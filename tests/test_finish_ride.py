@@ -165,7 +165,9 @@ async def test_invalid_request_is_refused_before_any_upstream_call(
     world.sims.seed_ride(ISRAELI_RIDE)
 
     response = await gateway.client.post(
-        "/driver/v1/meters-integration-api/finish-ride", data=raw_body, headers=DRIVER_HEADERS
+        "/driver/v1/meters-integration-api/finish-ride",
+        data=raw_body,
+        headers={**DRIVER_HEADERS, "Content-Type": "application/json"},
     )
 
     assert response.status == 400

@@ -1,8 +1,15 @@
 """The rest of the HTTP surface (DESIGN §6): enqueueing start-ride, ping, the API document."""
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
 import yaml
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from gateway.http.app import START_RIDE_PATH
+from gateway.http.error_answers import json_errors_middleware
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START
 from tests.conftest import Gateway, RunningWorld
@@ -37,7 +44,9 @@ async def test_start_ride_endpoint_refuses_bad_bodies(
     world: RunningWorld, gateway: Gateway
 ) -> None:
     for raw in (b"", b"{", b"[]", b'{"order_id": 5}', b'{"order_id": ""}', b'{"task": "x"}'):
-        response = await gateway.client.post(START_RIDE_PATH, data=raw)
+        response = await gateway.client.post(
+            START_RIDE_PATH, data=raw, headers={"Content-Type": "application/json"}
+        )
         body = await response.json()
         assert response.status == 400, raw
         assert body["code"] == "invalid_request"
@@ -63,3 +72,25 @@ async def test_every_answer_carries_the_request_id(gateway: Gateway) -> None:
     response = await gateway.client.get("/ping", headers={"X-Request-Id": "req-123"})
 
     assert response.headers["X-Request-Id"] == "req-123"
+
+
+async def test_a_handler_that_crashes_answers_json_500_logged_at_error(
+    aiohttp_client: Callable[..., Awaitable[TestClient[Any, Any]]],
+) -> None:
+    async def crashing(_: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    app = web.Application(middlewares=[json_errors_middleware])
+    app.router.add_get("/crash", crashing)
+    client = await aiohttp_client(app)
+
+    with structlog.testing.capture_logs() as logs:
+        response = await client.get("/crash")
+
+    assert (response.status, await response.json()) == (
+        500,
+        {"code": "internal_error", "message": "the gateway failed"},
+    )
+    assert [(line["event"], line["log_level"], line["error_type"]) for line in logs] == [
+        ("http.crashed", "error", "RuntimeError")
+    ]

@@ -1,10 +1,16 @@
-"""Money never goes through binary floating point on its way to agorot or cents."""
+"""Money never goes through binary floating point on its way to minor units and back."""
 
 from decimal import Decimal
 
 import pytest
 
-from gateway.money import from_minor_units, price_from_float, to_minor_units
+from gateway.money import (
+    UnknownCurrency,
+    currency_of_country,
+    from_minor_units,
+    price_from_float,
+    to_minor_units,
+)
 
 
 @pytest.mark.parametrize(
@@ -12,17 +18,43 @@ from gateway.money import from_minor_units, price_from_float, to_minor_units
     [("42.24", 4224), ("0.07", 7), ("1.10", 110), ("0.29", 29), ("1000000", 100000000), ("0", 0)],
 )
 def test_prices_convert_to_minor_units_exactly(price: str, minor: int) -> None:
-    assert to_minor_units(Decimal(price)) == minor
-    assert from_minor_units(minor) == Decimal(price)
+    assert to_minor_units(Decimal(price), "ILS") == minor
+    assert from_minor_units(minor, "ILS") == Decimal(price)
+
+
+@pytest.mark.parametrize(
+    ("currency", "price", "minor"),
+    [("EUR", "42.24", 4224), ("JPY", "4224", 4224), ("BHD", "4.224", 4224)],
+)
+def test_the_minor_unit_is_the_currencys(currency: str, price: str, minor: int) -> None:
+    assert to_minor_units(Decimal(price), currency) == minor
+    assert from_minor_units(minor, currency) == Decimal(price)
+
+
+def test_an_amount_finer_than_the_minor_unit_is_refused() -> None:
+    with pytest.raises(ValueError, match="finer than its minor unit"):
+        to_minor_units(Decimal("42.245"), "ILS")
+
+
+def test_an_unknown_currency_is_refused() -> None:
+    with pytest.raises(UnknownCurrency, match="'ILX'"):
+        to_minor_units(Decimal("1"), "ILX")
+
+
+@pytest.mark.parametrize(
+    ("country", "currency"), [("IL", "ILS"), ("LV", "EUR"), ("DE", "EUR"), ("ZZ", None)]
+)
+def test_a_country_names_its_currency(country: str, currency: str | None) -> None:
+    assert currency_of_country(country) == currency
 
 
 @pytest.mark.parametrize("value", [0.07, 0.29, 42.24, 1.1, 33.8])
 def test_floats_from_json_or_bson_keep_their_decimal_spelling(value: float) -> None:
     # 0.29 * 100 == 28.999999999999996 in binary floating point.
-    assert to_minor_units(price_from_float(value)) == int(Decimal(repr(value)) * 100)
+    assert to_minor_units(price_from_float(value), "ILS") == int(Decimal(repr(value)) * 100)
     assert str(price_from_float(value)) == repr(value)
 
 
 def test_meter_prices_in_float_agorot_are_read_exactly() -> None:
-    assert from_minor_units(4004.0) == Decimal("40.04")
-    assert from_minor_units(4304) == Decimal("43.04")
+    assert from_minor_units(4004.0, "ILS") == Decimal("40.04")
+    assert from_minor_units(4304, "ILS") == Decimal("43.04")

@@ -1,11 +1,15 @@
 """The vendor plugin boundary: discovery through entry points, isolation of broken plugins."""
 
+from types import ModuleType
 from typing import Any
 
-from gateway.plugins.meter_vendor import Capability
+import pytest
+
+from gateway.plugins import Capability, hookimpl
 from gateway.plugins.registry import (
     PluginFailure,
     catalog_from_entry_points,
+    catalog_from_modules,
     discover_vendor_plugins,
 )
 from gateway.sandbox.faults import Fault
@@ -34,6 +38,7 @@ def test_vendors_declare_what_they_can_do() -> None:
         Capability.START_RIDE,
         Capability.STOP_RIDE,
         Capability.GET_PRICE,
+        Capability.IDEMPOTENT_START,
     }
     assert OptumPlusVendor.capabilities == {Capability.STOP_RIDE, Capability.GET_PRICE}
 
@@ -46,6 +51,7 @@ def test_broken_plugins_are_reported_and_do_not_take_the_others_down() -> None:
             plugin("raising_hook", "raising_hook"),
             plugin("not_a_vendor", "not_a_vendor"),
             plugin("duplicate_monitex", "duplicate_monitex"),
+            plugin("future_optumplus", "future_api"),
         ]
     )
 
@@ -54,6 +60,11 @@ def test_broken_plugins_are_reported_and_do_not_take_the_others_down() -> None:
         PluginFailure(
             "broken_import",
             "ModuleNotFoundError: No module named 'meters_vendor_dependency_that_is_not_installed'",
+        ),
+        # Refused at load, before any hook runs.
+        PluginFailure(
+            "future_optumplus",
+            "IncompatiblePlugin: written for plugin API 2.x, this gateway speaks 1.0",
         ),
         PluginFailure("raising_hook", "RuntimeError: registration exploded"),
         PluginFailure("not_a_vendor", "TypeError: <class 'dict'> is not a MeterVendor subclass"),
@@ -79,3 +90,49 @@ async def test_orphaned_ride_is_cancelled_when_the_vendor_can(
     assert CancellableMonitex.cancelled == list(world.sims.monitex.rides)
     assert setcar_values(world.sims) == ["false"]
     assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+
+
+class _Lying(OptumPlusVendor):
+    name = "lying"
+
+
+@pytest.mark.parametrize(
+    ("capabilities", "refusal_codes", "error"),
+    [
+        pytest.param(
+            frozenset({Capability.CLOSE_ENDS_ORPHAN, Capability.STOP_RIDE, Capability.CANCEL_RIDE}),
+            frozenset(),
+            "TypeError: _Lying: close_ends_orphan is for a vendor that stops rides and cannot "
+            "cancel them",
+            id="closes-orphans-yet-cancels",
+        ),
+        pytest.param(
+            frozenset({Capability.IDEMPOTENT_START}),
+            frozenset(),
+            "TypeError: _Lying declares no operation",
+            id="traits-only",
+        ),
+        pytest.param(
+            OptumPlusVendor.capabilities,
+            frozenset({"driver_busy", "Driver Busy"}),
+            "ValueError: _Lying: refusal codes 'Driver Busy' are not [a-z0-9_]{1,32}",
+            id="refusal-code-not-a-label",
+        ),
+    ],
+)
+def test_a_vendor_class_declaring_the_impossible_is_refused_at_registration(
+    monkeypatch: pytest.MonkeyPatch,
+    capabilities: frozenset[Capability],
+    refusal_codes: frozenset[str],
+    error: str,
+) -> None:
+    monkeypatch.setattr(_Lying, "capabilities", capabilities)
+    monkeypatch.setattr(_Lying, "refusal_codes", refusal_codes)
+    module = ModuleType("lying")
+    module.PLUGIN_API_MAJOR = 1  # type: ignore[attr-defined]
+    module.register_vendors = hookimpl(lambda register: register(_Lying))  # type: ignore[attr-defined]
+
+    catalog = catalog_from_modules([("lying", module)])
+
+    assert catalog.vendors == {}
+    assert catalog.failures == [PluginFailure("lying", error)]

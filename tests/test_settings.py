@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gateway import cli
+from gateway.plugins.registry import catalog_from_entry_points
 from gateway.settings import ConfigError, load_settings
+from tests.plugins.catalog import plugin, shipped_entry_points
 
 SHIPPED = Path(__file__).parent.parent / "config" / "meters.toml"
 CLI = [sys.executable, "-m", "gateway.cli"]
@@ -14,6 +17,7 @@ CLI = [sys.executable, "-m", "gateway.cli"]
 
 def test_shipped_config_routes_israel_to_monitex_and_latvia_to_optumplus() -> None:
     settings = load_settings(SHIPPED)
+    assert settings.server.finish_ride_replay_s == 600
 
     assert settings.zones["tel_aviv"] == "IL"
     assert settings.zones["riga"] == "LV"
@@ -36,6 +40,43 @@ def test_environment_overrides_the_file_at_any_depth(monkeypatch: pytest.MonkeyP
     assert settings.vendors["monitex"]["pending_polls"] == 3
 
 
+def test_a_countrys_currency_is_its_own_unless_the_file_says(tmp_path: Path) -> None:
+    path = tmp_path / "meters.toml"
+    path.write_text(
+        '[countries.IL]\nvendor = "monitex"\n'
+        '[countries.LV]\nvendor = "optumplus"\n'
+        '[countries.PA]\nvendor = "optumplus"\ncurrency = "USD"\n'
+    )
+
+    countries = load_settings(path).countries
+
+    assert {code: country.currency for code, country in countries.items()} == {
+        "IL": "ILS",
+        "LV": "EUR",
+        "PA": "USD",
+    }
+
+
+def test_check_config_names_a_plugin_written_for_another_api_version(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    future = plugin("future_optumplus", "future_api")
+    monkeypatch.setattr(
+        cli,
+        "discover_vendor_plugins",
+        lambda: catalog_from_entry_points([*shipped_entry_points(), future]),
+    )
+
+    assert cli.main(["check-config", str(SHIPPED)]) == 0
+
+    out = capsys.readouterr().out
+    assert f"{SHIPPED}: OK" in out
+    assert (
+        "plugin future_optumplus failed to load: IncompatiblePlugin: written for plugin API 2.x, "
+        "this gateway speaks 1.0"
+    ) in out
+
+
 def test_vendor_tokens_do_not_show_in_the_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("METERS_VENDORS__MONITEX__TOKEN", "token-that-must-not-print")
 
@@ -47,6 +88,7 @@ def test_vendor_tokens_do_not_show_in_the_settings_repr(monkeypatch: pytest.Monk
     [
         ('[server]\nport = "eighty"\n', "server.port: Input should be a valid integer"),
         ("[server]\nfinish_ride_deadline_ms = 0\n", "server.finish_ride_deadline_ms"),
+        ("[server]\nfinish_ride_replay_s = -1\n", "server.finish_ride_replay_s"),
         ('[broker]\nurl = "amqp://x"\n', "broker.url"),
         ('[zones]\ntel_aviv = "Israel"\n', "zones: Value error, zone 'tel_aviv'"),
         ("[countries.IL]\ndry_run = true\n", "countries.IL.vendor: Field required"),
@@ -56,6 +98,14 @@ def test_vendor_tokens_do_not_show_in_the_settings_repr(monkeypatch: pytest.Monk
         ),
         ('[upstreams.order_core]\nurl = "order-core"\n', "upstreams.order_core.url"),
         ("[serverr]\nport = 1\n", "serverr: Extra inputs are not permitted"),
+        (
+            '[countries.ZZ]\nvendor = "monitex"\n',
+            "countries.ZZ.currency: Value error, no single currency is known for this country",
+        ),
+        (
+            '[countries.IL]\nvendor = "monitex"\ncurrency = "SHEKEL"\n',
+            "countries.IL.currency: Value error, 'SHEKEL' is not an ISO 4217 currency code",
+        ),
         ("not toml at all", "not valid TOML"),
     ],
 )

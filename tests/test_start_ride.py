@@ -38,6 +38,11 @@ def step_failures(step: str, cause: str) -> float:
     return REGISTRY.get_sample_value("meters_start_ride_step_failures_total", labels) or 0.0
 
 
+def rides_started(vendor: str, country: str, result: str, reason: str) -> float:
+    labels = {"vendor": vendor, "country": country, "result": result, "reason": reason}
+    return REGISTRY.get_sample_value("meters_rides_started_total", labels) or 0.0
+
+
 READ_ORDER = {f"order_core {GET_FIELDS}": 1}
 GATHER = {
     f"driver_profiles {IDENTITY_DOCS}": 1,
@@ -46,6 +51,7 @@ GATHER = {
 }
 VENDOR_START = {f"monitex {MONITEX_START}": 1}
 STORE = {f"order_core {GET_FIELDS}": 1, f"order_core {SET_FIELDS}": 1}
+REREAD_ORDER = {f"order_core {GET_FIELDS}": 1}
 TELL_APP = {f"driver_orders_builder {SETCAR}": 1, f"client_notify {PUSH}": 1}
 
 
@@ -309,7 +315,8 @@ async def test_storing_the_ride_id_failure_falls_back(
 
     await gateway.start_ride("order-il-1")
 
-    _assert_fell_back(world, GATHER, VENDOR_START, STORE)
+    # §3a Orphans: the order is read again to see whether it holds the ride after all.
+    _assert_fell_back(world, GATHER, VENDOR_START, STORE, REREAD_ORDER)
 
 
 async def test_revision_read_failure_falls_back(world: RunningWorld, gateway: Gateway) -> None:
@@ -318,7 +325,8 @@ async def test_revision_read_failure_falls_back(world: RunningWorld, gateway: Ga
 
     await gateway.start_ride("order-il-1")
 
-    _assert_fell_back(world, GATHER, VENDOR_START, {f"order_core {GET_FIELDS}": 1})
+    # The revision read, then §3a's re-read of the order (failing too): no cancel, a fallback.
+    _assert_fell_back(world, GATHER, VENDOR_START, {f"order_core {GET_FIELDS}": 2})
 
 
 async def test_setcar_failure_ends_the_task_without_a_push(
@@ -366,12 +374,14 @@ async def test_push_failure_is_ignored(world: RunningWorld, gateway: Gateway) ->
     assert setcar_values(world.sims) == ["true"]
 
 
-async def test_simultaneous_deliveries_start_one_ride_and_never_fall_back(
+async def test_simultaneous_deliveries_run_once_and_the_others_are_skipped_calling_nothing(
     world: RunningWorld, gateway: Gateway
 ) -> None:
     world.sims.seed_ride(ISRAELI_RIDE)
-    # Both deliveries read revision 1 before either write lands: the second write loses the race.
-    world.sims.order_core.faults.add(Fault(SET_FIELDS, delay_ms=200, times=2))
+    # The first run is still storing its ride when the second delivery arrives.
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, delay_ms=200, times=1))
+    skipped = rides_started("", "", "skipped", "already_running")
+    started = rides_started("monitex", "IL", "started", "ok")
 
     for _ in range(2):
         response = await gateway.client.post(START_RIDE_PATH, json={"order_id": "order-il-1"})
@@ -379,10 +389,11 @@ async def test_simultaneous_deliveries_start_one_ride_and_never_fall_back(
     await gateway.wait_for_tasks()
 
     (ride_id,) = world.sims.monitex.rides
-    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 2
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
     assert world.sims.order_core.order("order-il-1")["order"]["external_meter_ride_id"] == ride_id
-    assert world.sims.order_core.revision("order-il-1")["order.version"] == 2
-    assert setcar_values(world.sims) == ["true", "true"]
+    assert setcar_values(world.sims) == ["true"]
+    assert rides_started("", "", "skipped", "already_running") == skipped + 1
+    assert rides_started("monitex", "IL", "started", "ok") == started + 1
 
 
 async def test_write_that_loses_to_an_unrelated_change_is_made_once_more(
@@ -434,3 +445,24 @@ async def test_calls_whose_contract_is_just_200_do_not_read_the_body(
     assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)
     assert setcar_values(world.sims) == ["true"]
     assert "external_meter_ride_id" in world.sims.order_core.order("order-il-1")["order"]
+
+
+@pytest.mark.parametrize("status", ["finished", "cancelled"])
+async def test_an_order_no_longer_live_is_skipped_calling_nothing_else(
+    world: RunningWorld, gateway: Gateway, status: str
+) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1", status=status))
+    skipped = rides_started("", "IL", "skipped", "order_not_active")
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER)
+    assert rides_started("", "IL", "skipped", "order_not_active") == skipped + 1
+
+
+async def test_a_pending_order_still_starts(world: RunningWorld, gateway: Gateway) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1", status="pending"))
+
+    await gateway.start_ride("order-il-1")
+
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, STORE, TELL_APP)

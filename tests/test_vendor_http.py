@@ -1,23 +1,41 @@
-"""call_vendor's reading of answers: what a vendor plugin gets back for each kind of body."""
+"""VendorHttp: what a vendor plugin gets back for each kind of answer, how each authentication
+scheme meets its simulator guard, and the metric and log line every call leaves."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
-from gateway.plugins.vendor_errors import VendorMalformedResponse
-from gateway.plugins.vendor_http import VendorResponse, call_vendor
+from gateway.plugins import (
+    ApiKeyHeader,
+    BearerToken,
+    HttpBasic,
+    OAuth2ClientCredentials,
+    OAuth2TokenIssuer,
+    Simulator,
+    VendorAuth,
+    VendorErrorStatus,
+    VendorHttp,
+    VendorMalformedResponse,
+    VendorResponse,
+    api_key_auth,
+    basic_auth,
+    bearer_auth,
+    run_simulator,
+)
 
 Answer = Callable[[int, str], Awaitable[VendorResponse]]
 
 
 @pytest.fixture
 async def answer(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Answer:
-    """The VendorResponse call_vendor makes of a vendor answering ``status`` with ``body``."""
+    """The VendorResponse VendorHttp makes of a vendor answering ``status`` with ``body``."""
     canned: dict[str, Any] = {}
 
     async def ride(_: web.Request) -> web.Response:
@@ -30,15 +48,14 @@ async def answer(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Answer
     async def get(status: int, body: str) -> VendorResponse:
         canned.update(status=status, body=body)
         async with aiohttp.ClientSession() as http:
-            return await call_vendor(
+            api = VendorHttp(
                 http,
                 vendor="acme",
-                operation="get_ride",
-                method="GET",
-                url=str(server.make_url("/rides/r-1")),
-                token=SecretStr("t"),
+                base_url=str(server.make_url("/")),
                 timeout_ms=1000,
+                auth=BearerToken(SecretStr("t")),
             )
+            return await api.request("get_ride", "GET", "/rides/r-1")
 
     return get
 
@@ -61,3 +78,159 @@ async def test_a_success_that_is_not_json_is_malformed(answer: Answer) -> None:
 async def test_an_error_page_keeps_its_status_for_the_vendor_to_judge(answer: Answer) -> None:
     assert await answer(502, "<html>Bad Gateway</html>") == VendorResponse(502, None)
     assert await answer(500, '{"status": "ERROR"}') == VendorResponse(500, {"status": "ERROR"})
+
+
+def _calls(vendor: str, operation: str, outcome: str) -> float:
+    labels = {"vendor": vendor, "operation": operation, "outcome": outcome}
+    return REGISTRY.get_sample_value("meters_vendor_call_duration_seconds_count", labels) or 0.0
+
+
+async def test_a_failed_call_is_measured_and_logged_at_warning_with_its_status(
+    answer: Answer,
+) -> None:
+    before = _calls("acme", "get_ride", "vendor_error_status")
+
+    with structlog.testing.capture_logs() as logs:
+        await answer(503, "")
+
+    assert _calls("acme", "get_ride", "vendor_error_status") == before + 1
+    [line] = [entry for entry in logs if entry["event"] == "vendor.call"]
+    assert line["log_level"] == "warning"
+    assert (line["vendor"], line["operation"], line["status"]) == ("acme", "get_ride", 503)
+
+
+async def test_a_successful_call_is_logged_at_info(answer: Answer) -> None:
+    with structlog.testing.capture_logs() as logs:
+        await answer(200, "{}")
+
+    [line] = [entry for entry in logs if entry["event"] == "vendor.call"]
+    assert (line["log_level"], line["outcome"], line["status"]) == ("info", "ok", 200)
+
+
+class GuardedApi(Simulator):
+    """One endpoint behind whichever guard a test chooses; the token endpoint if OAuth2."""
+
+    name = "guarded"
+
+    def __init__(self, guard: Any, issuer: OAuth2TokenIssuer | None = None) -> None:
+        super().__init__()
+        self._guard = guard
+        self.issuer = issuer
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_get("/rides/r-1", self._ride)
+        if self.issuer is not None:
+            self.issuer.add_routes(router)
+
+    def guards(self) -> list[Any]:
+        return [self._guard]
+
+    async def _ride(self, _: web.Request) -> web.Response:
+        return web.json_response({"state": "IN_PROGRESS"})
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def _get_ride(http: aiohttp.ClientSession, url: str, auth: VendorAuth) -> VendorResponse:
+    api = VendorHttp(http, vendor="acme", base_url=url, timeout_ms=1000, auth=auth)
+    return await api.request("get_ride", "GET", "/rides/r-1")
+
+
+@pytest.mark.parametrize(
+    ("guard", "good", "bad"),
+    [
+        pytest.param(
+            bearer_auth("tok"),
+            BearerToken(SecretStr("tok")),
+            BearerToken(SecretStr("other")),
+            id="bearer",
+        ),
+        pytest.param(
+            api_key_auth("X-Kalos-Key", "k-1"),
+            ApiKeyHeader("X-Kalos-Key", SecretStr("k-1")),
+            ApiKeyHeader("X-Api-Key", SecretStr("k-1")),
+            id="api-key",
+        ),
+        pytest.param(
+            basic_auth("fleet", "pw"),
+            HttpBasic("fleet", SecretStr("pw")),
+            HttpBasic("fleet", SecretStr("wrong")),
+            id="basic",
+        ),
+    ],
+)
+async def test_each_static_scheme_meets_its_simulator_guard(
+    http: aiohttp.ClientSession, guard: Any, good: VendorAuth, bad: VendorAuth
+) -> None:
+    simulator = GuardedApi(guard)
+    async with run_simulator(simulator) as url:
+        assert (await _get_ride(http, url, good)).status == 200
+        # A 401 from a static credential is final: no second call.
+        assert (await _get_ride(http, url, bad)).status == 401
+
+    assert [call.status for call in simulator.calls.all()] == [200, 401]
+
+
+def _oauth(issuer: OAuth2TokenIssuer, url: str, secret: str = "s3cret") -> VendorAuth:
+    return OAuth2ClientCredentials(url + issuer.token_path, "acme-client", SecretStr(secret))
+
+
+async def test_oauth2_fetches_one_token_and_keeps_it_until_expiry(
+    http: aiohttp.ClientSession,
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret")
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = _oauth(issuer, url)
+
+        first = await _get_ride(http, url, auth)
+        second = await _get_ride(http, url, auth)
+
+    assert (first.status, second.status, issuer.issued) == (200, 200, 1)
+    [token_call, *_] = simulator.calls.all()
+    assert token_call.endpoint == "POST /oauth/token"
+    assert token_call.body == b"grant_type=client_credentials"
+    assert (
+        token_call.headers["authorization"]
+        == "Basic YWNtZS1jbGllbnQ6czNjcmV0"  # acme-client:s3cret
+    )
+
+
+async def test_oauth2_refreshes_once_on_a_401_and_repeats_the_call_once(
+    http: aiohttp.ClientSession,
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret")
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = _oauth(issuer, url)
+        await _get_ride(http, url, auth)
+        issuer.expire_tokens()  # the API stops accepting the token before its announced expiry
+        simulator.calls.clear()
+
+        response = await _get_ride(http, url, auth)
+
+    assert response.status == 200
+    assert [(c.endpoint, c.status) for c in simulator.calls.all()] == [
+        ("GET /rides/r-1", 401),
+        ("POST /oauth/token", 200),
+        ("GET /rides/r-1", 200),
+    ]
+    assert issuer.issued == 2
+
+
+async def test_oauth2_refused_client_credentials_are_a_typed_error(
+    http: aiohttp.ClientSession,
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret")
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        with pytest.raises(VendorErrorStatus) as refused:
+            await _get_ride(http, url, _oauth(issuer, url, secret="wrong"))
+
+    assert refused.value.status == 401
+    assert "wrong" not in str(refused.value)
+    assert [c.endpoint for c in simulator.calls.all()] == ["POST /oauth/token"]

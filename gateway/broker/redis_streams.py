@@ -21,7 +21,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -205,25 +205,29 @@ class ReliableStreamBroker(RedisStreamBroker):
         data = fields.get(b"data", b"")
         return AckableMessage(data=data, ack=self._acknowledger(entry_id))
 
-    def _acknowledger(self, entry_id: bytes) -> Callable[[], Awaitable[None]]:
-        async def acknowledge() -> None:
-            self._held.discard(entry_id)
-            if not self._acknowledging:
-                return
-            try:
-                async with (
-                    Redis(connection_pool=self.connection_pool) as redis,
-                    redis.pipeline(transaction=True) as pipe,
-                ):
-                    pipe.xack(self.queue_name, self.consumer_group_name, entry_id)
-                    pipe.xdel(self.queue_name, entry_id)
-                    await pipe.execute()
-            except RedisError as error:
-                # The task ran; the entry stays pending and runs again after the redelivery
-                # timeout, which the task's idempotency makes harmless.
-                log.warning("broker.ack_failed", entry_id=entry_id.decode(), error=_describe(error))
+    def _acknowledger(self, entry_id: bytes) -> "_EntryAcknowledgement":
+        return _EntryAcknowledgement(self, entry_id)
 
-        return acknowledge
+    async def _acknowledge(self, entry_id: bytes) -> None:
+        self._held.discard(entry_id)
+        if not self._acknowledging:
+            return
+        try:
+            async with (
+                Redis(connection_pool=self.connection_pool) as redis,
+                redis.pipeline(transaction=True) as pipe,
+            ):
+                pipe.xack(self.queue_name, self.consumer_group_name, entry_id)
+                pipe.xdel(self.queue_name, entry_id)
+                await pipe.execute()
+        except RedisError as error:
+            # The task ran; the entry stays pending and runs again after the redelivery
+            # timeout, which the task's idempotency makes harmless.
+            log.warning("broker.ack_failed", entry_id=entry_id.decode(), error=_describe(error))
+
+    def _leave_pending(self, entry_id: bytes) -> None:
+        # No longer kept fresh nor skipped by the reclaim: it is redelivered after the timeout.
+        self._held.discard(entry_id)
 
     def stop_acknowledging(self) -> None:
         """From now on, task runs that end leave their entries pending: they were cut short."""
@@ -232,6 +236,20 @@ class ReliableStreamBroker(RedisStreamBroker):
     def holding_deliveries(self) -> AbstractAsyncContextManager[None]:
         """A worker's run (see HeldEntries.kept)."""
         return self._held.kept()
+
+
+class _EntryAcknowledgement:
+    """A delivered entry's acknowledgement, or its release unacknowledged (LeavesPending)."""
+
+    def __init__(self, broker: ReliableStreamBroker, entry_id: bytes) -> None:
+        self._broker = broker
+        self._entry_id = entry_id
+
+    async def __call__(self) -> None:
+        await self._broker._acknowledge(self._entry_id)
+
+    def leave_pending(self) -> None:
+        self._broker._leave_pending(self._entry_id)
 
 
 class _SendHonouringCancellation(AbstractConnection):

@@ -86,6 +86,8 @@ class StartRide:
 
     expect: StartOutcome
     setup: tuple[SimCall, ...] = ()
+    order_id: str | None = None
+    """Another seeded order than the scenario's ride (one of its ``earlier_rides``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +111,10 @@ Action = StartRide | FinishRide
 class Scenario:
     name: str
     design: str
-    """The row or step of DESIGN.md the scenario plays."""
+    """The section, row or step of docs/design.md the scenario plays, e.g. ``§3 steps 1-8``."""
     ride: RideSeed
     actions: tuple[Action, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
     """Merged over the demo's settings tree, e.g. ``{"countries": {"IL": {"dry_run": True}}}``."""
+    earlier_rides: tuple[RideSeed, ...] = ()
+    """Orders seeded beside the ride, e.g. the same driver's previous order."""

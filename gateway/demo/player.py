@@ -2,8 +2,8 @@
 
 import json
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -28,6 +28,22 @@ from gateway.sandbox.world import SimulatedWorld, settings_for, vendor_simulator
 from gateway.settings import Settings
 
 DEMO_TOKENS = {"monitex": "demo-monitex-token", "optumplus": "demo-optumplus-token"}
+
+
+def _shipped_settings(urls: Mapping[str, str]) -> dict[str, Any]:
+    return settings_for(
+        urls, monitex_token=DEMO_TOKENS["monitex"], optumplus_token=DEMO_TOKENS["optumplus"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSetup:
+    """Which vendors' simulators a ride plays against, and the settings routing to them."""
+
+    tokens: Mapping[str, str] = field(default_factory=lambda: DEMO_TOKENS)
+    """The token each vendor's simulator accepts, by vendor name."""
+    settings_tree: Callable[[Mapping[str, str]], dict[str, Any]] = _shipped_settings
+    """The gateway's settings tree for the simulators' URLs by section name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +88,17 @@ class SetupFailed(Exception):
 
 
 async def play(
-    scenario: Scenario, catalog: VendorCatalog, http: aiohttp.ClientSession
+    scenario: Scenario,
+    catalog: VendorCatalog,
+    http: aiohttp.ClientSession,
+    setup: DemoSetup | None = None,
 ) -> ScenarioResult:
-    world = SimulatedWorld(vendor_simulators(catalog, DEMO_TOKENS))
-    world.seed_ride(scenario.ride)
+    setup = setup or DemoSetup()
+    world = SimulatedWorld(vendor_simulators(catalog, setup.tokens))
+    for seed in (*scenario.earlier_rides, scenario.ride):
+        world.seed_ride(seed)
     async with world.running() as urls:
-        settings = _demo_settings(urls, scenario.settings)
+        settings = _demo_settings(setup.settings_tree(urls), scenario.settings)
         async with running_gateway(settings, catalog) as gateway:
             stage = _Stage(scenario, world, urls, gateway, http)
             return ScenarioResult(
@@ -85,10 +106,7 @@ async def play(
             )
 
 
-def _demo_settings(urls: Mapping[str, str], overrides: Mapping[str, Any]) -> Settings:
-    tree = settings_for(
-        urls, monitex_token=DEMO_TOKENS["monitex"], optumplus_token=DEMO_TOKENS["optumplus"]
-    )
+def _demo_settings(tree: dict[str, Any], overrides: Mapping[str, Any]) -> Settings:
     tree["server"] = {"port": 0}
     # model_validate, unlike the constructor, ignores METERS_* variables of the caller's shell.
     return Settings.model_validate(_merged(tree, overrides))
@@ -137,14 +155,15 @@ class _Stage:
         before = counted_outcomes()
         began, clock = time.time(), time.perf_counter()
         url = self._gateway.url + START_RIDE_PATH
-        async with self._http.post(url, json={"order_id": self._ride.order_id}) as response:
+        order_id = action.order_id or self._ride.order_id
+        async with self._http.post(url, json={"order_id": order_id}) as response:
             status, body = response.status, await response.json()
         enqueued_ms = _since(clock)
         await self._gateway.wait_for_tasks()
         result, reason = outcome_since(before)
         calls = self._calls()
         setcars = [call for _, call in calls if call.endpoint == f"POST {UPDATE_LITE}"]
-        order = self._world.order_core.order(self._ride.order_id)["order"]
+        order = self._world.order_core.order(order_id)["order"]
         observed = StartOutcome(
             result,
             reason,

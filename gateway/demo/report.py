@@ -5,13 +5,15 @@ from collections.abc import Sequence
 from gateway.demo.player import ActionResult, ScenarioResult, Step
 
 WIDTH = 110
+# Scenarios name the sections of the repository's design document they play.
+DESIGN = "docs/design.md"
 PASSED, FAILED = "PASS", "FAIL"
 
 
 def scenario_report(number: int, total: int, result: ScenarioResult) -> str:
     scenario = result.scenario
     lines = [
-        f"[{number}/{total}] {scenario.name}  -  {scenario.design}".ljust(WIDTH, "-"),
+        f"[{number}/{total}] {scenario.name}  -  {DESIGN} {scenario.design}".ljust(WIDTH, "-"),
         f"  ride: order {scenario.ride.order_id}, zone {scenario.ride.zone}",
     ]
     for action in result.actions:
@@ -57,7 +59,7 @@ def summary(results: Sequence[ScenarioResult]) -> str:
     lines = [
         "",
         "Summary".ljust(WIDTH, "="),
-        f"  {'#':>3}  {'result':<6}  {'scenario':<36} design",
+        f"  {'#':>3}  {'result':<6}  {'scenario':<36} {DESIGN}",
         *(
             f"  {number:>3}  {PASSED if result.ok else FAILED:<6}  {result.scenario.name:<36} "
             f"{result.scenario.design}"

@@ -10,11 +10,14 @@ from gateway.demo.model import (
     fell_back,
     left_alone,
     priced,
+    refused,
     started,
 )
 from gateway.rides.eligibility import NotEligible
 from gateway.rides.fallback_policy import StartStep
+from gateway.rides.finish_refusals import Refusal
 from gateway.rides.start_ride import StartResult
+from gateway.sandbox.faults import STALE_METER_RIDE
 from gateway.sandbox.platform.client_notify import PUSH
 from gateway.sandbox.platform.driver_orders_builder import UPDATE_LITE
 from gateway.sandbox.platform.driver_profiles import RETRIEVE as IDENTITY_DOCS
@@ -39,6 +42,8 @@ LATVIAN_RIDE = RideSeed(
 METER_SHOWS_40_04 = SimCall(
     "monitex", "/_sim/meter-price", {"vehicleLicense": ISRAELI_RIDE.permit, "totalPrice": 4004}
 )
+# The same driver's and car's previous order, whose meter ride is left open.
+PREVIOUS_ISRAELI_RIDE = RideSeed("order-il-0", "alias-il-0")
 # Longer than the vendor's timeout in the demo's settings (1000 ms), shorter than a coffee.
 VENDOR_HANGS_MS = 1500
 
@@ -78,6 +83,33 @@ START_SCENARIOS = (
             StartRide(started()),
             StartRide(StartOutcome(StartResult.ALREADY_STARTED, "ok", "true", True, True)),
         ),
+    ),
+    Scenario(
+        "Stale meter ride",
+        "§3a never adopt another order's meter ride (sandbox recipe stale_meter_ride)",
+        ISRAELI_RIDE,
+        (
+            StartRide(started(), order_id=PREVIOUS_ISRAELI_RIDE.order_id),
+            FinishRide(
+                refused(Refusal.ORDER_CORE_ERROR),
+                (
+                    SimCall(
+                        STALE_METER_RIDE.section, "/_sim/faults", STALE_METER_RIDE.fault.to_json()
+                    ),
+                ),
+                alias_id=PREVIOUS_ISRAELI_RIDE.alias_id,
+            ),
+            StartRide(fell_back(StartStep.STALE_METER_RIDE)),
+            FinishRide(refused(Refusal.METER_RIDE_NOT_FOUND)),
+            FinishRide(priced("42.24"), alias_id=PREVIOUS_ISRAELI_RIDE.alias_id),
+        ),
+        earlier_rides=(PREVIOUS_ISRAELI_RIDE,),
+    ),
+    Scenario(
+        "Order no longer live",
+        "§3a only live orders: a finished order is skipped",
+        RideSeed("order-il-1", "alias-il-1", status="finished"),
+        _start(left_alone(StartResult.SKIPPED, "order_not_active")),
     ),
     Scenario(
         "Corporate order",

@@ -8,8 +8,11 @@ from aiohttp import web
 from taskiq import AsyncBroker, InMemoryBroker
 
 from gateway.http.app_keys import BROKER, CATALOG, SERVICES, SETTINGS
+from gateway.http.error_answers import json_errors_middleware
 from gateway.http.finish_ride_handler import finish_ride_handler
+from gateway.http.limits import MAX_BODY_BYTES, SERVER_LIMITS
 from gateway.http.probes import health_handler, metrics_handler, openapi_handler, ping_handler
+from gateway.http.protocol_errors import handle_client_protocol_errors
 from gateway.http.request_id import request_id_middleware
 from gateway.http.start_ride_handler import start_ride_handler
 from gateway.plugins.registry import VendorCatalog
@@ -21,7 +24,13 @@ START_RIDE_PATH = "/internal/meters-integration-api/v1/start-ride"
 
 
 def build_app(settings: Settings, catalog: VendorCatalog, broker: AsyncBroker) -> web.Application:
-    app = web.Application(middlewares=[request_id_middleware])
+    handle_client_protocol_errors()
+    # The bounds travel with the app, so `serve`, the sandbox and the tests' servers share them.
+    app = web.Application(
+        middlewares=[request_id_middleware, json_errors_middleware],
+        client_max_size=MAX_BODY_BYTES,
+        handler_args=SERVER_LIMITS,
+    )
     app[SETTINGS] = settings
     app[CATALOG] = catalog
     app[BROKER] = broker
@@ -37,7 +46,7 @@ def build_app(settings: Settings, catalog: VendorCatalog, broker: AsyncBroker) -
 
 async def _services_and_broker(app: web.Application) -> AsyncIterator[None]:
     broker = app[BROKER]
-    async with open_services(app[SETTINGS], app[CATALOG]) as services:
+    async with open_services(app[SETTINGS], app[CATALOG], broker) as services:
         app[SERVICES] = services
         # With the in-memory broker the task runs in this process and shares these services.
         broker.state.services = services

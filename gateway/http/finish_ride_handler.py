@@ -8,13 +8,15 @@ import structlog
 from aiohttp import web
 
 from gateway.http.app_keys import SERVICES
-from gateway.http.errors import error_response
-from gateway.http.request_validation import InvalidRequest, parse_body
+from gateway.http.errors import InputRefused, error_response
+from gateway.http.request_body import read_body, request_timeout
+from gateway.http.request_validation import parse_body
 from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED
 from gateway.observability.crash_site import crash_site
-from gateway.rides.finish_refusals import FinishRideRefused, Refusal
+from gateway.rides.finish_refusals import REFUSAL_STATUS, FinishRideRefused, Refusal
 from gateway.rides.finish_ride import FinishRide, FinishRideRequest
 
+FINISH_RIDE = "finishRide"
 INTERNAL_ERROR = "internal_error"
 PARK_ID_HEADER = "X-YaTaxi-Park-Id"
 DRIVER_PROFILE_ID_HEADER = "X-YaTaxi-Driver-Profile-Id"
@@ -34,9 +36,15 @@ async def finish_ride_handler(request: web.Request) -> web.Response:
                 flow = FinishRide(await _read_request(request), services)
                 price = await flow.run()
         except TimeoutError:
+            if flow is None:  # the caller's body had not arrived in full
+                raise request_timeout() from None
             raise FinishRideRefused(
                 Refusal.UPSTREAM_TIMEOUT, f"finish-ride passed its {deadline_ms} ms deadline"
             ) from None
+    except InputRefused as refused:  # the caller's mistake, logged at INFO
+        return _answer(
+            started, flow, refused.code, refused.status, refused.message, client_mistake=True
+        )
     except FinishRideRefused as refused:
         return _answer(started, flow, refused.refusal.value, refused.status, refused.message)
     except Exception as error:  # a bug still answers JSON, so the app falls back to manual entry
@@ -46,14 +54,11 @@ async def finish_ride_handler(request: web.Request) -> web.Response:
 
 
 async def _read_request(request: web.Request) -> FinishRideRequest:
-    park_id = request.headers.get(PARK_ID_HEADER, "")
-    driver_profile_id = request.headers.get(DRIVER_PROFILE_ID_HEADER, "")
-    if not park_id or not driver_profile_id:
-        raise FinishRideRefused(Refusal.UNAUTHORIZED, "driver identity headers are missing")
-    try:
-        body = parse_body("finishRide", await request.read())
-    except InvalidRequest as error:
-        raise FinishRideRefused(Refusal.INVALID_REQUEST, str(error)) from None
+    # docs/design.md §6's order: size and media type (read_body), identity, then the body.
+    raw = await read_body(request, FINISH_RIDE)
+    park_id = _identity(request, PARK_ID_HEADER)
+    driver_profile_id = _identity(request, DRIVER_PROFILE_ID_HEADER)
+    body = parse_body(FINISH_RIDE, raw)
     return FinishRideRequest(
         alias_id=body["order_id"],
         user_price=Decimal(body["user_price"]),
@@ -63,6 +68,19 @@ async def _read_request(request: web.Request) -> FinishRideRequest:
     )
 
 
+def _identity(request: web.Request, header: str) -> str:
+    """The one value the auth proxy set; a repeated header may be a forged one next to it."""
+    values = request.headers.getall(header, ())
+    # aiohttp strips the whitespace around a value: a blank one arrives empty.
+    if len(values) != 1 or not values[0]:
+        raise InputRefused(
+            REFUSAL_STATUS[Refusal.UNAUTHORIZED],
+            Refusal.UNAUTHORIZED,
+            f"{header} must be given once, with a value",
+        )
+    return values[0]
+
+
 def _answer(
     started: float,
     flow: FinishRide | None,
@@ -70,13 +88,16 @@ def _answer(
     status: int,
     message: str = "",
     price: Decimal | None = None,
+    *,
+    client_mistake: bool = False,
 ) -> web.Response:
     vendor, country = (flow.vendor, flow.country) if flow else ("", "")
-    result = "priced" if price is not None else "refused"
+    result = "refused" if price is None else "replayed" if flow and flow.replayed else "priced"
     RIDES_FINISHED.labels(vendor, country, result, code).inc()
     FINISH_RIDE_DURATION.labels(code).observe(time.perf_counter() - started)
     if price is None:
-        log.warning("finish_ride.refused", code=code, status=status, reason=message)
+        refused = log.info if client_mistake else log.warning
+        refused("finish_ride.refused", code=code, status=status, reason=message)
         return error_response(status, code, message)
     log.info("finish_ride.priced", price=str(price))
     return web.json_response({"price": float(price)})

@@ -31,7 +31,7 @@ async def request_id_middleware(request: web.Request, handler: Handler) -> web.S
         try:
             response = await handler(request)
         except web.HTTPException as error:
-            # aiohttp's own answers (404 no route, 405 wrong method) carry the id too.
+            # An HTTPException json_errors_middleware lets through (below 400) carries the id too.
             error.headers[REQUEST_ID_HEADER] = request_id
             raise
     response.headers[REQUEST_ID_HEADER] = request_id

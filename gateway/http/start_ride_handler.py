@@ -6,16 +6,17 @@ from aiohttp import web
 from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
 from gateway.http.app_keys import BROKER
 from gateway.http.errors import error_response
-from gateway.http.request_validation import InvalidRequest, parse_body
+from gateway.http.request_body import read_body
+from gateway.http.request_validation import parse_body
+
+START_RIDE = "startRide"
 
 log = structlog.get_logger("gateway.start_ride")
 
 
 async def start_ride_handler(request: web.Request) -> web.Response:
-    try:
-        body = parse_body("startRide", await request.read())
-    except InvalidRequest as error:
-        return error_response(400, "invalid_request", str(error))
+    # A refusal (InputRefused) is answered by json_errors_middleware.
+    body = parse_body(START_RIDE, await read_body(request, START_RIDE))
     order_id: str = body["order_id"]
     try:
         task_id = await enqueue_start_ride(request.app[BROKER], order_id, body.get("task_id"))

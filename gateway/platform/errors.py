@@ -1,7 +1,9 @@
 """Typed failures of platform service calls; ``reason`` is the log and metric label."""
 
+from gateway.http_exchange import CallFailed
 
-class UpstreamError(Exception):
+
+class UpstreamError(CallFailed):
     reason = "upstream_error"
 
     def __init__(self, service: str, message: str) -> None:

@@ -16,8 +16,12 @@ class OrderIdType(StrEnum):
     ALIAS = "alias_id"
 
 
+# order.status values after which nothing happens to the order any more (docs/design.md §3a).
+TERMINAL_STATUSES = frozenset({"finished", "cancelled"})
+
 ORDER_FIELDS = (
     "order.nz",
+    "order.status",
     "order.fixed_price.price",
     "order.performer.db_id",
     "order.performer.uuid",
@@ -38,6 +42,7 @@ Revision = dict[str, int]
 class Order:
     order_id: str
     zone: str | None
+    status: str | None
     fixed_price: Decimal | None
     park_id: str | None
     driver_profile_id: str | None
@@ -50,6 +55,11 @@ class Order:
     @property
     def is_corporate(self) -> bool:
         return self.payment_type == CORPORATE_PAYMENT
+
+    @property
+    def is_active(self) -> bool:
+        """False once the order is finished or cancelled: no meter must start for it."""
+        return self.status not in TERMINAL_STATUSES
 
     @property
     def is_cash(self) -> bool:
@@ -73,6 +83,7 @@ class Order:
         return cls(
             order_id=order_id,
             zone=text("order.nz"),
+            status=text("order.status"),
             fixed_price=fixed_price,
             park_id=text("order.performer.db_id"),
             driver_profile_id=text("order.performer.uuid"),

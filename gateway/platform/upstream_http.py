@@ -1,8 +1,6 @@
-"""One call to a platform service: timeout, request id, metrics and typed failures in one place."""
+"""One call to a platform service over the shared exchange core (``gateway.http_exchange``)."""
 
-import asyncio
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,7 +8,8 @@ import aiohttp
 import structlog
 
 from gateway.call_timeout import call_timeout
-from gateway.metrics import CANCELLED, UPSTREAM_CALL_DURATION
+from gateway.http_exchange import Counterpart, ErrorModel, exchange
+from gateway.metrics import UPSTREAM_CALL_DURATION
 from gateway.platform.errors import (
     UpstreamError,
     UpstreamErrorStatus,
@@ -23,7 +22,13 @@ from gateway.settings import UpstreamSettings
 CONSUMER = "meters-integration-api"
 JSON = "application/json"
 
-log = structlog.get_logger("gateway.upstream")
+UPSTREAM_ERRORS = ErrorModel(
+    base=UpstreamError,
+    timeout=UpstreamTimeout,
+    unreachable=UpstreamUnreachable,
+    error_status_reason=UpstreamErrorStatus.reason,
+)
+_log = structlog.get_logger("gateway.upstream")
 
 Encoder = Callable[[Any], bytes]
 Decoder = Callable[[bytes], Any]
@@ -42,8 +47,10 @@ class UpstreamClient:
     def __init__(self, http: aiohttp.ClientSession, settings: UpstreamSettings) -> None:
         self._http = http
         self._base_url = settings.url.rstrip("/")
-        self._timeout_s = settings.timeout_ms / 1000
         self._timeout = call_timeout(settings.timeout_ms)
+        self._counterpart = Counterpart(
+            "upstream", "service", self.service, UPSTREAM_CALL_DURATION, UPSTREAM_ERRORS, _log
+        )
 
     def _encode(self, body: Any) -> bytes:
         return _encode_json(body)
@@ -62,55 +69,29 @@ class UpstreamClient:
     ) -> Any:
         """The decoded answer; with ``decode_answer=False`` only the 200 counts (and None is
         answered), for calls whose contract promises nothing but the status."""
-        headers = {"Content-Type": self.content_type, "Accept": self.content_type}
-        request_id = structlog.contextvars.get_contextvars().get("request_id")
-        if request_id:
-            headers["X-Request-Id"] = str(request_id)
-        started = time.perf_counter()
-        outcome = "ok"
+        return await exchange(
+            self._http,
+            self._counterpart,
+            operation,
+            "POST",
+            self._base_url + path,
+            time_budget=self._timeout,
+            headers={"Content-Type": self.content_type, "Accept": self.content_type},
+            interpret=self._decoded if decode_answer else self._status_only,
+            params=params,
+            data=self._encode(body),
+        )
+
+    def _status_only(self, status: int, raw: bytes) -> None:
+        if status != 200:
+            raise UpstreamErrorStatus(self.service, status, _error_code(raw))
+
+    def _decoded(self, status: int, raw: bytes) -> Any:
+        self._status_only(status, raw)
         try:
-            async with self._http.post(
-                self._base_url + path,
-                params=params,
-                data=self._encode(body),
-                headers=headers,
-                timeout=self._timeout,
-            ) as response:
-                raw = await response.read()
-                if response.status != 200:
-                    raise UpstreamErrorStatus(self.service, response.status, _error_code(raw))
-            if not decode_answer:
-                return None
-            try:
-                return self._decode(raw)
-            except Exception as error:
-                raise UpstreamMalformedResponse(self.service, "answer cannot be decoded") from error
-        except UpstreamError as error:
-            outcome = error.reason
-            raise
-        except TimeoutError as error:
-            outcome = UpstreamTimeout.reason
-            raise UpstreamTimeout(
-                self.service, f"{operation} timed out after {self._timeout_s * 1000:.0f} ms"
-            ) from error
-        except aiohttp.ClientError as error:
-            outcome = UpstreamUnreachable.reason
-            raise UpstreamUnreachable(
-                self.service, f"{operation} failed: {type(error).__name__}"
-            ) from error
-        except asyncio.CancelledError:
-            outcome = CANCELLED  # cut short by the caller, e.g. finish-ride's overall deadline
-            raise
-        finally:
-            elapsed = time.perf_counter() - started
-            UPSTREAM_CALL_DURATION.labels(self.service, operation, outcome).observe(elapsed)
-            log.info(
-                "upstream.call",
-                service=self.service,
-                operation=operation,
-                outcome=outcome,
-                duration_ms=round(elapsed * 1000, 1),
-            )
+            return self._decode(raw)
+        except Exception as error:
+            raise UpstreamMalformedResponse(self.service, "answer cannot be decoded") from error
 
 
 def _error_code(raw: bytes) -> str | None:

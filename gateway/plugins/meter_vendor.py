@@ -1,4 +1,8 @@
-"""What a meter vendor is: a typed object with async ride operations and its own settings."""
+"""What a meter vendor is: a typed object with async ride operations and its own settings.
+
+Money is ``Decimal`` in the major unit of the ride's currency everywhere (42.24 ILS, not 4224
+agorot); ``gateway.plugins.to_minor_units``/``from_minor_units`` convert at the vendor's wire.
+"""
 
 from abc import ABC
 from dataclasses import dataclass
@@ -9,14 +13,28 @@ from typing import ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from gateway.plugins.vendor_auth import BearerToken, VendorAuth
 from gateway.plugins.vendor_errors import VendorCapabilityMissing
+from gateway.plugins.vendor_http import VendorHttp
 
 
 class Capability(StrEnum):
+    """What a vendor declares in ``capabilities``: operations it implements, and traits."""
+
     START_RIDE = "start_ride"
     STOP_RIDE = "stop_ride"
     GET_PRICE = "get_price"
     CANCEL_RIDE = "cancel_ride"
+    CLOSE_ENDS_ORPHAN = "close_ends_orphan"
+    """No cancel: stopping the ride is how this vendor ends an orphaned ride."""
+    IDEMPOTENT_START = "idempotent_start"
+    """A second start for the same driver/vehicle answers the ride still open (Monitex)."""
+
+
+OPERATIONS = frozenset(
+    {Capability.START_RIDE, Capability.STOP_RIDE, Capability.GET_PRICE, Capability.CANCEL_RIDE}
+)
+"""The capabilities that are methods of ``MeterVendor``; the others are traits."""
 
 
 class MeterRideState(StrEnum):
@@ -56,27 +74,54 @@ class NationalIdNumber:
 
 @dataclass(frozen=True, slots=True)
 class MeterRideStart:
+    """What the start-ride task hands ``start_ride`` (docs/design.md §3 steps 4-5)."""
+
     order_id: str
+    """The order's exact id (order-core ``order_id_type=exact_id``); the same for every
+    delivery of the task, so a vendor may use it as its idempotency key."""
     driver_national_id: NationalIdNumber
+    """The driver's national id number: driver-profiles' identity document of the country's
+    ``id_document_type``, read from personal. Masked in logs; ``reveal()`` it for the body."""
     vehicle_permit: str
+    """The taxi's permit (licence) number: fleet-vehicles ``data.permit_num``."""
+    car_number: str
+    """The taxi's plate: order-core ``order.performer.car_number``; "" when the order has none."""
+    country: str
+    """ISO 3166-1 alpha-2 code of the order's country (its zone mapped by ``[zones]``)."""
+    currency: str
+    """ISO 4217 code of the prices: ``[countries.CC] currency``, by default the country's."""
     price_limit: Decimal
+    """The order's fixed price (``order.fixed_price.price``) in the currency's major unit,
+    e.g. ``Decimal("42.24")``: the meter must not charge more."""
 
 
 @dataclass(frozen=True, slots=True)
 class MeterRideFinish:
-    """What a vendor may need to stop a ride and price it; finish-only vendors have no ride_id."""
+    """What ``stop_ride``/``get_price`` get (docs/design.md §4 step 3)."""
 
     order_id: str
+    """The order's exact id."""
     ride_id: str | None
+    """What ``start_ride`` answered, as stored on the order; None for a finish-only vendor."""
     car_number: str
+    """The taxi's plate: ``order.performer.car_number``; "" when the order has none."""
+    country: str
+    """ISO 3166-1 alpha-2 code of the order's country."""
+    currency: str
+    """ISO 4217 code of ``price``."""
     price: Decimal
+    """The order's fixed price in the currency's major unit (the driver app sent the same)."""
     payment_method: PaymentMethod
+    """CASH for cash orders (``payment_tech.type == "cash"``), APP otherwise."""
 
 
 @dataclass(frozen=True, slots=True)
 class MeterReading:
+    """The meter's view of a ride, from ``get_price`` or a ``stop_ride`` that prices it."""
+
     state: MeterRideState
     price: Decimal | None
+    """The final price in the currency's major unit; None while the meter has none."""
 
 
 class VendorSettings(BaseModel):
@@ -96,28 +141,47 @@ class MeterVendor(ABC):
     settings model of its ``[vendors.NAME]`` section, and overrides the
     async methods of the capabilities it declares. It is constructed once per
     process with validated settings and the process's shared HTTP session;
-    construction must not do I/O.
+    construction must not do I/O. It calls its API through ``self.api``.
     """
 
     name: ClassVar[str]
     settings_model: ClassVar[type[VendorSettings]] = VendorSettings
     capabilities: ClassVar[frozenset[Capability]]
+    refusal_codes: ClassVar[frozenset[str]] = frozenset()
+    """The ``VendorRefused`` codes this vendor raises (``[a-z0-9_]{1,32}``), each its own
+    ``vendor_code`` label; an undeclared code is counted as ``other``."""
 
     def __init__(self, settings: VendorSettings, http: aiohttp.ClientSession) -> None:
         self.settings = settings
         self.http = http
+        self.api = VendorHttp(
+            http,
+            vendor=self.name,
+            base_url=settings.url,
+            timeout_ms=settings.timeout_ms,
+            auth=self.authentication(),
+        )
+
+    def authentication(self) -> VendorAuth:
+        """How ``self.api`` authenticates; by default ``Authorization: Bearer <token>``."""
+        return BearerToken(self.settings.token)
 
     def can(self, capability: Capability) -> bool:
         return capability in self.capabilities
 
     async def start_ride(self, ride: MeterRideStart) -> str:
-        """Start a meter ride with our price as its limit and answer the vendor's ride id."""
+        """Start a meter ride with our price as its limit and answer the vendor's ride id.
+
+        Raise ``VendorRefused(code)`` when the vendor says no for a business reason."""
         raise VendorCapabilityMissing(f"{self.name} cannot start rides")
 
-    async def stop_ride(self, ride: MeterRideFinish) -> None:
+    async def stop_ride(self, ride: MeterRideFinish) -> MeterReading | None:
+        """Stop the ride; answer its reading if the stop already tells the final price (then
+        ``get_price`` is not called), else None. Stopping a stopped ride changes nothing."""
         raise VendorCapabilityMissing(f"{self.name} cannot stop rides")
 
     async def get_price(self, ride: MeterRideFinish) -> MeterReading:
+        """The ride's state and, once COMPLETED, its final price."""
         raise VendorCapabilityMissing(f"{self.name} cannot report prices")
 
     async def cancel_ride(self, ride_id: str) -> None:

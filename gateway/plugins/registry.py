@@ -9,8 +9,10 @@ from typing import Any
 import pluggy
 
 from gateway.plugins import hookspecs
+from gateway.plugins.api_version import check_plugin_api
 from gateway.plugins.hookspecs import SimulatorFactory
-from gateway.plugins.meter_vendor import MeterVendor
+from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor
+from gateway.plugins.vendor_errors import REFUSAL_CODE
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ def catalog_from_modules(
     manager.add_hookspecs(hookspecs)
     for plugin_name, module in modules:
         try:
+            check_plugin_api(module)
             manager.register(module, name=plugin_name)
         except Exception as error:
             catalog.failures.append(PluginFailure(plugin_name, _describe(error)))
@@ -90,8 +93,28 @@ def _check_vendor_class(catalog: VendorCatalog, vendor_class: object) -> None:
     name = getattr(vendor_class, "name", None)
     if not isinstance(name, str) or not name:
         raise TypeError(f"{vendor_class.__qualname__} has no vendor name")
-    if not isinstance(getattr(vendor_class, "capabilities", None), frozenset):
+    capabilities = getattr(vendor_class, "capabilities", None)
+    if not isinstance(capabilities, frozenset):
         raise TypeError(f"{vendor_class.__qualname__} declares no capabilities")
+    if Capability.CLOSE_ENDS_ORPHAN in capabilities and (
+        Capability.CANCEL_RIDE in capabilities or Capability.STOP_RIDE not in capabilities
+    ):
+        raise TypeError(
+            f"{vendor_class.__qualname__}: close_ends_orphan is for a vendor that stops rides "
+            "and cannot cancel them"
+        )
+    if not capabilities & OPERATIONS:
+        raise TypeError(f"{vendor_class.__qualname__} declares no operation")
+    bad_codes = sorted(
+        repr(code)
+        for code in vendor_class.refusal_codes
+        if not (isinstance(code, str) and REFUSAL_CODE.fullmatch(code))
+    )
+    if bad_codes:
+        raise ValueError(
+            f"{vendor_class.__qualname__}: refusal codes {', '.join(bad_codes)} are not "
+            f"{REFUSAL_CODE.pattern}"
+        )
     if name in catalog.vendors:
         raise ValueError(f"vendor name {name!r} is already registered")
 

@@ -1,22 +1,25 @@
-"""One HTTP exchange with a vendor API, with transport failures already turned into typed errors.
+"""A vendor's HTTP client: its base URL, timeout and authentication over the shared exchange core.
 
-Vendor plugins call this instead of aiohttp directly so that every vendor
-honours its timeout, forwards the request id and reports the same failure
-types, and so that their calls are measured alike.
+Vendor plugins call their API through ``VendorHttp`` instead of aiohttp directly, so that every
+vendor honours its timeout, forwards the request id, keeps its credentials out of logs, reports
+the same typed errors (``gateway.plugins.vendor_errors``) and is measured alike
+(``meters_vendor_call_duration_seconds{vendor,operation,outcome}`` and a ``vendor.call`` log
+line, WARNING with the HTTP status when the call failed).
 """
 
-import asyncio
 import json
-import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import structlog
-from pydantic import SecretStr
 
 from gateway.call_timeout import call_timeout
-from gateway.metrics import CANCELLED, VENDOR_CALL_DURATION
+from gateway.http_exchange import Counterpart, ErrorModel, exchange
+from gateway.metrics import VENDOR_CALL_DURATION
+from gateway.plugins.vendor_auth import VendorAuth
 from gateway.plugins.vendor_errors import (
     VendorError,
     VendorErrorStatus,
@@ -25,67 +28,137 @@ from gateway.plugins.vendor_errors import (
     VendorUnreachable,
 )
 
-log = structlog.get_logger("gateway.vendor")
+UNAUTHORIZED = 401
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+VENDOR_ERRORS = ErrorModel(
+    base=VendorError,
+    timeout=lambda vendor, what: VendorTimeout(f"{vendor} {what}"),
+    unreachable=lambda vendor, what: VendorUnreachable(f"{vendor} {what}"),
+    error_status_reason=VendorErrorStatus.reason,
+)
+_log = structlog.get_logger("gateway.vendor")
 
 
 @dataclass(frozen=True, slots=True)
 class VendorResponse:
     status: int
     body: Any
+    """The JSON answer decoded; None when empty, or when an error answer is not JSON."""
+
+    def expect(self, *statuses: int) -> "VendorResponse":
+        """This response if its status is one of ``statuses``; else VendorErrorStatus."""
+        if self.status not in statuses:
+            raise VendorErrorStatus(self.status)
+        return self
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object; else VendorMalformedResponse."""
+        if not isinstance(self.body, dict):
+            raise VendorMalformedResponse(f"HTTP {self.status} body is not an object")
+        return self.body
 
 
-async def call_vendor(
-    http: aiohttp.ClientSession,
-    *,
-    vendor: str,
-    operation: str,
-    method: str,
-    url: str,
-    token: SecretStr,
-    timeout_ms: int,
-    json_body: Any = None,
-) -> VendorResponse:
-    """Send one request and decode its JSON answer; an empty body decodes to None."""
-    headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
-    if request_id:
-        headers["X-Request-Id"] = str(request_id)
-    started = time.perf_counter()
-    outcome = "ok"
-    try:
-        async with http.request(
-            method, url, json=json_body, headers=headers, timeout=call_timeout(timeout_ms)
-        ) as response:
-            raw = await response.read()
-            status = response.status
-        if status >= 400:
-            # The vendor plugin decides what the status means; the measurement calls it an error.
-            outcome = VendorErrorStatus.reason
-        # An error answer's body is often a proxy's HTML page: the status is what it says.
-        body = _decode(raw, status) if status < 400 else _decode_if_json(raw)
-        return VendorResponse(status=status, body=body)
-    except VendorError as error:
-        outcome = error.reason
-        raise
-    except TimeoutError as error:
-        outcome = VendorTimeout.reason
-        raise VendorTimeout(f"{vendor} {operation} timed out after {timeout_ms} ms") from error
-    except aiohttp.ClientError as error:
-        outcome = VendorUnreachable.reason
-        raise VendorUnreachable(f"{vendor} {operation} failed: {type(error).__name__}") from error
-    except asyncio.CancelledError:
-        outcome = CANCELLED  # cut short by the caller, e.g. finish-ride's overall deadline
-        raise
-    finally:
-        elapsed = time.perf_counter() - started
-        VENDOR_CALL_DURATION.labels(vendor, operation, outcome).observe(elapsed)
-        log.info(
-            "vendor.call",
-            vendor=vendor,
-            operation=operation,
-            outcome=outcome,
-            duration_ms=round(elapsed * 1000, 1),
+class VendorHttp:
+    """Calls one vendor's API: paths are relative to its ``url``; every call is authenticated
+    by the vendor's ``VendorAuth`` and bounded by its ``timeout_ms``.
+
+    A 401 answer lets the authentication renew its credentials once (an OAuth2 token that
+    expired early); if it did, the call is sent again, once.
+    """
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        *,
+        vendor: str,
+        base_url: str,
+        timeout_ms: int,
+        auth: VendorAuth,
+    ) -> None:
+        self.session = http
+        self._base_url = base_url.rstrip("/")
+        self._timeout = call_timeout(timeout_ms)
+        self._auth = auth
+        self._counterpart = Counterpart(
+            "vendor", "vendor", vendor, VENDOR_CALL_DURATION, VENDOR_ERRORS, _log
         )
+
+    async def request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        authenticate: bool = True,
+    ) -> VendorResponse:
+        """Send one request and decode its JSON answer.
+
+        ``path`` is appended to the vendor's URL unless it is a whole ``http(s)://`` URL (a
+        token endpoint on another host). ``operation`` names the call in the metric and the
+        log (``start_ride``, ``get_ride``...). ``authenticate=False`` sends no credentials:
+        for the authentication's own calls.
+        """
+        url = path if path.startswith(("http://", "https://")) else self._base_url + path
+        sent_headers = dict(headers or {})
+        body: bytes | None = None
+        if form is not None:
+            body = urlencode(form).encode()
+            sent_headers["Content-Type"] = FORM
+        elif json_body is not None:
+            body = json.dumps(json_body, separators=(",", ":")).encode()
+            sent_headers["Content-Type"] = JSON
+        response = await self._send(
+            operation, method, url, body, params, sent_headers, authenticate
+        )
+        if (
+            response.status == UNAUTHORIZED
+            and authenticate
+            and await self._auth.renew_after_unauthorized(self)
+        ):
+            response = await self._send(
+                operation, method, url, body, params, sent_headers, authenticate
+            )
+        return response
+
+    async def _send(
+        self,
+        operation: str,
+        method: str,
+        url: str,
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        extra_headers: dict[str, str],
+        authenticate: bool,
+    ) -> VendorResponse:
+        headers = (
+            {**(await self._auth.headers(self)), **extra_headers}
+            if authenticate
+            else {**extra_headers}
+        )
+        return await exchange(
+            self.session,
+            self._counterpart,
+            operation,
+            method,
+            url,
+            time_budget=self._timeout,
+            headers=headers,
+            interpret=_interpret,
+            params=params,
+            data=body,
+        )
+
+
+def _interpret(status: int, raw: bytes) -> VendorResponse:
+    # The vendor plugin decides what a status means. An error answer's body is often a proxy's
+    # HTML page: the status is what it says, so its body is decoded only if it is JSON.
+    body = _decode(raw, status) if status < 400 else _decode_if_json(raw)
+    return VendorResponse(status=status, body=body)
 
 
 def _decode(raw: bytes, status: int) -> Any:

@@ -1,7 +1,10 @@
 """The finish-ride flow (DESIGN §4): check the order, stop the meter, check and answer its price.
 
 Every refusal is a FinishRideRefused whose code and status come from
-``finish_refusals``; no vendor is called before all the order checks pass.
+``finish_refusals``; no vendor is called before all the order checks pass. Only then is the
+replay consulted (§4 Retries): an order priced within ``server.finish_ride_replay_s`` is
+answered its price again without a vendor call, and concurrent requests share one set of
+vendor calls (``gateway.coordination.finish_replay``).
 """
 
 from dataclasses import dataclass
@@ -9,6 +12,7 @@ from decimal import Decimal
 
 import structlog
 
+from gateway.coordination import ReplayKey
 from gateway.observability.crash_site import crash_site
 from gateway.platform.errors import UpstreamError, UpstreamTimeout
 from gateway.platform.order import Order, OrderIdType
@@ -46,6 +50,8 @@ class FinishRide:
         self._services = services
         self.vendor = ""
         self.country = ""
+        self.replayed = False
+        """The price was answered without this request calling the vendor."""
 
     async def run(self) -> Decimal:
         # The driver app knows the order by its alias id, and order-core answers with no other.
@@ -55,6 +61,23 @@ class FinishRide:
         self.vendor, self.country = route.vendor.name, route.country
         structlog.contextvars.bind_contextvars(vendor=self.vendor)
         ride = self._checked_ride(order, route)
+        key = ReplayKey(
+            vendor=self.vendor,
+            # Read by alias id, the order is known by it; with the performer it names one ride.
+            order_id=order.order_id,
+            park_id=self._request.park_id,
+            driver_profile_id=self._request.driver_profile_id,
+        )
+        priced = await self._services.coordination.finish_replay.price_once(
+            key, lambda: self._priced(route, ride)
+        )
+        if priced.replayed:
+            log.info("finish_ride.replayed")
+        self.replayed = priced.replayed
+        return priced.price
+
+    async def _priced(self, route: MeterRoute, ride: MeterRideFinish) -> Decimal:
+        """The vendor calls and the checks of their answer: a price, or a refusal."""
         reading = await self._stop_and_read(route, ride)
         price = self._plausible_price(reading, route, ride.price)
         if route.country_settings.dry_run:
@@ -102,15 +125,18 @@ class FinishRide:
             order_id=order.order_id,
             ride_id=order.external_meter_ride_id,
             car_number=order.car_number or "",
+            country=route.country,
+            currency=route.country_settings.currency,
             price=order.fixed_price,
             payment_method=PaymentMethod.CASH if order.is_cash else PaymentMethod.APP,
         )
 
     async def _stop_and_read(self, route: MeterRoute, ride: MeterRideFinish) -> MeterReading:
         try:
-            await route.vendor.stop_ride(ride)
+            reading = await route.vendor.stop_ride(ride)
             log.info("finish_ride.vendor_stopped")
-            return await route.vendor.get_price(ride)
+            # A vendor whose stop answers the final price is not asked again.
+            return reading if reading is not None else await route.vendor.get_price(ride)
         except VendorError as error:
             log.warning("finish_ride.vendor_failed", cause=error.reason, detail=str(error))
             refusal = (

@@ -1,25 +1,46 @@
-"""The start-ride task's flow (DESIGN §3): start the meter ride and tell the driver app.
+"""The start-ride task's flow (docs/design.md §3, §3a): start the meter ride and tell the app.
 
-Steps raise StepFailed; what a failure leads to is decided only by
-``fallback_policy``. The task never raises to be retried: a vendor is called
-at most once per run, and a redelivered task finds the stored ride id and
-does not start a second meter ride.
+Steps raise StepFailed; what a failure leads to is decided only by ``fallback_policy``. The task
+never raises to be retried: a vendor is called at most once per run, and a redelivered task
+finds the stored ride id and does not start a second meter ride. The one exception is a run
+that cannot know what is true (the Redis holding its lease or the ride ledger is unreachable,
+or its lease was lost): the policy leaves it unacknowledged and ``start_ride`` raises
+LeaveUnacknowledged, so its redelivery decides.
+
+Untidy state (§3a): one run per order at a time (the order lease, taken first); only live
+orders; every ride id the vendor answers is claimed in the ride ledger before the order is
+written, and a ride another order holds is never adopted, closed or reused.
 """
 
 import asyncio
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 import structlog
 
-from gateway.metrics import RIDES_STARTED, START_RIDE_STEP_FAILURES, START_RIDE_TASK_DURATION
+from gateway.broker.unacknowledged import LeaveUnacknowledged
+from gateway.coordination import Lease, LeaseLost, LeaseUnavailable, LedgerUnavailable, RideClaim
+from gateway.metrics import (
+    RIDES_STARTED,
+    STALE_METER_RIDES,
+    START_RIDE_STEP_FAILURES,
+    START_RIDE_TASK_DURATION,
+)
 from gateway.observability.crash_site import crash_site
 from gateway.platform.errors import UpstreamError
 from gateway.platform.order import Order, OrderIdType
 from gateway.platform.order_core import OrderRevisionChanged
-from gateway.plugins.meter_vendor import Capability, MeterRideStart, NationalIdNumber
-from gateway.plugins.vendor_errors import VendorError
+from gateway.plugins.meter_vendor import (
+    Capability,
+    MeterRideFinish,
+    MeterRideStart,
+    NationalIdNumber,
+    PaymentMethod,
+)
+from gateway.plugins.refusals import count_refusal
+from gateway.plugins.vendor_errors import VendorError, VendorRefused
 from gateway.rides.eligibility import NotEligible, meter_route
 from gateway.rides.fallback_policy import Reaction, StartStep, reaction_to
 from gateway.routing import MeterRoute
@@ -28,6 +49,8 @@ from gateway.services import Services
 log = structlog.get_logger("gateway.start_ride")
 
 UNEXPECTED_ERROR = "unexpected_error"
+ALREADY_RUNNING = "already_running"
+ORDER_NOT_ACTIVE = "order_not_active"
 
 
 class StartResult(StrEnum):
@@ -44,6 +67,8 @@ class StartOutcome:
     reason: str
     vendor: str = ""
     country: str = ""
+    left_unacknowledged: bool = False
+    """The run stopped undecided: its delivery must stay pending (LeaveUnacknowledged)."""
 
 
 class StepFailed(Exception):
@@ -58,11 +83,19 @@ def _cause(error: Exception) -> str:
         return f"{error.service}_{error.reason}"
     if isinstance(error, VendorError):
         return error.reason
+    if isinstance(error, LeaseUnavailable | LedgerUnavailable):
+        return "redis_unavailable"
+    if isinstance(error, LeaseLost):
+        return "lease_not_renewed"
     return "unexpected_" + type(error).__name__
 
 
 async def start_ride(order_id: str, services: Services) -> StartOutcome:
-    """Run the whole task for one order and record its outcome; never raises for a failed step."""
+    """Run the whole task for one order and record its outcome, once.
+
+    Never raises for a failed step; raises LeaveUnacknowledged when the policy says the run
+    must stay pending.
+    """
     started = time.perf_counter()
     try:
         outcome = await _StartRide(order_id, services).run()
@@ -77,7 +110,10 @@ async def start_ride(order_id: str, services: Services) -> StartOutcome:
         reason=outcome.reason,
         vendor=outcome.vendor,
         country=outcome.country,
+        left_unacknowledged=outcome.left_unacknowledged,
     )
+    if outcome.left_unacknowledged:
+        raise LeaveUnacknowledged(outcome.reason)
     return outcome
 
 
@@ -87,59 +123,102 @@ class _StartRide:
         self._services = services
 
     async def run(self) -> StartOutcome:
+        # The lease comes first: a second delivery running beside this one calls nothing.
+        try:
+            async with self._services.coordination.order_lease.hold(self._order_id) as lease:
+                if lease is None:
+                    log.info("start_ride.already_running")
+                    return StartOutcome(StartResult.SKIPPED, ALREADY_RUNNING)
+                return await self._run_holding(lease)
+        except LeaseUnavailable as error:
+            return _ended_early(StepFailed(StartStep.TAKE_LEASE, _cause(error)))
+
+    async def _run_holding(self, lease: Lease) -> StartOutcome:
         try:
             order = await self._services.order_core.get_order(self._order_id, OrderIdType.EXACT)
         except UpstreamError as error:
-            # Without the order there is no driver app to tell: the task can only end.
-            failure = StepFailed(StartStep.READ_ORDER, _cause(error))
-            _record_failure(failure, vendor="", country="")
-            return StartOutcome(StartResult.ENDED, failure.step.value)
+            # Without the order there is no driver app to tell: a fallback cannot be sent.
+            return _ended_early(StepFailed(StartStep.READ_ORDER, _cause(error)))
+        if not order.is_active:
+            return self._skipped(order, ORDER_NOT_ACTIVE)
         route = meter_route(order, self._services.router)
         if isinstance(route, NotEligible):
             return self._skipped(order, route.value)
-        labels = {"vendor": route.vendor.name, "country": route.country}
+        vendor, country = route.vendor.name, route.country
         structlog.contextvars.bind_contextvars(vendor=route.vendor.name)
         if not route.vendor.can(Capability.START_RIDE):
-            return StartOutcome(StartResult.SKIPPED, "vendor_cannot_start", **labels)
+            return StartOutcome(StartResult.SKIPPED, "vendor_cannot_start", vendor, country)
         if order.alias_id is None or order.park_id is None or order.driver_profile_id is None:
-            return StartOutcome(StartResult.SKIPPED, "order_without_performer", **labels)
-        return await _MeterRideLaunch(order, route, self._services).run()
+            return StartOutcome(StartResult.SKIPPED, "order_without_performer", vendor, country)
+        return await _MeterRideLaunch(order, route, self._services, lease).run()
 
     def _skipped(self, order: Order, reason: str) -> StartOutcome:
+        log.info("start_ride.skipped", reason=reason)
         country = self._services.router.country_of(order.zone) or ""
         return StartOutcome(StartResult.SKIPPED, reason, country=country)
 
 
-class _MeterRideLaunch:
-    """Steps 3 to 8 for an order the meter flow applies to."""
+def _ended_early(failure: StepFailed) -> StartOutcome:
+    """A failure before the order was read: there is no app to tell, whatever the row says."""
+    reaction = _record_failure(failure, vendor="", country="")
+    return StartOutcome(
+        StartResult.ENDED,
+        failure.step.value,
+        left_unacknowledged=reaction.leaves_unacknowledged,
+    )
 
-    def __init__(self, order: Order, route: MeterRoute, services: Services) -> None:
+
+@dataclass(frozen=True, slots=True)
+class _ClaimedRide:
+    ride_id: str
+    claim: RideClaim
+
+
+class _MeterRideLaunch:
+    """Steps 3 to 8 for an order the meter flow applies to, holding the order's lease."""
+
+    def __init__(self, order: Order, route: MeterRoute, services: Services, lease: Lease) -> None:
         self._order = order
         self._route = route
         self._services = services
+        self._lease = lease
         self._alias_id = order.alias_id or ""
         self._park_id = order.park_id or ""
         self._driver_profile_id = order.driver_profile_id or ""
 
-    def _outcome(self, result: StartResult, reason: str) -> StartOutcome:
-        return StartOutcome(result, reason, self._route.vendor.name, self._route.country)
+    def _outcome(
+        self, result: StartResult, reason: str, *, left_unacknowledged: bool = False
+    ) -> StartOutcome:
+        return StartOutcome(
+            result, reason, self._route.vendor.name, self._route.country, left_unacknowledged
+        )
+
+    def _before_side_effect(self) -> None:
+        """A run whose lease could not be renewed stops before its next side effect."""
+        try:
+            self._lease.ensure_held()
+        except LeaseLost as error:
+            raise StepFailed(StartStep.LEASE_LOST, _cause(error)) from error
 
     async def run(self) -> StartOutcome:
         if self._order.external_meter_ride_id:
             # An earlier delivery of this task started the meter ride; only the app is left to tell.
             log.info("start_ride.already_started")
             return await self._tell_driver_app(StartResult.ALREADY_STARTED, "ok", running=True)
-        ride_id: str | None = None
+        ride: _ClaimedRide | None = None
         try:
-            ride_id = await self._start_vendor_ride()
-            stored_ride_id = await self._store_ride_id(ride_id)
+            ride = await self._start_vendor_ride()
+            if not ride.claim.belongs_to(self._order.order_id):
+                self._report_stale(ride)
+                raise StepFailed(StartStep.STALE_METER_RIDE, "claimed_by_another_order")
+            stored_meanwhile = await self._store_ride_id(ride.ride_id)
         except StepFailed as failure:
-            return await self._after_failure(failure, ride_id)
-        if stored_ride_id != ride_id:
-            await self._cancel_orphaned_ride(ride_id)
+            return await self._after_failure(failure, ride)
+        if stored_meanwhile is not None:
+            return await self._adopted_from_concurrent_delivery(ride, stored_meanwhile)
         return await self._tell_driver_app(StartResult.STARTED, "ok", running=True)
 
-    async def _start_vendor_ride(self) -> str:
+    async def _start_vendor_ride(self) -> _ClaimedRide:
         fixed_price = self._order.fixed_price
         if fixed_price is None:
             raise StepFailed(StartStep.FIXED_PRICE, "order has no fixed price")
@@ -150,21 +229,45 @@ class _MeterRideLaunch:
         except* StepFailed as failures:
             raise failures.exceptions[0] from None
         vendor = self._route.vendor
+        self._before_side_effect()
         try:
             ride_id = await vendor.start_ride(
                 MeterRideStart(
                     order_id=self._order.order_id,
                     driver_national_id=national_id.result(),
                     vehicle_permit=permit.result(),
+                    car_number=self._order.car_number or "",
+                    country=self._route.country,
+                    currency=self._route.country_settings.currency,
                     price_limit=fixed_price,
                 )
             )
+        except VendorRefused as refusal:
+            code = count_refusal(vendor, refusal)
+            log.warning("start_ride.vendor_refused", vendor_code=code)
+            raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
             if not isinstance(error, VendorError):
                 log.error("start_ride.vendor_crashed", **crash_site(error))
             raise StepFailed(StartStep.VENDOR_START, _cause(error)) from None
         log.info("start_ride.vendor_started", ride_id=ride_id)
-        return ride_id
+        # Claimed the moment the vendor answers, before anything is written (§3a).
+        try:
+            claim = await self._services.coordination.ride_ledger.claim(
+                vendor.name, ride_id, self._order.order_id
+            )
+        except LedgerUnavailable as error:
+            raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
+        return _ClaimedRide(ride_id, claim)
+
+    def _report_stale(self, ride: _ClaimedRide) -> None:
+        STALE_METER_RIDES.labels(self._route.vendor.name, self._route.country).inc()
+        log.warning(
+            "start_ride.stale_meter_ride",
+            ride_id=ride.ride_id,
+            holding_order_id=ride.claim.holder,
+            detail="the vendor answered a ride another order holds; it is left alone",
+        )
 
     async def _driver_national_id(self) -> NationalIdNumber:
         try:
@@ -187,55 +290,93 @@ class _MeterRideLaunch:
         except UpstreamError as error:
             raise StepFailed(StartStep.VEHICLE_PERMIT, _cause(error)) from error
 
-    async def _store_ride_id(self, ride_id: str) -> str:
-        """Store the ride id; answer the ride id the order holds afterwards."""
+    async def _store_ride_id(self, ride_id: str) -> str | None:
+        """Store the ride id; None, or the ride id a concurrent delivery stored meanwhile."""
         try:
             try:
                 await self._write_ride_id(ride_id)
             except OrderRevisionChanged:
-                # The order moved on between our revision read and our write. A simultaneous
-                # delivery of this task may have stored its ride (the vendor's idempotent start
-                # makes it the same ride); if not, the order changed for another reason and
-                # one more write on the fresh revision is enough.
+                # The order moved on between our revision read and our write. A delivery that
+                # lost its lease may have stored its ride; if not, the order changed for
+                # another reason and one more write on the fresh revision is enough.
                 stored = await self._stored_ride_id()
                 if stored:
-                    log.info("start_ride.ride_id_stored_meanwhile", ride_id=stored)
                     return stored
                 await self._write_ride_id(ride_id)
         except UpstreamError as error:
             raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
         log.info("start_ride.ride_id_stored", ride_id=ride_id)
-        return ride_id
+        return None
 
     async def _write_ride_id(self, ride_id: str) -> None:
         order_core = self._services.order_core
         revision = await order_core.get_revision(self._order.order_id)
+        self._before_side_effect()
         await order_core.set_external_meter_ride_id(self._order.order_id, ride_id, revision)
 
     async def _stored_ride_id(self) -> str | None:
         order = await self._services.order_core.get_order(self._order.order_id, OrderIdType.EXACT)
         return order.external_meter_ride_id
 
+    async def _adopted_from_concurrent_delivery(
+        self, ride: _ClaimedRide | None, stored: str
+    ) -> StartOutcome:
+        """The order holds a ride id another delivery stored: carry on to step 7 with it."""
+        log.info("start_ride.ride_id_stored_meanwhile", ride_id=stored)
+        if ride is not None and stored != ride.ride_id:
+            # §3a: a ride is ended only when the order holds none; a person settles this one.
+            log.warning("start_ride.orphaned_ride_left_running", ride_id=ride.ride_id)
+        return await self._tell_driver_app(StartResult.ALREADY_STARTED, "ok", running=True)
+
     def _record(self, failure: StepFailed) -> Reaction:
         return _record_failure(failure, self._route.vendor.name, self._route.country)
 
-    async def _after_failure(self, failure: StepFailed, ride_id: str | None) -> StartOutcome:
+    async def _after_failure(self, failure: StepFailed, ride: _ClaimedRide | None) -> StartOutcome:
         reaction = self._record(failure)
-        if reaction.cancels_orphaned_ride and ride_id is not None:
-            await self._cancel_orphaned_ride(ride_id)
+        if reaction.leaves_unacknowledged:
+            return self._outcome(StartResult.ENDED, failure.step.value, left_unacknowledged=True)
+        if reaction.cancels_orphaned_ride and ride is not None:
+            stored = await self._orphan_handled(ride)
+            if stored is not None:
+                return await self._adopted_from_concurrent_delivery(ride, stored)
         if reaction.falls_back:
             return await self._tell_driver_app(
                 StartResult.FALLBACK, failure.step.value, running=False
             )
         return self._outcome(StartResult.ENDED, failure.step.value)
 
-    async def _cancel_orphaned_ride(self, ride_id: str) -> None:
-        vendor = self._route.vendor
-        if not vendor.can(Capability.CANCEL_RIDE):
-            log.warning("start_ride.orphaned_ride_left_running", ride_id=ride_id)
-            return
+    async def _orphan_handled(self, ride: _ClaimedRide) -> str | None:
+        """§3a Orphans: the ride id the order holds after all, or None once the ride was dealt
+        with (ended, when the order holds no ride id and this run's claim made it ours)."""
         try:
-            await vendor.cancel_ride(ride_id)
+            stored = await self._stored_ride_id()
+        except UpstreamError as error:
+            log.warning(
+                "start_ride.orphaned_ride_left_running", ride_id=ride.ride_id, cause=_cause(error)
+            )
+            return None
+        if stored:
+            return stored
+        if not ride.claim.new:
+            # An earlier run of this order claimed it: it may be running for this order still.
+            log.warning("start_ride.orphaned_ride_left_running", ride_id=ride.ride_id)
+            return None
+        await self._end_orphaned_ride(ride.ride_id)
+        return None
+
+    async def _end_orphaned_ride(self, ride_id: str) -> None:
+        vendor = self._route.vendor
+        try:
+            self._lease.ensure_held()
+            if vendor.can(Capability.CANCEL_RIDE):
+                await vendor.cancel_ride(ride_id)
+            elif vendor.can(Capability.CLOSE_ENDS_ORPHAN) and not vendor.can(
+                Capability.IDEMPOTENT_START
+            ):
+                await vendor.stop_ride(self._closing(ride_id))
+            else:
+                log.warning("start_ride.orphaned_ride_left_running", ride_id=ride_id)
+                return
         except Exception as error:  # the fallback must happen whatever the cancel does
             log.warning(
                 "start_ride.orphaned_ride_cancel_failed", ride_id=ride_id, cause=_cause(error)
@@ -243,32 +384,72 @@ class _MeterRideLaunch:
             return
         log.info("start_ride.orphaned_ride_cancelled", ride_id=ride_id)
 
+    def _closing(self, ride_id: str) -> MeterRideFinish:
+        return MeterRideFinish(
+            order_id=self._order.order_id,
+            ride_id=ride_id,
+            car_number=self._order.car_number or "",
+            country=self._route.country,
+            currency=self._route.country_settings.currency,
+            price=self._order.fixed_price or Decimal(0),
+            payment_method=PaymentMethod.CASH if self._order.is_cash else PaymentMethod.APP,
+        )
+
     async def _tell_driver_app(
         self, result: StartResult, reason: str, *, running: bool
     ) -> StartOutcome:
         """Steps 7 and 8 (or the fallback's own setcar and push), under the same policy."""
         try:
-            await self._services.driver_orders_builder.set_external_meter_run(
-                self._alias_id, self._park_id, self._driver_profile_id, running=running
+            self._before_side_effect()
+            try:
+                await self._services.driver_orders_builder.set_external_meter_run(
+                    self._alias_id, self._park_id, self._driver_profile_id, running=running
+                )
+            except UpstreamError as error:
+                failure = StepFailed(StartStep.SETCAR, _cause(error))
+                ended = self._app_not_told(failure, result, reason)
+                if ended is not None:
+                    return ended
+            else:
+                log.info("start_ride.setcar_updated", running=running)
+            self._before_side_effect()
+            try:
+                await self._services.client_notify.force_polling_order(
+                    self._park_id, self._driver_profile_id
+                )
+            except UpstreamError as error:
+                ended = self._app_not_told(
+                    StepFailed(StartStep.PUSH, _cause(error)), result, reason
+                )
+                if ended is not None:
+                    return ended
+            else:
+                log.info("start_ride.push_sent")
+        except StepFailed as lease_lost:
+            reaction = self._record(lease_lost)
+            return self._outcome(
+                StartResult.ENDED,
+                lease_lost.step.value,
+                left_unacknowledged=reaction.leaves_unacknowledged,
             )
-        except UpstreamError as error:
-            if not self._record(StepFailed(StartStep.SETCAR, _cause(error))).carries_on:
-                # A fallback keeps its own reason; a started ride the app never heard of has ended.
-                if result is not StartResult.FALLBACK:
-                    result, reason = StartResult.ENDED, StartStep.SETCAR.value
-                return self._outcome(result, reason)
-        else:
-            log.info("start_ride.setcar_updated", running=running)
-        try:
-            await self._services.client_notify.force_polling_order(
-                self._park_id, self._driver_profile_id
-            )
-        except UpstreamError as error:
-            # Nothing follows the push, so carrying on and ending come to the same thing.
-            self._record(StepFailed(StartStep.PUSH, _cause(error)))
-        else:
-            log.info("start_ride.push_sent")
         return self._outcome(result, reason)
+
+    def _app_not_told(
+        self, failure: StepFailed, result: StartResult, reason: str
+    ) -> StartOutcome | None:
+        """The row of a failed setcar or push: None to carry on, else the outcome to end with.
+
+        The app's own channel failed, so any row but IGNORE ends the telling here.
+        """
+        reaction = self._record(failure)
+        if reaction.carries_on:
+            return None
+        if reaction.leaves_unacknowledged:
+            return self._outcome(StartResult.ENDED, failure.step.value, left_unacknowledged=True)
+        if result is StartResult.FALLBACK:
+            return self._outcome(result, reason)  # a fallback keeps its own reason
+        # A started ride the app never heard of has ended.
+        return self._outcome(StartResult.ENDED, failure.step.value)
 
 
 def _record_failure(failure: StepFailed, vendor: str, country: str) -> Reaction:

@@ -1,2 +1,3 @@
 """The sandbox: simulators of every upstream the gateway calls, with fault injection and call
-logs, and the command that serves them beside the gateway, seeded with demo orders."""
+logs; the ``sandbox`` command that serves them beside the gateway, seeded with demo orders, and
+the ``simulators`` command that serves them alone, for real gateways and workers to call."""

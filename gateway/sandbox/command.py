@@ -7,12 +7,11 @@ import sys
 import structlog
 
 from gateway.plugins.registry import VendorCatalog
-from gateway.plugins.vendor_setup import validate_vendor_settings
-from gateway.sandbox.addresses import Address, simulator_addresses
+from gateway.sandbox.addresses import Address
 from gateway.sandbox.demo_rides import demo_rides
 from gateway.sandbox.gateway_runner import running_gateway
 from gateway.sandbox.instructions import instructions
-from gateway.sandbox.world import SimulatedWorld, vendor_simulators
+from gateway.sandbox.world import SimulatedWorld, configured_world
 from gateway.settings import Settings
 
 EXIT_CANNOT_LISTEN = 1
@@ -20,10 +19,7 @@ EXIT_CANNOT_LISTEN = 1
 
 def run_sandbox(settings: Settings, catalog: VendorCatalog) -> int:
     """Serve until SIGINT or SIGTERM, then stop cleanly; raises ConfigError for unusable URLs."""
-    vendor_settings = validate_vendor_settings(settings, catalog)
-    addresses = simulator_addresses(settings, vendor_settings)
-    tokens = {name: vendor.token.get_secret_value() for name, vendor in vendor_settings.items()}
-    world = SimulatedWorld(vendor_simulators(catalog, tokens))
+    world, addresses = configured_world(settings, catalog)
     try:
         asyncio.run(_serve(world, addresses, settings, catalog))
     except OSError as error:  # a port already taken, most likely

@@ -8,7 +8,10 @@ from typing import Any, Literal, TypeVar, cast, get_args, overload
 import bson
 from bson.errors import InvalidBSON
 
-BodyFault = Literal["malformed", "truncated", "empty_fields"]
+BodyFault = Literal["malformed", "truncated", "empty_fields", "null_fields", "missing_fields"]
+"""How an answer's body is spoiled: not JSON/BSON at all, cut in half, or every field of every
+object blanked (strings ""), nulled (strings, numbers, booleans alike) or removed (the same
+fields, left out; objects and lists stay, emptied)."""
 BSON = "application/bson"
 # Neither JSON nor BSON (its first four bytes are not a plausible BSON length), so every client's
 # decoder rejects it.
@@ -212,10 +215,10 @@ def mangle_body(raw: bytes, content_type: str, kind: BodyFault) -> bytes:
     decoded = decode_body(raw, content_type)
     if decoded is None or isinstance(decoded, bytes):
         return raw
-    blanked = _blank_strings(decoded)
+    spoiled = _FIELD_FAULTS[kind](decoded)
     if content_type == BSON:
-        return bson.encode(blanked)
-    return json.dumps(blanked).encode()
+        return bson.encode(spoiled)
+    return json.dumps(spoiled).encode()
 
 
 def _blank_strings(value: Any) -> Any:
@@ -226,3 +229,58 @@ def _blank_strings(value: Any) -> Any:
     if isinstance(value, list):
         return [_blank_strings(item) for item in value]
     return value
+
+
+def _null_fields(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _null_fields(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_null_fields(item) for item in value]
+    return None
+
+
+def _remove_fields(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: _remove_fields(item)
+            for key, item in value.items()
+            if isinstance(item, dict | list)
+        }
+    if isinstance(value, list):
+        return [_remove_fields(item) for item in value if isinstance(item, dict | list)]
+    return value
+
+
+_FIELD_FAULTS = {
+    "empty_fields": _blank_strings,
+    "null_fields": _null_fields,
+    "missing_fields": _remove_fields,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FaultRecipe:
+    """A fault together with the rides around it that reproduce one untidy-state case."""
+
+    name: str
+    section: str
+    """The simulator that takes the fault (its settings section name)."""
+    fault: Fault
+    steps: tuple[str, ...]
+
+
+# docs/design.md §3a "Never adopt another order's meter ride": order-core fails the order read
+# of one finish-ride, so a started ride stays open on the meter; the same driver's next order
+# is then answered that ride by the vendor's idempotent start.
+STALE_METER_RIDE = FaultRecipe(
+    name="stale_meter_ride",
+    section="order_core",
+    fault=Fault("POST /internal/processing/v1/order-proc/get-fields", status=500, times=1),
+    steps=(
+        "start order A's meter ride (started)",
+        "add the fault, then finish A: 502 order_core_error, A's meter ride stays open",
+        "start order B of the same driver and car: the vendor answers A's ride, B falls back "
+        "with stale_meter_ride and is not written; A's ride is left alone",
+        "finish B: 409 meter_ride_not_found, the vendor not called; finish A: 200 at A's price",
+    ),
+)

@@ -6,6 +6,7 @@ calls under ``/_sim/`` control the simulator and are neither recorded nor faulte
 
 import asyncio
 import json
+import secrets
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
@@ -15,7 +16,9 @@ from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from pydantic import SecretStr
 
+from gateway.plugins.vendor_auth import basic_credentials
 from gateway.sandbox.faults import (
     CallLog,
     Fault,
@@ -116,8 +119,8 @@ class Simulator(ABC):
         self.faults = FaultBook()
 
     def build_app(self) -> web.Application:
-        app = web.Application(middlewares=[self._observe, *self._guards()])
-        self._add_routes(app.router)
+        app = web.Application(middlewares=[self._observe, *self.guards()])
+        self.add_routes(app.router)
         app.router.add_routes(
             [
                 web.get("/_sim/calls", self._get_calls),
@@ -132,18 +135,18 @@ class Simulator(ABC):
     def endpoints(self) -> set[str]:
         """The service's own endpoints as ``METHOD /template``: those faults can be injected on."""
         router = web.UrlDispatcher()
-        self._add_routes(router)
+        self.add_routes(router)
         return _faultable_endpoints(router)
 
     @abstractmethod
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         """The service's own routes, and its ``/_sim/`` seeding routes."""
 
-    def _guards(self) -> list[Middleware]:
+    def guards(self) -> list[Middleware]:
         """Middlewares that run after recording and faults, such as a vendor's token check."""
         return []
 
-    def _bad_request(self, message: str) -> web.Response:
+    def bad_request(self, message: str) -> web.Response:
         return json_error(400, "bad_request", message)
 
     @web.middleware
@@ -194,7 +197,7 @@ class Simulator(ABC):
         try:
             return await handler(request)
         except BadRequest as error:
-            return self._bad_request(str(error))
+            return self.bad_request(str(error))
 
     async def _get_calls(self, _: web.Request) -> web.Response:
         return control_json([call.to_json() for call in self.calls.all()])
@@ -232,18 +235,94 @@ def _faultable_endpoints(router: web.UrlDispatcher) -> set[str]:
     }
 
 
-def bearer_auth(token: str, unauthorized: Callable[[], web.Response]) -> Middleware:
-    """Refuse calls without ``Authorization: Bearer <token>``, as the vendors' APIs do."""
+Unauthorized = Callable[[], web.Response]
+"""The simulated API's own answer to a call without valid credentials."""
 
+
+def _unauthorized() -> web.Response:
+    return json_error(401, "unauthorized", "invalid or missing credentials")
+
+
+def _guard(accepts: Callable[[web.Request], bool], unauthorized: Unauthorized) -> Middleware:
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith(CONTROL_PREFIX):
+        if request.path.startswith(CONTROL_PREFIX) or accepts(request):
             return await handler(request)
-        if request.headers.get("Authorization") != f"Bearer {token}":
-            return unauthorized()
-        return await handler(request)
+        return unauthorized()
 
     return check
+
+
+def bearer_auth(token: str, unauthorized: Unauthorized = _unauthorized) -> Middleware:
+    """Refuse calls without ``Authorization: Bearer <token>`` (matches ``BearerToken``)."""
+    expected = f"Bearer {token}"
+    return _guard(lambda request: request.headers.get("Authorization") == expected, unauthorized)
+
+
+def api_key_auth(header: str, key: str, unauthorized: Unauthorized = _unauthorized) -> Middleware:
+    """Refuse calls without ``<header>: <key>`` (matches ``ApiKeyHeader``)."""
+    return _guard(lambda request: request.headers.get(header) == key, unauthorized)
+
+
+def basic_auth(
+    username: str, password: str, unauthorized: Unauthorized = _unauthorized
+) -> Middleware:
+    """Refuse calls without HTTP basic credentials ``username:password`` (matches
+    ``HttpBasic``)."""
+    expected = basic_credentials(username, SecretStr(password))
+    return _guard(lambda request: request.headers.get("Authorization") == expected, unauthorized)
+
+
+class OAuth2TokenIssuer:
+    """An OAuth2 client-credentials token endpoint and the guard that accepts its tokens
+    (matches ``OAuth2ClientCredentials``).
+
+    A simulator adds ``add_routes(router)`` to its routes and ``guard()`` to its guards.
+    ``expire_tokens()`` makes every issued token refused, as an API whose tokens expired early;
+    ``issued`` counts the tokens handed out.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        token_path: str = "/oauth/token",
+        expires_in: int = 3600,
+    ) -> None:
+        self.token_path = token_path
+        self.expires_in = expires_in
+        self.issued = 0
+        self._client = basic_credentials(client_id, SecretStr(client_secret))
+        self._valid: set[str] = set()
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post(self.token_path, self._issue)
+
+    def guard(self, unauthorized: Unauthorized = _unauthorized) -> Middleware:
+        def accepts(request: web.Request) -> bool:
+            if request.path == self.token_path:
+                return True
+            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            return scheme == "Bearer" and token in self._valid
+
+        return _guard(accepts, unauthorized)
+
+    def expire_tokens(self) -> None:
+        self._valid.clear()
+
+    async def _issue(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        if request.headers.get("Authorization") != self._client:
+            return web.json_response({"error": "invalid_client"}, status=401)
+        if form.get("grant_type") != "client_credentials":
+            return web.json_response({"error": "unsupported_grant_type"}, status=400)
+        token = secrets.token_urlsafe(16)
+        self._valid.add(token)
+        self.issued += 1
+        return web.json_response(
+            {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in}
+        )
 
 
 @asynccontextmanager

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.plugins.registry import VendorCatalog
-from gateway.sandbox.addresses import Address
+from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.sandbox.addresses import Address, simulator_addresses
 from gateway.sandbox.platform.client_notify import ClientNotifySimulator
 from gateway.sandbox.platform.driver_orders_builder import DriverOrdersBuilderSimulator
 from gateway.sandbox.platform.driver_profiles import DriverProfilesSimulator
@@ -18,6 +19,7 @@ from gateway.sandbox.platform.fleet_vehicles import FleetVehiclesSimulator
 from gateway.sandbox.platform.order_core import OrderCoreSimulator
 from gateway.sandbox.platform.personal import PersonalSimulator
 from gateway.sandbox.simulator import Simulator, run_simulator
+from gateway.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +29,7 @@ class RideSeed:
     order_id: str
     alias_id: str
     zone: str = "tel_aviv"
+    status: str = "assigned"
     fixed_price: float | None = 42.24
     payment_type: str = "cash"
     park_id: str = "park1"
@@ -54,6 +57,7 @@ class RideSeed:
     def order_document(self) -> dict[str, Any]:
         order: dict[str, Any] = {
             "nz": self.zone,
+            "status": self.status,
             "performer": {
                 "db_id": self.park_id,
                 "uuid": self.driver_profile_id,
@@ -150,6 +154,20 @@ class SimulatedWorld:
     def forget_calls(self) -> None:
         for simulator in self.simulators().values():
             simulator.calls.clear()
+
+
+def configured_world(
+    settings: Settings, catalog: VendorCatalog
+) -> tuple[SimulatedWorld, dict[str, Address]]:
+    """The world the settings point at: each installed vendor's simulator accepting its
+    configured token, and every simulator's address by settings section.
+
+    Raises ConfigError naming each URL a simulator on this machine cannot answer.
+    """
+    vendor_settings = validate_vendor_settings(settings, catalog)
+    addresses = simulator_addresses(settings, vendor_settings)
+    tokens = {name: vendor.token.get_secret_value() for name, vendor in vendor_settings.items()}
+    return SimulatedWorld(vendor_simulators(catalog, tokens)), addresses
 
 
 def settings_for(

@@ -12,8 +12,13 @@ A vendor package writes one test class::
             return {"url": url, "token": token}
 
 and pytest runs every check of the kit against it (docs/vendor-guide.md explains each one).
+
+The kit is opt-in: install ``meters-integration-api[kit]`` and load its pytest plugin with
+``-p gateway.testing.plugin`` (in ``addopts``) or ``pytest_plugins = ["gateway.testing.plugin"]``
+in the top ``conftest.py``; installing the gateway alone never changes anyone's pytest run.
 """
 
+from gateway.testing.suites.authentication import AuthenticationSuite
 from gateway.testing.suites.conformance import VendorConformance
 from gateway.testing.suites.isolation import IsolationSuite
 from gateway.testing.suites.registration import RegistrationSuite
@@ -24,6 +29,7 @@ from gateway.testing.suites.transport_faults import TransportFaultSuite
 
 __all__ = [
     "REMOVED",
+    "AuthenticationSuite",
     "InvalidSetting",
     "IsolationSuite",
     "RegistrationSuite",

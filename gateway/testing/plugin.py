@@ -1,4 +1,5 @@
-"""The kit's pytest plugin (entry point ``pytest11``), loaded wherever the gateway is installed.
+"""The kit's pytest plugin, opt-in: ``pytest -p gateway.testing.plugin`` (or ``addopts``, or
+``pytest_plugins`` in the top conftest.py). No entry point loads it behind anyone's back.
 
 Loading it imports the kit before any test module does, so that pytest rewrites the suites'
 asserts; after a run it lists the capabilities vendors declared they lack, so that the tests

@@ -31,7 +31,7 @@ async def run_worker(settings: Settings, catalog: VendorCatalog) -> None:
         max_tasks=settings.worker.max_concurrent_tasks,
         grace_s=settings.worker.shutdown_grace_ms / 1000,
     )
-    async with open_services(settings, catalog) as services:
+    async with open_services(settings, catalog, broker) as services:
         broker.state.services = services
         await broker.startup()
         log.info(

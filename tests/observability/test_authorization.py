@@ -36,7 +36,9 @@ async def test_without_identity_the_answer_is_401_and_nothing_is_called(
 
 async def test_identity_is_checked_before_the_body(world: RunningWorld, gateway: Gateway) -> None:
     response = await gateway.client.post(
-        "/driver/v1/meters-integration-api/finish-ride", data=b"not json"
+        "/driver/v1/meters-integration-api/finish-ride",
+        data=b"not json",
+        headers={"Content-Type": "application/json"},
     )
 
     assert response.status == 401

@@ -136,3 +136,23 @@ async def test_readiness_follows_the_redis_broker(
     assert (status, report["ready"], report["broker"]) == (503, False, "unreachable")
     assert report["vendors"] == INSTALLED
     assert BROKEN_REPORT in report["plugin_failures"]
+
+
+async def test_a_plugin_written_for_another_api_version_is_named_while_the_others_serve(
+    settings_tree: dict[str, Any], aiohttp_client: ClientFactory
+) -> None:
+    settings = Settings(**settings_tree)
+    future = EntryPoint(
+        name="future_optumplus", value="tests.plugins.future_api", group=ENTRY_POINT_GROUP
+    )
+    catalog = catalog_from_entry_points([*entry_points(group=ENTRY_POINT_GROUP), future])
+    client = await aiohttp_client(build_app(settings, catalog, build_broker(settings.broker)))
+
+    status, report = await health(client)
+
+    assert (status, report["ready"]) == (200, True)
+    assert report["vendors"] == INSTALLED
+    assert (
+        "future_optumplus: IncompatiblePlugin: written for plugin API 2.x, this gateway speaks 1.0"
+        in report["plugin_failures"]
+    )

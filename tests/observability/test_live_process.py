@@ -195,6 +195,9 @@ async def transcript(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         tree = short_timeouts(
             settings_for(urls, monitex_token=MONITEX_TOKEN, optumplus_token=OPTUMPLUS_TOKEN)
         )
+        # The same order is finished again and again to see each request's own calls: replay
+        # (tests/test_finish_replay.py) would answer the repeats without any.
+        tree.setdefault("server", {})["finish_ride_replay_s"] = 0
         async with serving(tree, workdir) as served, aiohttp.ClientSession() as http:
             scenario = Scenario(sims, served, http)
             for (name, section, fault), ride in zip(STARTS, RIDES, strict=True):

@@ -27,6 +27,17 @@ def ride(name: str, **overrides: Any) -> RideSeed:
     return RideSeed(order_id=f"order-{name}", alias_id=f"alias-{name}", **overrides)
 
 
+def own_meter(name: str) -> dict[str, Any]:
+    """A driver and car of the order's own: Monitex answers a new start with the ride still
+    open for the same driver or car, which belongs to another order (DESIGN §3a)."""
+    return {
+        "driver_profile_id": f"driver-{name}",
+        "car_id": f"car-{name}",
+        "national_id": f"id-{name}",
+        "permit": f"permit-{name}",
+    }
+
+
 def started(vendor: str, country: str, result: str, reason: str) -> Labels:
     return labels(vendor=vendor, country=country, result=result, reason=reason)
 
@@ -39,12 +50,12 @@ async def drive_start_rides(world: RunningWorld, gateway: Gateway) -> None:
     sims = world.sims
     seeds: list[tuple[str, dict[str, Any]]] = [
         ("ok", {}),
-        ("no-permit", {}),
-        ("no-id", {}),
-        ("vendor-down", {}),
-        ("not-stored", {}),
-        ("no-setcar", {}),
-        ("no-price", {"fixed_price": None}),
+        ("no-permit", own_meter("no-permit")),
+        ("no-id", own_meter("no-id")),
+        ("vendor-down", own_meter("vendor-down")),
+        ("not-stored", own_meter("not-stored")),
+        ("no-setcar", own_meter("no-setcar")),
+        ("no-price", {"fixed_price": None, **own_meter("no-price")}),
         ("corp", {"payment_type": "corp"}),
         ("lv", {"zone": "riga"}),
     ]
@@ -71,6 +82,11 @@ async def drive_start_rides(world: RunningWorld, gateway: Gateway) -> None:
 async def drive_finish_rides(world: RunningWorld, gateway: Gateway) -> None:
     sims = world.sims
     sims.monitex.set_meter_price("PERMIT-7", 4004)
+    # Refused before it is priced: a priced order is answered again without a vendor call.
+    sims.monitex.faults.add(Fault(MONITEX_STOP, status=500, times=1))
+    assert (await gateway.finish_ride("alias-ok"))[0] == 502
+    sims.order_core.faults.add(Fault(GET_FIELDS, status=500, times=1))
+    assert (await gateway.finish_ride("alias-ok"))[0] == 502
     assert await gateway.finish_ride("alias-ok") == (200, {"price": 40.04})
     assert (await gateway.finish_ride("alias-lv"))[0] == 200
     assert (await gateway.finish_ride("alias-ok", headers={}))[0] == 401
@@ -80,10 +96,6 @@ async def drive_finish_rides(world: RunningWorld, gateway: Gateway) -> None:
     assert (await gateway.finish_ride("alias-ok", headers=other_driver))[0] == 404
     assert (await gateway.finish_ride("alias-ok", driver_price=42.25))[0] == 400
     assert (await gateway.finish_ride("alias-corp"))[0] == 409
-    sims.monitex.faults.add(Fault(MONITEX_STOP, status=500, times=1))
-    assert (await gateway.finish_ride("alias-ok"))[0] == 502
-    sims.order_core.faults.add(Fault(GET_FIELDS, status=500, times=1))
-    assert (await gateway.finish_ride("alias-ok"))[0] == 502
 
 
 async def test_every_start_ride_outcome_is_counted_under_its_own_reason(
@@ -209,7 +221,7 @@ async def test_metric_names_are_in_base_units_and_labels_name_no_one(
     assert ours
     for line in ours:
         name = line.split("{")[0].split(" ")[0]
-        assert name.endswith(("_total", "_created")) or "_seconds_" in name, name
+        assert name.endswith(("_total", "_created", "_seconds")) or "_seconds_" in name, name
     people = ("order-", "alias-", "park1", "driver1", "driver2", "PERMIT", NATIONAL_ID)
     secrets = (MONITEX_TOKEN, OPTUMPLUS_TOKEN)
     for name in ("meters_rides_started_total", "meters_rides_finished_total"):

@@ -3,8 +3,7 @@
 from collections.abc import Callable
 from typing import ClassVar
 
-from gateway.plugins.hookspecs import hookimpl
-from gateway.plugins.meter_vendor import Capability, MeterVendor
+from gateway.plugins import Capability, MeterVendor, hookimpl
 from vendors.monitex.vendor import MonitexVendor
 
 
@@ -17,6 +16,9 @@ class CancellableMonitex(MonitexVendor):
 
     async def cancel_ride(self, ride_id: str) -> None:
         self.cancelled.append(ride_id)
+
+
+PLUGIN_API_MAJOR = 1
 
 
 @hookimpl

@@ -19,3 +19,15 @@ def catalog_with_cancellable_monitex() -> VendorCatalog:
     return catalog_from_entry_points(
         [*shipped_entry_points(), plugin("cancellable_monitex", "cancellable_monitex")]
     )
+
+
+def catalog_with_refusing_monitex() -> VendorCatalog:
+    return catalog_from_entry_points(
+        [*shipped_entry_points(), plugin("refusing_monitex", "refusing_monitex")]
+    )
+
+
+def catalog_with_closing_monitex() -> VendorCatalog:
+    return catalog_from_entry_points(
+        [*shipped_entry_points(), plugin("closing_monitex", "closing_monitex")]
+    )

@@ -2,13 +2,15 @@
 
 from collections.abc import Callable
 
-from gateway.plugins.hookspecs import hookimpl
-from gateway.plugins.meter_vendor import MeterVendor
+from gateway.plugins import MeterVendor, hookimpl
 from vendors.monitex.vendor import MonitexVendor
 
 
 class ImpostorMonitex(MonitexVendor):
     pass
+
+
+PLUGIN_API_MAJOR = 1
 
 
 @hookimpl

@@ -3,7 +3,9 @@
 from collections.abc import Callable
 from typing import Any
 
-from gateway.plugins.hookspecs import hookimpl
+from gateway.plugins import hookimpl
+
+PLUGIN_API_MAJOR = 1
 
 
 @hookimpl

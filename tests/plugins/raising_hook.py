@@ -2,8 +2,9 @@
 
 from collections.abc import Callable
 
-from gateway.plugins.hookspecs import hookimpl
-from gateway.plugins.meter_vendor import MeterVendor
+from gateway.plugins import MeterVendor, hookimpl
+
+PLUGIN_API_MAJOR = 1
 
 
 @hookimpl

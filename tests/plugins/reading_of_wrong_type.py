@@ -3,16 +3,19 @@
 from collections.abc import Callable
 from typing import Any
 
-from gateway.plugins.hookspecs import hookimpl
-from gateway.plugins.meter_vendor import MeterRideFinish, MeterVendor
+from gateway.plugins import MeterRideFinish, MeterVendor, hookimpl
 from vendors.optumplus.vendor import OptumPlusVendor
 
 
 class WrongReadingOptumPlus(OptumPlusVendor):
     name = "wrong_reading_optumplus"
 
-    async def get_price(self, ride: MeterRideFinish) -> Any:
+    async def stop_ride(self, ride: MeterRideFinish) -> Any:
+        await super().stop_ride(ride)
         return {"price": ride.price}
+
+
+PLUGIN_API_MAJOR = 1
 
 
 @hookimpl

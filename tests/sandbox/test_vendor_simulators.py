@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.plugins.hookspecs import hookimpl
-from gateway.plugins.meter_vendor import MeterVendor
+from gateway.plugins import PLUGIN_API_MAJOR, MeterVendor, hookimpl
 from gateway.plugins.registry import PluginFailure, catalog_from_modules, discover_vendor_plugins
 from gateway.sandbox.world import SimulatedWorld, vendor_simulators
 from vendors.monitex.simulator import MonitexSimulator
@@ -17,6 +16,7 @@ from vendors.optumplus.simulator import OptumPlusSimulator
 
 def plugin_module(name: str, **hooks: Callable[..., None]) -> ModuleType:
     module = ModuleType(name)
+    module.PLUGIN_API_MAJOR = PLUGIN_API_MAJOR  # type: ignore[attr-defined]
     for hook_name, function in hooks.items():
         setattr(module, hook_name, hookimpl(function))
     return module

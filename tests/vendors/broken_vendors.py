@@ -9,15 +9,25 @@ from typing import ClassVar
 import aiohttp
 from pydantic import ConfigDict
 
-from gateway.plugins.meter_vendor import (
+from gateway.plugins import (
+    ApiKeyHeader,
     Capability,
     MeterReading,
     MeterRideFinish,
+    MeterRideStart,
+    Simulator,
+    VendorAuth,
+    VendorMalformedResponse,
+    VendorRefused,
     VendorSettings,
 )
-from gateway.plugins.vendor_errors import VendorMalformedResponse
-from gateway.sandbox.simulator import Simulator
-from gateway.testing import IsolationSuite, SettingsSuite, TransportFaultSuite
+from gateway.testing import (
+    AuthenticationSuite,
+    IsolationSuite,
+    RideSuite,
+    SettingsSuite,
+    TransportFaultSuite,
+)
 from vendors.monitex.settings import MonitexSettings
 from vendors.monitex.simulator import MonitexSimulator
 from vendors.monitex.vendor import MonitexVendor
@@ -55,6 +65,22 @@ class BoastfulOptumPlus(OptumPlusVendor):
     }
 
 
+class KeyedMonitex(MonitexVendor):
+    """Sends its token as an API key where Monitex's API wants a bearer token."""
+
+    def authentication(self) -> VendorAuth:
+        return ApiKeyHeader("X-Api-Key", self.settings.token)
+
+
+class GrumpyMonitex(MonitexVendor):
+    """Refuses every start as if the driver were busy."""
+
+    refusal_codes: ClassVar[frozenset[str]] = frozenset({"driver_busy"})
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        raise VendorRefused("driver_busy", "the driver has a ride in progress")
+
+
 class LaxMonitexSettings(MonitexSettings):
     model_config = ConfigDict(extra="ignore")
 
@@ -87,3 +113,11 @@ class TestBoastfulOptumPlus(IsolationSuite):
 
 class TestLaxMonitex(_OnMonitexSimulator, SettingsSuite):
     vendor_class = LaxMonitex
+
+
+class TestKeyedMonitex(_OnMonitexSimulator, AuthenticationSuite):
+    vendor_class = KeyedMonitex
+
+
+class TestGrumpyMonitex(_OnMonitexSimulator, RideSuite):
+    vendor_class = GrumpyMonitex

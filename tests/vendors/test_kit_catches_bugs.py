@@ -55,7 +55,9 @@ def kit_run(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     return KitRun(tmp_path_factory.mktemp("kit"))
 
 
-@pytest.mark.parametrize("fault", ["malformed-json", "truncated-json", "empty-fields"])
+@pytest.mark.parametrize(
+    "fault", ["malformed-json", "truncated-json", "empty-fields", "null-fields", "missing-fields"]
+)
 def test_a_vendor_error_escaping_as_another_exception_fails(kit_run: KitRun, fault: str) -> None:
     test_id = f"TestLeakyMonitex::{FAULT_TEST}[{fault}-get_price]"
 
@@ -99,9 +101,40 @@ def test_what_a_vendor_lacks_is_skipped_with_its_reason_not_passed(kit_run: KitR
 
     skipped_for_start = {test for test, outcome in optumplus.items() if outcome == lacks_start}
 
-    assert len(skipped_for_start) == 10
+    assert len(skipped_for_start) == 13
     assert {"test_start_answers_a_ride_id", f"{FAULT_TEST}[timeout-start_ride]"} <= (
         skipped_for_start
     )
     assert {outcome for outcome, _ in optumplus.values()} == {"passed", "skipped"}
-    assert "optumplus does not declare start_ride: 10 tests skipped" in kit_run.process.stdout
+    assert "optumplus does not declare start_ride: 13 tests skipped" in kit_run.process.stdout
+
+
+def test_credentials_the_simulator_refuses_fail_the_auth_smoke_test_naming_the_error(
+    kit_run: KitRun,
+) -> None:
+    test_id = "TestKeyedMonitex::test_auth_smoke_the_simulators_credentials_are_accepted"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "raised VendorErrorStatus (vendor_error_status): vendor answered HTTP 401" in (
+        kit_run.message(test_id)
+    )
+
+
+def test_the_auth_smoke_tests_run_first(kit_run: KitRun) -> None:
+    keyed = [test for test in kit_run.outcomes if test.startswith("TestKeyedMonitex::")]
+
+    assert keyed[:2] == [
+        "TestKeyedMonitex::test_auth_smoke_the_simulators_credentials_are_accepted",
+        "TestKeyedMonitex::test_auth_smoke_a_wrong_credential_is_a_typed_error",
+    ]
+
+
+def test_a_failing_ride_names_the_vendor_error_that_happened(kit_run: KitRun) -> None:
+    test_id = "TestGrumpyMonitex::test_stopped_ride_is_completed_at_its_price"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert kit_run.message(test_id) == (
+        "Failed: start_ride against the fault-free simulator raised VendorRefused "
+        "(vendor_refused): "
+        "the driver has a ride in progress"
+    )

@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from gateway.plugins.meter_vendor import VendorSettings
+from gateway.plugins import VendorSettings
 
 
 class MonitexSettings(VendorSettings):

@@ -1,4 +1,4 @@
-"""A stand-in for Monitex's meter-rides API (DESIGN §7), for tests and the sandbox.
+"""A stand-in for Monitex's meter-rides API (docs/design.md §7), for tests and the sandbox.
 
 Rides live in memory. A new ride is running at once, or, with ``start_pending_polls=N``, stays
 PENDING until the N-th ``GET /rides/{rideId}``, which is the first to see it IN_PROGRESS. A
@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from gateway.sandbox.simulator import (
+from gateway.plugins import (
     BadRequest,
     Simulator,
     applied_fault,
@@ -78,13 +78,13 @@ class MonitexSimulator(Simulator):
         """The price the meter of that vehicle shows when its ride stops (else the price limit)."""
         self._meter_prices[vehicle_license] = agorot
 
-    def _guards(self) -> list[Middleware]:
+    def guards(self) -> list[Middleware]:
         return [bearer_auth(self.token, lambda: _error(401, "invalid or missing bearer token"))]
 
-    def _bad_request(self, message: str) -> web.Response:
+    def bad_request(self, message: str) -> web.Response:
         return _error(400, message)
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/ride", self._start)
         router.add_get("/rides/{rideId}", self._get)
         router.add_put("/rides/{rideId}", self._stop)

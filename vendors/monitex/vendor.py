@@ -1,25 +1,25 @@
-"""Monitex's meter-rides API (DESIGN §7): money in agorot, a started ride may first be PENDING."""
+"""Monitex's meter-rides API (docs/design.md §7): money in agorot, a started ride may first be
+PENDING."""
 
 import asyncio
 import re
 from typing import Any, ClassVar
 
-from gateway.money import from_minor_units, to_minor_units
-from gateway.plugins.meter_vendor import (
+from gateway.plugins import (
     Capability,
     MeterReading,
     MeterRideFinish,
     MeterRideStart,
     MeterRideState,
     MeterVendor,
-)
-from gateway.plugins.vendor_errors import (
     VendorErrorStatus,
     VendorMalformedResponse,
     VendorMissingRideId,
+    VendorResponse,
     VendorRideStillPending,
+    from_minor_units,
+    to_minor_units,
 )
-from gateway.plugins.vendor_http import VendorResponse, call_vendor
 from vendors.monitex.settings import MonitexSettings
 
 RIDE_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
@@ -31,7 +31,13 @@ class MonitexVendor(MeterVendor):
     name = "monitex"
     settings_model = MonitexSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
-        {Capability.START_RIDE, Capability.STOP_RIDE, Capability.GET_PRICE}
+        {
+            Capability.START_RIDE,
+            Capability.STOP_RIDE,
+            Capability.GET_PRICE,
+            # A start for a driver/vehicle with a ride in progress answers that ride.
+            Capability.IDEMPOTENT_START,
+        }
     )
     settings: MonitexSettings
 
@@ -43,7 +49,7 @@ class MonitexVendor(MeterVendor):
             {
                 "driverId": ride.driver_national_id.reveal(),
                 "vehicleLicense": ride.vehicle_permit,
-                "priceLimit": float(to_minor_units(ride.price_limit)),
+                "priceLimit": float(to_minor_units(ride.price_limit, ride.currency)),
             },
         )
         if response.status not in (STARTED, ACCEPTED_PENDING):
@@ -58,6 +64,7 @@ class MonitexVendor(MeterVendor):
         return ride_id
 
     async def stop_ride(self, ride: MeterRideFinish) -> None:
+        # The stop answers no price: the gateway reads it with get_price.
         response = await self._call(
             "stop_ride",
             "PUT",
@@ -73,7 +80,8 @@ class MonitexVendor(MeterVendor):
         if total is not None and not _whole_agorot(total):
             raise VendorMalformedResponse("totalPrice is not a whole number of agorot")
         return MeterReading(
-            state=_state(body), price=None if total is None else from_minor_units(total)
+            state=_state(body),
+            price=None if total is None else from_minor_units(total, ride.currency),
         )
 
     async def _wait_until_running(self, ride_id: str) -> None:
@@ -97,16 +105,7 @@ class MonitexVendor(MeterVendor):
     async def _call(
         self, operation: str, method: str, path: str, body: Any = None
     ) -> VendorResponse:
-        return await call_vendor(
-            self.http,
-            vendor=self.name,
-            operation=operation,
-            method=method,
-            url=self.settings.url.rstrip("/") + path,
-            token=self.settings.token,
-            timeout_ms=self.settings.timeout_ms,
-            json_body=body,
-        )
+        return await self.api.request(operation, method, path, json_body=body)
 
 
 def _object(response: VendorResponse) -> dict[str, Any]:

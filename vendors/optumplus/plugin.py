@@ -2,10 +2,11 @@
 
 from collections.abc import Callable
 
-from gateway.plugins.hookspecs import SimulatorFactory, hookimpl
-from gateway.plugins.meter_vendor import MeterVendor
+from gateway.plugins import MeterVendor, SimulatorFactory, hookimpl
 from vendors.optumplus.simulator import OptumPlusSimulator
 from vendors.optumplus.vendor import OptumPlusVendor
+
+PLUGIN_API_MAJOR = 1
 
 
 @hookimpl

@@ -1,11 +1,12 @@
-"""A stand-in for OptumPlus's price submission API (DESIGN §7), for tests and the sandbox."""
+"""A stand-in for OptumPlus's price submission API (docs/design.md §7), for tests and the
+sandbox."""
 
 from dataclasses import asdict, dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from gateway.sandbox.simulator import (
+from gateway.plugins import (
     Simulator,
     bearer_auth,
     control_json,
@@ -31,13 +32,13 @@ class OptumPlusSimulator(Simulator):
         self.token = token
         self.submissions: list[Submission] = []
 
-    def _guards(self) -> list[Middleware]:
+    def guards(self) -> list[Middleware]:
         return [bearer_auth(self.token, lambda: _error(401, "invalid or missing bearer token"))]
 
-    def _bad_request(self, message: str) -> web.Response:
+    def bad_request(self, message: str) -> web.Response:
         return _error(400, message)
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post("/submit_price", self._submit_price)
         router.add_get("/_sim/submissions", self._show_submissions)
 

@@ -1,17 +1,16 @@
-"""OptumPlus (DESIGN §7): no meter ride to start; at the finish our price is submitted."""
+"""OptumPlus (docs/design.md §7): no meter ride to start; at the finish our price is submitted."""
 
 from typing import ClassVar
 
-from gateway.money import to_minor_units
-from gateway.plugins.meter_vendor import (
+from gateway.plugins import (
     Capability,
     MeterReading,
     MeterRideFinish,
     MeterRideState,
     MeterVendor,
+    VendorRequestIncomplete,
+    to_minor_units,
 )
-from gateway.plugins.vendor_errors import VendorErrorStatus, VendorRequestIncomplete
-from gateway.plugins.vendor_http import call_vendor
 
 
 class OptumPlusVendor(MeterVendor):
@@ -20,22 +19,24 @@ class OptumPlusVendor(MeterVendor):
         {Capability.STOP_RIDE, Capability.GET_PRICE}
     )
 
-    async def stop_ride(self, ride: MeterRideFinish) -> None:
+    async def stop_ride(self, ride: MeterRideFinish) -> MeterReading:
         if not ride.car_number:
             raise VendorRequestIncomplete("the order has no car number to submit the price for")
-        response = await call_vendor(
-            self.http,
-            vendor=self.name,
-            operation="submit_price",
-            method="POST",
-            url=self.settings.url.rstrip("/") + "/submit_price",
-            token=self.settings.token,
-            timeout_ms=self.settings.timeout_ms,
-            json_body={"car_number": ride.car_number, "price": float(to_minor_units(ride.price))},
+        price = float(to_minor_units(ride.price, ride.currency))
+        response = await self.api.request(
+            "submit_price",
+            "POST",
+            "/submit_price",
+            json_body={"car_number": ride.car_number, "price": price},
         )
-        if response.status != 200:
-            raise VendorErrorStatus(response.status)
+        response.expect(200)
+        # The meter takes the price we submitted as final: the stop is the reading.
+        return self._submitted(ride)
 
     async def get_price(self, ride: MeterRideFinish) -> MeterReading:
-        # The meter takes the price we submitted as final, so there is nothing to ask it.
+        # Nothing to ask the meter: the price submitted is final.
+        return self._submitted(ride)
+
+    @staticmethod
+    def _submitted(ride: MeterRideFinish) -> MeterReading:
         return MeterReading(state=MeterRideState.COMPLETED, price=ride.price)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from gateway.sandbox.simulator import Simulator
+from gateway.plugins import Simulator
 from gateway.testing import REMOVED, InvalidSetting, VendorConformance
 
 from meters_vendor_taxameter.simulator import TaxameterSimulator

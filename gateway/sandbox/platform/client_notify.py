@@ -12,7 +12,7 @@ PUSH = "/v2/push"
 class ClientNotifySimulator(Simulator):
     name = "client-notify"
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(PUSH, self._push)
 
     async def _push(self, request: web.Request) -> web.Response:

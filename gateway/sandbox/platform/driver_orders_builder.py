@@ -37,7 +37,7 @@ class DriverOrdersBuilderSimulator(Simulator):
         """The meter flag last written, None if never; KeyError if no such setcar was seeded."""
         return self._setcars[(alias_id, park_id, driver_profile_id)]
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(UPDATE_LITE, self._update_lite)
         router.add_post("/_sim/setcars", self._seed_setcar)
         router.add_get("/_sim/setcars", self._show_setcars)

@@ -28,7 +28,7 @@ class DriverProfilesSimulator(Simulator):
     def add_docs(self, park_driver_profile_id: str, docs: list[dict[str, Any]]) -> None:
         self._docs[park_driver_profile_id] = copy.deepcopy(docs)
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(RETRIEVE, self._retrieve)
         router.add_post("/_sim/docs", self._seed_docs)
 

@@ -29,7 +29,7 @@ class FleetVehiclesSimulator(Simulator):
         """``data=None`` is a car the service knows but holds no data for."""
         self._vehicles[park_id_car_id] = copy.deepcopy(data)
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(RETRIEVE, self._retrieve)
         router.add_post("/_sim/vehicles", self._seed_vehicle)
 

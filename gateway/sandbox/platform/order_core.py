@@ -64,7 +64,7 @@ class OrderCoreSimulator(Simulator):
     def revision(self, order_id: str) -> dict[str, int]:
         return dict(self._orders[order_id].revision)
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(GET_FIELDS, self._get_fields)
         router.add_post(SET_FIELDS, self._set_fields)
         router.add_post("/_sim/orders", self._seed_order)

@@ -27,7 +27,7 @@ class PersonalSimulator(Simulator):
         # The vault stores a JSON document and hands it out as a string, not as an object.
         self._values[pd_id] = json.dumps({"number": number})
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(RETRIEVE, self._retrieve)
         router.add_post("/_sim/identifications", self._seed_identification)
 

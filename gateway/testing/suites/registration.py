@@ -5,8 +5,9 @@ from importlib.metadata import EntryPoint, entry_points
 import pytest
 
 from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
-from gateway.plugins.meter_vendor import Capability, MeterVendor, VendorSettings
+from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor, VendorSettings
 from gateway.plugins.registry import VendorCatalog, catalog_from_entry_points
+from gateway.plugins.vendor_errors import REFUSAL_CODE
 from gateway.testing.suites.subject import KIT_TOKEN, VendorUnderTest
 
 # A finish-ride request stops the meter ride and reads its price, whatever else a vendor can do.
@@ -25,7 +26,7 @@ class RegistrationSuite(VendorUnderTest):
 
     def registered(self) -> VendorCatalog:
         catalog = catalog_from_entry_points([self.entry_point()])
-        assert catalog.failures == [], "the plugin failed to load or register"
+        assert catalog.failures == [], f"the plugin failed to load or register: {catalog.failures}"
         return catalog
 
     def test_entry_point_registers_the_vendor_class(self) -> None:
@@ -52,7 +53,13 @@ class RegistrationSuite(VendorUnderTest):
         missing = FINISH_CAPABILITIES - capabilities
         assert not missing, f"finish-ride needs {sorted(missing)}"
 
-    @pytest.mark.parametrize("capability", list(Capability), ids=str)
+    def test_refusal_codes_are_bounded_labels(self) -> None:
+        codes = self.vendor_class.refusal_codes
+        assert isinstance(codes, frozenset)
+        bad = sorted(str(code) for code in codes if not REFUSAL_CODE.fullmatch(str(code)))
+        assert not bad, f"refusal codes {bad} are not {REFUSAL_CODE.pattern}"
+
+    @pytest.mark.parametrize("capability", sorted(OPERATIONS), ids=str)
     def test_declared_capability_is_implemented(self, capability: Capability) -> None:
         self.require(capability)
         method = capability.value

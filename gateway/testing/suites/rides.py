@@ -1,9 +1,12 @@
-"""Whole rides against the vendor's simulator: start, stop, price, and a stop repeated."""
+"""Whole rides against the vendor's simulator: start, stop, price, a stop repeated, a cancel."""
+
+from decimal import Decimal
 
 import pytest
 
-from gateway.money import CENT
+from gateway.money import minor_unit_exponent
 from gateway.plugins.meter_vendor import Capability, MeterRideState, MeterVendor
+from gateway.plugins.vendor_errors import VendorError
 from gateway.testing.suites.subject import ServedSimulator, VendorUnderTest
 
 
@@ -14,11 +17,32 @@ class RideSuite(VendorUnderTest):
     ) -> None:
         self.require(Capability.START_RIDE)
 
-        ride_id = await kit_vendor.start_ride(self.ride_start())
+        ride_id = await self.succeeds(kit_vendor.start_ride(self.ride_start()), "start_ride")
 
         assert isinstance(ride_id, str)
         assert ride_id, "the ride id is stored on the order"
         assert len(kit_simulator.simulator.calls) > 0, "the start reached the vendor's API"
+
+    @pytest.mark.asyncio
+    async def test_rides_of_different_drivers_are_different_rides(
+        self, kit_vendor: MeterVendor
+    ) -> None:
+        self.require(Capability.START_RIDE)
+
+        first = await self.started_ride(kit_vendor)
+        second = await self.started_ride(kit_vendor)
+
+        assert first.ride_id != second.ride_id
+
+    @pytest.mark.asyncio
+    async def test_idempotent_start_answers_the_open_ride(self, kit_vendor: MeterVendor) -> None:
+        self.require(Capability.IDEMPOTENT_START)
+        start = self.ride_start()
+        ride_id = await self.succeeds(kit_vendor.start_ride(start), "start_ride")
+
+        again = await self.succeeds(kit_vendor.start_ride(start), "a second start_ride")
+
+        assert again == ride_id, "a second start for the same driver and vehicle is the same ride"
 
     @pytest.mark.asyncio
     async def test_started_ride_is_not_completed_before_its_stop(
@@ -27,7 +51,7 @@ class RideSuite(VendorUnderTest):
         self.require(Capability.START_RIDE)
         ride = await self.started_ride(kit_vendor)
 
-        reading = await kit_vendor.get_price(ride)
+        reading = await self.succeeds(kit_vendor.get_price(ride), "get_price")
 
         assert reading.state is not MeterRideState.COMPLETED
 
@@ -35,28 +59,40 @@ class RideSuite(VendorUnderTest):
     async def test_stopped_ride_is_completed_at_its_price(self, kit_vendor: MeterVendor) -> None:
         ride = await self.started_ride(kit_vendor)
 
-        await kit_vendor.stop_ride(ride)
-        reading = await kit_vendor.get_price(ride)
+        reading = await self.finished(kit_vendor, ride)
 
         assert reading.state is MeterRideState.COMPLETED
         assert reading.price == self.expected_price(ride)
-        assert reading.price.quantize(CENT) == reading.price, "prices are in cents at most"
+        minor_unit = Decimal(1).scaleb(-minor_unit_exponent(ride.currency))
+        assert reading.price.quantize(minor_unit) == reading.price, (
+            f"a price in {ride.currency} is a whole number of its minor unit ({minor_unit})"
+        )
 
     @pytest.mark.asyncio
     async def test_stopping_twice_keeps_the_final_price(self, kit_vendor: MeterVendor) -> None:
         # The driver app may send finish-ride again after a lost answer: the stop is repeated.
         ride = await self.started_ride(kit_vendor)
-        await kit_vendor.stop_ride(ride)
-        first = await kit_vendor.get_price(ride)
+        first = await self.finished(kit_vendor, ride)
 
-        await kit_vendor.stop_ride(ride)
-        again = await kit_vendor.get_price(ride)
+        again = await self.finished(kit_vendor, ride)
 
-        assert again == first
+        assert first.state is MeterRideState.COMPLETED
+        assert first.price == self.expected_price(ride)
+        assert (again.state, again.price) == (first.state, first.price)
 
     @pytest.mark.asyncio
-    async def test_started_ride_can_be_cancelled(self, kit_vendor: MeterVendor) -> None:
+    async def test_started_ride_can_be_cancelled(
+        self, kit_vendor: MeterVendor, kit_simulator: ServedSimulator
+    ) -> None:
         self.require(Capability.CANCEL_RIDE)
         ride = await self.started_ride(kit_vendor)
+        calls_before = len(kit_simulator.simulator.calls)
 
-        await self.perform(Capability.CANCEL_RIDE, kit_vendor, ride)
+        await self.succeeds(self.perform(Capability.CANCEL_RIDE, kit_vendor, ride), "cancel_ride")
+
+        assert len(kit_simulator.simulator.calls) > calls_before, "the cancel reached the API"
+        try:
+            reading = await kit_vendor.get_price(ride)
+        except VendorError:
+            return  # a cancelled ride has no price to read: as good as not completed
+        assert reading.state is not MeterRideState.COMPLETED, "a cancelled ride was priced"

@@ -58,7 +58,7 @@ class SettingsSuite(VendorUnderTest):
         return Settings.model_validate(
             {
                 "zones": {"kit_zone": KIT_COUNTRY},
-                "countries": {KIT_COUNTRY: {"vendor": self.vendor_name}},
+                "countries": {KIT_COUNTRY: {"vendor": self.vendor_name, "currency": "EUR"}},
                 "vendors": {self.vendor_name: section},
             }
         )

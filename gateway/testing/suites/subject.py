@@ -1,11 +1,13 @@
 """What every suite of the kit stands on: the vendor under test, its simulator, and fixtures."""
 
+import itertools
+import re
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import aiohttp
 import pytest
@@ -20,11 +22,19 @@ from gateway.plugins.meter_vendor import (
     NationalIdNumber,
     PaymentMethod,
 )
+from gateway.plugins.vendor_errors import VendorError
 from gateway.sandbox.simulator import Simulator, run_simulator
 
 KIT_TOKEN = "conformance-kit-token-3e9d"
-KIT_NATIONAL_ID = "123456782"
+KIT_NATIONAL_ID_PREFIX = "39"
+"""Every national id number the kit sends starts so; secrets_in looks for them."""
 KIT_PRICE = Decimal("42.24")
+KIT_COUNTRY = "IL"
+KIT_CURRENCY = "ILS"
+_T = TypeVar("_T")
+# Each started ride has its own order, driver, permit and plate, so that a vendor refusing a
+# busy driver or reusing a vehicle's open ride sees what production shows it.
+_ride_numbers = itertools.count(1)
 UNDECLARED_CAPABILITY = "capability not declared"
 """How the reason of every skip for a missing capability starts; the kit's plugin counts them."""
 
@@ -60,19 +70,30 @@ class VendorUnderTest:
         return {"url": url, "token": token}
 
     def ride_start(self) -> MeterRideStart:
+        """A start of a new ride: its own order, driver, permit and plate each time."""
+        number = next(_ride_numbers)
         return MeterRideStart(
-            order_id="kit-order-1",
-            driver_national_id=NationalIdNumber(KIT_NATIONAL_ID),
-            vehicle_permit="KIT-PERMIT-1",
+            order_id=f"kit-order-{number}",
+            driver_national_id=NationalIdNumber(f"{KIT_NATIONAL_ID_PREFIX}{number:07d}"),
+            vehicle_permit=f"KIT-PERMIT-{number}",
+            car_number=f"KIT-CAR-{number}",
+            country=KIT_COUNTRY,
+            currency=KIT_CURRENCY,
             price_limit=KIT_PRICE,
         )
 
-    def ride_finish(self, ride_id: str | None) -> MeterRideFinish:
+    def ride_finish(
+        self, ride_id: str | None, start: MeterRideStart | None = None
+    ) -> MeterRideFinish:
+        """The finish of the ride ``start`` began (a new order's if None)."""
+        start = start or self.ride_start()
         return MeterRideFinish(
-            order_id="kit-order-1",
+            order_id=start.order_id,
             ride_id=ride_id,
-            car_number="KIT-CAR-1",
-            price=KIT_PRICE,
+            car_number=start.car_number,
+            country=start.country,
+            currency=start.currency,
+            price=start.price_limit,
             payment_method=PaymentMethod.CASH,
         )
 
@@ -93,20 +114,44 @@ class VendorUnderTest:
             )
 
     def make_vendor(
-        self, url: str, http: aiohttp.ClientSession, *, timeout_ms: int | None = None
+        self,
+        url: str,
+        http: aiohttp.ClientSession,
+        *,
+        timeout_ms: int | None = None,
+        token: str = KIT_TOKEN,
     ) -> MeterVendor:
-        tree = self.vendor_settings(url, KIT_TOKEN)
+        tree = self.vendor_settings(url, token)
         if timeout_ms is not None:
             tree = {**tree, "timeout_ms": timeout_ms}
         settings = self.vendor_class.settings_model.model_validate(tree)
         return self.vendor_class(settings, http)
 
     async def started_ride(self, vendor: MeterVendor) -> MeterRideFinish:
-        """A ride ready to be stopped: started at the vendor if it starts rides at all."""
+        """A new ride ready to be stopped: started at the vendor if it starts rides at all."""
+        start = self.ride_start()
         ride_id = None
         if vendor.can(Capability.START_RIDE):
-            ride_id = await vendor.start_ride(self.ride_start())
-        return self.ride_finish(ride_id)
+            ride_id = await self.succeeds(vendor.start_ride(start), "start_ride")
+        return self.ride_finish(ride_id, start)
+
+    async def finished(self, vendor: MeterVendor, ride: MeterRideFinish) -> MeterReading:
+        """What finish-ride reads: the stop's own reading, else ``get_price`` after the stop."""
+        reading = await self.succeeds(vendor.stop_ride(ride), "stop_ride")
+        if reading is not None:
+            return reading
+        return await self.succeeds(vendor.get_price(ride), "get_price")
+
+    async def succeeds(self, call: Awaitable[_T], what: str) -> _T:
+        """The call's answer; a VendorError fails the test naming the error that happened."""
+        try:
+            return await call
+        except VendorError as error:
+            pytest.fail(
+                f"{what} against the fault-free simulator raised {type(error).__name__} "
+                f"({error.reason}): {error}",
+                pytrace=False,
+            )
 
     async def perform(
         self, operation: Capability, vendor: MeterVendor, ride: MeterRideFinish
@@ -117,10 +162,10 @@ class VendorUnderTest:
         if operation is Capability.GET_PRICE:
             return await vendor.get_price(ride)
         if operation is Capability.STOP_RIDE:
-            await vendor.stop_ride(ride)
-        else:
-            assert ride.ride_id is not None, "a vendor that cancels rides also starts them"
-            await vendor.cancel_ride(ride.ride_id)
+            return await vendor.stop_ride(ride)
+        assert operation is Capability.CANCEL_RIDE, f"{operation} is a trait, not an operation"
+        assert ride.ride_id is not None, "a vendor that cancels rides also starts them"
+        await vendor.cancel_ride(ride.ride_id)
         return None
 
     @pytest_asyncio.fixture
@@ -159,5 +204,6 @@ def unreachable_url() -> str:
 
 
 def secrets_in(text: str) -> list[str]:
-    """Which of the kit's secrets (the token, the driver's national id) the text gives away."""
-    return [secret for secret in (KIT_TOKEN, KIT_NATIONAL_ID) if secret in text]
+    """Which of the kit's secrets (the token, a driver's national id) the text gives away."""
+    found = [KIT_TOKEN] if KIT_TOKEN in text else []
+    return found + re.findall(rf"{KIT_NATIONAL_ID_PREFIX}\d{{7}}", text)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.plugins.meter_vendor import Capability, MeterVendor
+from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor
 from gateway.plugins.vendor_errors import (
     VendorError,
     VendorErrorStatus,
@@ -54,12 +54,14 @@ TRANSPORT_FAULTS = (
     TransportFault("malformed-json", VendorMalformedResponse, {"body": "malformed"}),
     TransportFault("truncated-json", VendorMalformedResponse, {"body": "truncated"}),
     TransportFault("empty-fields", VendorError, {"body": "empty_fields"}, may_succeed=True),
+    TransportFault("null-fields", VendorError, {"body": "null_fields"}, may_succeed=True),
+    TransportFault("missing-fields", VendorError, {"body": "missing_fields"}, may_succeed=True),
 )
 
 
 class TransportFaultSuite(VendorUnderTest):
     @pytest.mark.asyncio
-    @pytest.mark.parametrize("operation", list(Capability), ids=str)
+    @pytest.mark.parametrize("operation", sorted(OPERATIONS), ids=str)
     @pytest.mark.parametrize("transport_fault", TRANSPORT_FAULTS, ids=lambda fault: fault.name)
     async def test_transport_fault_surfaces_as_a_typed_vendor_error(
         self,
@@ -72,7 +74,7 @@ class TransportFaultSuite(VendorUnderTest):
         self.require(operation)
         ride = await self.started_ride(kit_vendor)
         if operation is Capability.GET_PRICE:
-            await kit_vendor.stop_ride(ride)
+            await self.succeeds(kit_vendor.stop_ride(ride), "stop_ride")
         faulty_vendor = self._vendor_meeting(transport_fault, kit_simulator, kit_http)
         kit_simulator.simulator.calls.clear()
         requests_before = len(kit_http.requests)

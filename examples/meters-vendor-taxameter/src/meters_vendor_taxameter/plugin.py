@@ -2,11 +2,12 @@
 
 from collections.abc import Callable
 
-from gateway.plugins.hookspecs import SimulatorFactory, hookimpl
-from gateway.plugins.meter_vendor import MeterVendor
+from gateway.plugins import MeterVendor, SimulatorFactory, hookimpl
 
 from meters_vendor_taxameter.simulator import TaxameterSimulator
 from meters_vendor_taxameter.vendor import TaxameterVendor
+
+PLUGIN_API_MAJOR = 1
 
 
 @hookimpl

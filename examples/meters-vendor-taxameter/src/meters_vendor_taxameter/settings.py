@@ -1,6 +1,6 @@
 """The ``[vendors.taxameter]`` section: the common keys plus the fleet the trips belong to."""
 
-from gateway.plugins.meter_vendor import VendorSettings
+from gateway.plugins import VendorSettings
 from pydantic import Field
 
 

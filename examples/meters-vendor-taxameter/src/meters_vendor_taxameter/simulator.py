@@ -11,17 +11,17 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
-from gateway.sandbox.simulator import (
+from gateway.plugins import (
     BadRequest,
     Simulator,
-    bearer_auth,
+    api_key_auth,
     control_json,
     expect_object,
     expect_str,
     read_json,
 )
 
-from meters_vendor_taxameter.api import CLOSE, TRIP, TRIPS, TripStatus
+from meters_vendor_taxameter.api import API_KEY_HEADER, CLOSE, TRIP, TRIPS, TripStatus
 
 PAYMENTS = ("cash", "app")
 
@@ -31,6 +31,7 @@ class Trip:
     id: str
     fleet: str
     reference: str
+    driver: str
     concession: str
     fare_cap: Decimal
     status: TripStatus = TripStatus.RUNNING
@@ -50,13 +51,17 @@ class TaxameterSimulator(Simulator):
         self.trips: dict[str, Trip] = {}
         self._fares: dict[str, Decimal] = {}
 
-    def _guards(self) -> list[Middleware]:
-        return [bearer_auth(self.token, lambda: _error(401, "unauthorized"))]
+    def set_fare(self, concession: str, fare: Decimal) -> None:
+        """The fare the meter of that concession shows when its trip closes (else the cap)."""
+        self._fares[concession] = fare
 
-    def _bad_request(self, message: str) -> web.Response:
+    def guards(self) -> list[Middleware]:
+        return [api_key_auth(API_KEY_HEADER, self.token, lambda: _error(401, "unauthorized"))]
+
+    def bad_request(self, message: str) -> web.Response:
         return _error(400, message)
 
-    def _add_routes(self, router: web.UrlDispatcher) -> None:
+    def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_post(TRIPS, self._start)
         router.add_get(TRIP, self._get)
         router.add_post(CLOSE, self._close)
@@ -67,14 +72,17 @@ class TaxameterSimulator(Simulator):
     async def _start(self, request: web.Request) -> web.Response:
         body = expect_object(await read_json(request))
         reference = expect_str(body, "reference")
-        expect_str(body, "driverIdNumber")
+        driver = expect_str(body, "driverIdNumber")
         existing = next((t for t in self.trips.values() if t.reference == reference), None)
         if existing is not None:
             return _trip(existing, status=200)
+        if any(t.driver == driver and t.status is TripStatus.RUNNING for t in self.trips.values()):
+            return _error(409, "driver_busy")
         trip = Trip(
             id=f"trip-{uuid.uuid4().hex[:12]}",
             fleet=request.match_info["fleet"],
             reference=reference,
+            driver=driver,
             concession=expect_str(body, "concession"),
             fare_cap=_amount(body, "fareCap"),
         )
@@ -114,7 +122,7 @@ class TaxameterSimulator(Simulator):
 
     async def _seed_fare(self, request: web.Request) -> web.Response:
         body = expect_object(await read_json(request))
-        self._fares[expect_str(body, "concession")] = _amount(body, "fare")
+        self.set_fare(expect_str(body, "concession"), _amount(body, "fare"))
         return web.json_response({}, status=201)
 
     async def _show_trips(self, _: web.Request) -> web.Response:

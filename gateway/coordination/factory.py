@@ -1,0 +1,60 @@
+"""Builds the coordination stores where the broker lives (docs/design.md §3a, §4 Retries).
+
+The embedded default's in-memory broker runs every task in this process, so the stores are
+this process's memory. A Redis broker's stores use its own Redis through its connection pool,
+which follows a Sentinel failover, so everything here follows it too.
+"""
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from taskiq import AsyncBroker
+
+from gateway.coordination.finish_replay import (
+    FinishReplay,
+    InProcessPricedOrders,
+    PricedOrders,
+    RedisPricedOrders,
+)
+from gateway.coordination.order_lease import (
+    InProcessOrderLease,
+    OrderLease,
+    RedisOrderLease,
+    lease_expiry_ms,
+)
+from gateway.coordination.ride_ledger import InProcessRideLedger, RedisRideLedger, RideLedger
+from gateway.settings import Settings
+
+# An in-flight finish-ride marker outlives its request's deadline by this much, then expires.
+IN_FLIGHT_MARGIN_MS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Coordination:
+    ride_ledger: RideLedger
+    order_lease: OrderLease
+    finish_replay: FinishReplay
+
+
+def coordination_for(
+    broker: AsyncBroker, settings: Settings, replicas_to_acknowledge: int
+) -> Coordination:
+    """``replicas_to_acknowledge``: replicas that must hold a ledger claim (``WAIT n``), as
+    for an enqueue; 0 for a plain Redis and for the in-process stores."""
+    replay_s = settings.server.finish_ride_replay_s
+    # A Redis broker (the Streams broker, the Sentinel one) carries the pool to its current
+    # master; the in-memory broker has none.
+    pool = getattr(broker, "connection_pool", None)
+    if pool is None:
+        in_process = InProcessPricedOrders(replay_s) if replay_s else None
+        return Coordination(InProcessRideLedger(), InProcessOrderLease(), FinishReplay(in_process))
+    redis = Redis(connection_pool=pool)
+    priced: PricedOrders | None = None
+    if replay_s:
+        in_flight_ms = settings.server.finish_ride_deadline_ms + IN_FLIGHT_MARGIN_MS
+        priced = RedisPricedOrders(redis, replay_s, in_flight_ms)
+    return Coordination(
+        RedisRideLedger(redis, replicas_to_acknowledge),
+        RedisOrderLease(redis, lease_expiry_ms(settings.broker.redelivery_timeout_ms)),
+        FinishReplay(priced),
+    )

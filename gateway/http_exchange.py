@@ -1,0 +1,128 @@
+"""One outgoing HTTP exchange, for platform clients and vendor plugins alike.
+
+The request id header, the timer, the exception ladder, the duration metric and the log line
+live here once; each side names itself (a ``Counterpart``) and brings its own typed errors
+(an ``ErrorModel``), so the metric outcomes stay ``timeout`` for a platform service and
+``vendor_timeout`` for a vendor. A failed call is logged at WARNING with its HTTP status, a
+successful or abandoned one at INFO.
+"""
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+import structlog
+from prometheus_client import Histogram
+
+from gateway.metrics import CANCELLED
+
+OK = "ok"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+T = TypeVar("T")
+
+
+class CallFailed(Exception):
+    """Base of the typed failures of both sides; ``reason`` is the metric and log outcome."""
+
+    reason = "call_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorModel:
+    """How one side's typed errors name the failures the exchange itself detects."""
+
+    base: type[CallFailed]
+    """Raised by the answer's interpretation: recorded by its own ``reason``, then re-raised."""
+    timeout: Callable[[str, str], CallFailed]
+    """Builds the error of a call that ran out of time from the counterpart's name and what
+    happened; so does ``unreachable`` for a call that got no answer."""
+    unreachable: Callable[[str, str], CallFailed]
+    error_status_reason: str
+    """The outcome of an answer with status >= 400 that the interpretation did not raise for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Counterpart:
+    """Whom the calls go to, as the metric, the log line and the errors name it."""
+
+    kind: str
+    """``upstream`` or ``vendor``: the log event is ``<kind>.call``."""
+    label: str
+    """The log field naming it: ``service`` or ``vendor``."""
+    name: str
+    histogram: Histogram
+    errors: ErrorModel
+    log: Any
+    """The structlog logger of the side (``gateway.upstream``, ``gateway.vendor``)."""
+
+
+async def exchange(
+    http: aiohttp.ClientSession,
+    counterpart: Counterpart,
+    operation: str,
+    method: str,
+    url: str,
+    *,
+    time_budget: aiohttp.ClientTimeout,
+    headers: dict[str, str],
+    interpret: Callable[[int, bytes], T],
+    params: Mapping[str, str] | None = None,
+    data: Any = None,
+) -> T:
+    """Send one request and answer ``interpret(status, body)``, measured and logged once.
+
+    ``headers`` is completed with the request id of the current request or task. Transport
+    failures become the counterpart's typed errors; whatever ``interpret`` raises of that
+    type is recorded by its reason.
+    """
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    if request_id:
+        headers[REQUEST_ID_HEADER] = str(request_id)
+    errors = counterpart.errors
+    started = time.perf_counter()
+    outcome = OK
+    status: int | None = None
+    try:
+        async with http.request(
+            method, url, params=params, data=data, headers=headers, timeout=time_budget
+        ) as response:
+            raw = await response.read()
+            status = response.status
+        if status >= 400:
+            outcome = errors.error_status_reason
+        return interpret(status, raw)
+    except errors.base as error:
+        outcome = error.reason
+        raise
+    except TimeoutError as error:
+        budget_ms = (time_budget.total or 0) * 1000
+        failure = errors.timeout(
+            counterpart.name, f"{operation} timed out after {budget_ms:.0f} ms"
+        )
+        outcome = failure.reason
+        raise failure from error
+    except aiohttp.ClientError as error:
+        failure = errors.unreachable(
+            counterpart.name, f"{operation} failed: {type(error).__name__}"
+        )
+        outcome = failure.reason
+        raise failure from error
+    except asyncio.CancelledError:
+        outcome = CANCELLED  # cut short by the caller, e.g. finish-ride's overall deadline
+        raise
+    finally:
+        elapsed = time.perf_counter() - started
+        counterpart.histogram.labels(counterpart.name, operation, outcome).observe(elapsed)
+        write = counterpart.log.info if outcome in (OK, CANCELLED) else counterpart.log.warning
+        write(
+            f"{counterpart.kind}.call",
+            **{counterpart.label: counterpart.name},
+            operation=operation,
+            outcome=outcome,
+            status=status,
+            duration_ms=round(elapsed * 1000, 1),
+        )

@@ -1,0 +1,1 @@
+"""``meters-integration-api new-vendor``: a standalone vendor package that starts green."""

@@ -1,0 +1,30 @@
+"""Monitex variants without a cancel that end an orphaned ride by closing it (docs/design.md
+§7a ``close_ends_orphan``): one whose start is not idempotent, one whose start is."""
+
+from collections.abc import Callable
+from typing import ClassVar
+
+from gateway.plugins.hookspecs import hookimpl
+from gateway.plugins.meter_vendor import Capability, MeterVendor
+from vendors.monitex.vendor import MonitexVendor
+
+
+class ClosingMonitex(MonitexVendor):
+    name = "closing_monitex"
+    capabilities: ClassVar[frozenset[Capability]] = MonitexVendor.capabilities | {
+        Capability.CLOSE_ENDS_ORPHAN
+    }
+
+
+class IdempotentClosingMonitex(MonitexVendor):
+    name = "idempotent_closing_monitex"
+    capabilities: ClassVar[frozenset[Capability]] = MonitexVendor.capabilities | {
+        Capability.CLOSE_ENDS_ORPHAN,
+        Capability.IDEMPOTENT_START,
+    }
+
+
+@hookimpl
+def register_vendors(register: Callable[[type[MeterVendor]], None]) -> None:
+    register(ClosingMonitex)
+    register(IdempotentClosingMonitex)

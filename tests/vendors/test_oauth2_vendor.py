@@ -1,0 +1,75 @@
+"""A vendor whose API wants OAuth2 client credentials, through the kit: Monitex's rides behind a
+token endpoint. The kit's own suites (all but those needing an installed entry point) pass it."""
+
+from typing import Any, ClassVar
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from pydantic import Field
+
+from gateway.plugins import OAuth2ClientCredentials, OAuth2TokenIssuer, Simulator, VendorAuth
+from gateway.testing import (
+    AuthenticationSuite,
+    InvalidSetting,
+    RideSuite,
+    SettingsSuite,
+    TransportFaultSuite,
+)
+from vendors.monitex.settings import MonitexSettings
+from vendors.monitex.simulator import MonitexSimulator
+from vendors.monitex.vendor import MonitexVendor
+
+CLIENT_ID = "kit-client"
+
+
+class OAuth2MonitexSettings(MonitexSettings):
+    client_id: str = Field(min_length=1)
+    token_url: str = Field(pattern=r"^https?://")
+
+
+class OAuth2Monitex(MonitexVendor):
+    """Monitex as it would be behind OAuth2: ``token`` is the client secret."""
+
+    name = "oauth2_monitex"
+    settings_model = OAuth2MonitexSettings
+    settings: OAuth2MonitexSettings
+
+    def authentication(self) -> VendorAuth:
+        return OAuth2ClientCredentials(
+            self.settings.token_url, self.settings.client_id, self.settings.token
+        )
+
+
+class OAuth2MonitexSimulator(MonitexSimulator):
+    def __init__(self, client_secret: str) -> None:
+        super().__init__(client_secret)
+        self.issuer = OAuth2TokenIssuer(CLIENT_ID, client_secret)
+
+    def guards(self) -> list[Middleware]:
+        return [self.issuer.guard()]
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        super().add_routes(router)
+        self.issuer.add_routes(router)
+
+
+class TestOAuth2MonitexThroughTheKit(
+    AuthenticationSuite, SettingsSuite, RideSuite, TransportFaultSuite
+):
+    vendor_class = OAuth2Monitex
+    extra_invalid_settings: ClassVar[tuple[InvalidSetting, ...]] = (
+        InvalidSetting("client_id", ""),
+        InvalidSetting("token_url", "ftp://auth"),
+    )
+
+    def make_simulator(self, token: str) -> Simulator:
+        return OAuth2MonitexSimulator(token)
+
+    def vendor_settings(self, url: str, token: str) -> dict[str, Any]:
+        return {
+            "url": url,
+            "token": token,
+            "client_id": CLIENT_ID,
+            "token_url": url + "/oauth/token",
+            "pending_poll_interval_ms": 0,
+        }
