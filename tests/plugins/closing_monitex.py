@@ -4,16 +4,17 @@
 from collections.abc import Callable
 from typing import ClassVar
 
-from gateway.plugins.hookspecs import hookimpl
-from gateway.plugins.meter_vendor import Capability, MeterVendor
+from gateway.plugins import Capability, MeterVendor, hookimpl
 from vendors.monitex.vendor import MonitexVendor
+
+PLUGIN_API_MAJOR = 1
 
 
 class ClosingMonitex(MonitexVendor):
     name = "closing_monitex"
-    capabilities: ClassVar[frozenset[Capability]] = MonitexVendor.capabilities | {
-        Capability.CLOSE_ENDS_ORPHAN
-    }
+    capabilities: ClassVar[frozenset[Capability]] = (
+        MonitexVendor.capabilities - {Capability.IDEMPOTENT_START}
+    ) | {Capability.CLOSE_ENDS_ORPHAN}
 
 
 class IdempotentClosingMonitex(MonitexVendor):
