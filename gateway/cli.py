@@ -15,6 +15,7 @@ from gateway.demo.command import run_configured_demo, run_demo
 from gateway.http.app import build_app
 from gateway.logging_setup import configure_logging
 from gateway.observability.secrets import configured_secrets
+from gateway.observability.tracing import configure_tracing, shutdown_tracing
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.plugins.vendor_setup import validate_vendor_settings
 from gateway.sandbox.command import run_sandbox
@@ -45,7 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "simulators":
         return _simulators(settings, catalog, args.control_port)
     run = {"serve": _serve, "worker": _work, "sandbox": _sandbox}[command]
-    return run(settings, catalog)
+    # Traces, when the OTEL_* environment asks for them (docs/operations.md, "Traces").
+    configure_tracing()
+    try:
+        return run(settings, catalog)
+    finally:
+        shutdown_tracing()
 
 
 def _parser() -> argparse.ArgumentParser:

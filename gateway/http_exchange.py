@@ -1,10 +1,14 @@
 """One outgoing HTTP exchange, for platform clients and vendor plugins alike.
 
-The request id header, the timer, the exception ladder, the duration metric and the log line
-live here once; each side names itself (a ``Counterpart``) and brings its own typed errors
-(an ``ErrorModel``), so the metric outcomes stay ``timeout`` for a platform service and
-``vendor_timeout`` for a vendor. A failed call is logged at WARNING with its HTTP status, a
-successful or abandoned one at INFO.
+The request id and trace headers, the timer, the exception ladder, the duration metric, the
+call's span and its record on the canonical log line live here once; each side names itself
+(a ``Counterpart``) and brings its own typed errors (an ``ErrorModel``), so the metric outcomes
+stay ``timeout`` for a platform service and ``vendor_timeout`` for a vendor.
+
+Inside a request or a task run, the call's outcome, HTTP status and duration go on that run's
+canonical log line (docs/design.md §9), which is WARNING when any call failed, and the call's
+own line is DEBUG. A call made outside any run is logged on its own: WARNING with its HTTP
+status when it failed, INFO otherwise.
 """
 
 import asyncio
@@ -18,6 +22,8 @@ import structlog
 from prometheus_client import Histogram
 
 from gateway.metrics import CANCELLED
+from gateway.observability.canonical_line import current_line
+from gateway.observability.tracing import end_call_span, outgoing_call
 
 OK = "ok"
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -86,43 +92,52 @@ async def exchange(
     started = time.perf_counter()
     outcome = OK
     status: int | None = None
-    try:
-        async with http.request(
-            method, url, params=params, data=data, headers=headers, timeout=time_budget
-        ) as response:
-            raw = await response.read()
-            status = response.status
-        if status >= 400:
-            outcome = errors.error_status_reason
-        return interpret(status, raw)
-    except errors.base as error:
-        outcome = error.reason
-        raise
-    except TimeoutError as error:
-        budget_ms = (time_budget.total or 0) * 1000
-        failure = errors.timeout(
-            counterpart.name, f"{operation} timed out after {budget_ms:.0f} ms"
-        )
-        outcome = failure.reason
-        raise failure from error
-    except aiohttp.ClientError as error:
-        failure = errors.unreachable(
-            counterpart.name, f"{operation} failed: {type(error).__name__}"
-        )
-        outcome = failure.reason
-        raise failure from error
-    except asyncio.CancelledError:
-        outcome = CANCELLED  # cut short by the caller, e.g. finish-ride's overall deadline
-        raise
-    finally:
-        elapsed = time.perf_counter() - started
-        counterpart.histogram.labels(counterpart.name, operation, outcome).observe(elapsed)
-        write = counterpart.log.info if outcome in (OK, CANCELLED) else counterpart.log.warning
-        write(
-            f"{counterpart.kind}.call",
-            **{counterpart.label: counterpart.name},
-            operation=operation,
-            outcome=outcome,
-            status=status,
-            duration_ms=round(elapsed * 1000, 1),
-        )
+    with outgoing_call(f"{counterpart.name} {operation}", headers) as span:
+        try:
+            async with http.request(
+                method, url, params=params, data=data, headers=headers, timeout=time_budget
+            ) as response:
+                raw = await response.read()
+                status = response.status
+            if status >= 400:
+                outcome = errors.error_status_reason
+            return interpret(status, raw)
+        except errors.base as error:
+            outcome = error.reason
+            raise
+        except TimeoutError as error:
+            budget_ms = (time_budget.total or 0) * 1000
+            failure = errors.timeout(
+                counterpart.name, f"{operation} timed out after {budget_ms:.0f} ms"
+            )
+            outcome = failure.reason
+            raise failure from error
+        except aiohttp.ClientError as error:
+            failure = errors.unreachable(
+                counterpart.name, f"{operation} failed: {type(error).__name__}"
+            )
+            outcome = failure.reason
+            raise failure from error
+        except asyncio.CancelledError:
+            outcome = CANCELLED  # cut short by the caller, e.g. finish-ride's overall deadline
+            raise
+        finally:
+            elapsed = time.perf_counter() - started
+            counterpart.histogram.labels(counterpart.name, operation, outcome).observe(elapsed)
+            end_call_span(span, outcome, status)
+            line = current_line()
+            if line is not None:
+                line.record_call(counterpart.name, operation, outcome, status, elapsed)
+                write = counterpart.log.debug
+            elif outcome in (OK, CANCELLED):
+                write = counterpart.log.info
+            else:
+                write = counterpart.log.warning
+            write(
+                f"{counterpart.kind}.call",
+                **{counterpart.label: counterpart.name},
+                operation=operation,
+                outcome=outcome,
+                status=status,
+                duration_ms=round(elapsed * 1000, 1),
+            )

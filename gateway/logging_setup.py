@@ -133,8 +133,10 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The canonical line of each request states its outcome; an access line would repeat it.
+    # The canonical line of each request and task run states its outcome: aiohttp's access line
+    # and taskiq's "Executing task" line would repeat it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("taskiq.receiver.receiver").setLevel(logging.WARNING)
     # Text written through sys.stdout is flushed by the handler after every record, so the
     # bytes our route writes underneath it never overtake a library's line.
     structlog.configure(

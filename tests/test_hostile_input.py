@@ -32,7 +32,9 @@ VALID = {
 }
 # The line each route's refusal leaves: finish-ride's own event (it is also counted), and
 # the middleware's for the rest.
-REFUSAL_EVENT = {FINISH_RIDE_PATH: "finish_ride.refused", START_RIDE_PATH: "http.refused"}
+REFUSAL_EVENT = {FINISH_RIDE_PATH: "finish_ride.answered", START_RIDE_PATH: "http.refused"}
+# Finish-ride's canonical line names the refusal code its reason, as the metric does.
+CODE_FIELD = {FINISH_RIDE_PATH: "reason", START_RIDE_PATH: "code"}
 
 
 @pytest.fixture
@@ -254,8 +256,8 @@ async def test_identity_missing_empty_blank_or_repeated_is_401(
         {"code": "unauthorized", "message": f"{header} must be given once, with a value"},
     )
     assert not calls_made(world.sims)
-    line = _refusal_line(logs, "finish_ride.refused")
-    assert (line["log_level"], line["code"]) == ("info", "unauthorized")
+    line = _refusal_line(logs, "finish_ride.answered")
+    assert (line["log_level"], line["reason"]) == ("info", "unauthorized")
 
 
 # --- the body (400) --------------------------------------------------------------------------
@@ -345,7 +347,7 @@ async def test_a_body_the_document_refuses_is_400(
     assert (status, answer) == (400, {"code": "invalid_request", "message": message})
     assert not calls_made(world.sims)
     line = _refusal_line(logs, REFUSAL_EVENT[route])
-    assert (line["log_level"], line["code"]) == ("info", "invalid_request")
+    assert (line["log_level"], line[CODE_FIELD[route]]) == ("info", "invalid_request")
 
 
 @pytest.mark.parametrize("price", ["42.240", "4.224e1", "4224E-2"])

@@ -57,7 +57,14 @@ async def test_a_refused_start_falls_back_with_the_vendors_code_bounded(
     assert world.sims.order_core.calls.to(SET_FIELDS) == []
     assert _count("meters_vendor_refusals_total", refusals) == refusals_before + 1
     assert _count("meters_rides_started_total", fallbacks) == fallbacks_before + 1
-    [refused] = [line for line in logs if line["event"] == "start_ride.vendor_refused"]
-    assert (refused["log_level"], refused["vendor_code"]) == ("warning", label)
-    [failed] = [line for line in logs if line["event"] == "start_ride.step_failed"]
-    assert (failed["step"], failed["reaction"]) == ("vendor_refused", "FALLBACK")
+    # The run's canonical line states the refusal, its bounded code and the policy's row.
+    [line] = [line for line in logs if line["event"] == "start_ride.finished"]
+    assert (line["log_level"], line["result"], line["reason"], line["vendor_code"]) == (
+        "warning",
+        "fallback",
+        "vendor_refused",
+        label,
+    )
+    assert line["failed_steps"] == [
+        {"step": "vendor_refused", "cause": "vendor_refused", "reaction": "FALLBACK"}
+    ]

@@ -3,8 +3,10 @@
 from typing import Annotated
 
 import structlog
+from opentelemetry.trace import SpanKind
 from taskiq import Context, TaskiqDepends, TaskiqState
 
+from gateway.observability.tracing import continued_trace
 from gateway.rides.start_ride import start_ride
 from gateway.services import Services
 
@@ -25,7 +27,11 @@ async def meters_integration_api_call(
     task_id = context.message.task_id
     # Producers other than our endpoint send no request id; the task id then traces the calls.
     request_id = context.message.labels.get(REQUEST_ID_LABEL) or task_id
-    with structlog.contextvars.bound_contextvars(
-        order_id=order_id, task_id=task_id, request_id=str(request_id)
+    with (
+        structlog.contextvars.bound_contextvars(
+            order_id=order_id, task_id=task_id, request_id=str(request_id)
+        ),
+        # The run's span continues the trace its enqueuer put in the labels.
+        continued_trace("start-ride task", context.message.labels, SpanKind.CONSUMER),
     ):
         await start_ride(order_id, services_of(context.state))

@@ -1,4 +1,8 @@
-"""``POST /driver/v1/meters-integration-api/finish-ride``: HTTP in, FinishRide, HTTP out."""
+"""``POST /driver/v1/meters-integration-api/finish-ride``: HTTP in, FinishRide, HTTP out.
+
+Each request gets a span (continuing the caller's ``traceparent``) and writes one canonical log
+line, ``finish_ride.answered``: the only line that states its outcome (docs/design.md §9).
+"""
 
 import asyncio
 import time
@@ -6,13 +10,16 @@ from decimal import Decimal
 
 import structlog
 from aiohttp import web
+from opentelemetry.trace import SpanKind
 
 from gateway.http.app_keys import SERVICES
 from gateway.http.errors import InputRefused, error_response
 from gateway.http.request_body import read_body, request_timeout
 from gateway.http.request_validation import parse_body
 from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED
+from gateway.observability.canonical_line import CanonicalLine, gathering
 from gateway.observability.crash_site import crash_site
+from gateway.observability.tracing import continued_trace, current_trace_id
 from gateway.rides.finish_refusals import REFUSAL_STATUS, FinishRideRefused, Refusal
 from gateway.rides.finish_ride import FinishRide, FinishRideRequest
 
@@ -25,6 +32,17 @@ log = structlog.get_logger("gateway.finish_ride")
 
 
 async def finish_ride_handler(request: web.Request) -> web.Response:
+    with (
+        gathering() as line,
+        continued_trace("POST finish-ride", request.headers, SpanKind.SERVER) as span,
+    ):
+        response = await _finish_ride(request, line)
+        if span is not None:
+            span.set_attribute("http.response.status_code", response.status)
+        return response
+
+
+async def _finish_ride(request: web.Request, line: CanonicalLine) -> web.Response:
     started = time.perf_counter()
     services = request.app[SERVICES]
     flow: FinishRide | None = None
@@ -41,16 +59,14 @@ async def finish_ride_handler(request: web.Request) -> web.Response:
             raise FinishRideRefused(
                 Refusal.UPSTREAM_TIMEOUT, f"finish-ride passed its {deadline_ms} ms deadline"
             ) from None
-    except InputRefused as refused:  # the caller's mistake, logged at INFO
-        return _answer(
-            started, flow, refused.code, refused.status, refused.message, client_mistake=True
-        )
+    except InputRefused as refused:  # the caller's mistake
+        return _answer(line, started, flow, refused.code, refused.status, refused.message)
     except FinishRideRefused as refused:
-        return _answer(started, flow, refused.refusal.value, refused.status, refused.message)
+        return _answer(line, started, flow, refused.refusal.value, refused.status, refused.message)
     except Exception as error:  # a bug still answers JSON, so the app falls back to manual entry
         log.error("finish_ride.crashed", **crash_site(error))
-        return _answer(started, flow, INTERNAL_ERROR, 500, "the gateway failed")
-    return _answer(started, flow, "ok", 200, price=price)
+        return _answer(line, started, flow, INTERNAL_ERROR, 500, "the gateway failed")
+    return _answer(line, started, flow, "ok", 200, price=price)
 
 
 async def _read_request(request: web.Request) -> FinishRideRequest:
@@ -82,22 +98,33 @@ def _identity(request: web.Request, header: str) -> str:
 
 
 def _answer(
+    line: CanonicalLine,
     started: float,
     flow: FinishRide | None,
     code: str,
     status: int,
     message: str = "",
     price: Decimal | None = None,
-    *,
-    client_mistake: bool = False,
 ) -> web.Response:
     vendor, country = (flow.vendor, flow.country) if flow else ("", "")
     result = "refused" if price is None else "replayed" if flow and flow.replayed else "priced"
     RIDES_FINISHED.labels(vendor, country, result, code).inc()
     FINISH_RIDE_DURATION.labels(code).observe(time.perf_counter() - started)
+    line.annotate(
+        vendor=vendor,
+        country=country,
+        result=result,
+        reason=code,
+        status=status,
+        trace_id=current_trace_id(),
+    )
     if price is None:
-        refused = log.info if client_mistake else log.warning
-        refused("finish_ride.refused", code=code, status=status, reason=message)
+        line.annotate(message=message)
+    # 500 is the gateway's own fault; 502 and 504 (the refusal table's) an upstream's or a
+    # vendor's; every other refusal is the caller's mistake or the order's state.
+    line.write(
+        log, "finish_ride.answered", own_fault=status == 500, upstream_failed=status in (502, 504)
+    )
+    if price is None:
         return error_response(status, code, message)
-    log.info("finish_ride.priced", price=str(price))
     return web.json_response({"price": float(price)})

@@ -2,12 +2,14 @@
 
 import structlog
 from aiohttp import web
+from opentelemetry.trace import SpanKind
 
 from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
 from gateway.http.app_keys import BROKER
 from gateway.http.errors import error_response
 from gateway.http.request_body import read_body
 from gateway.http.request_validation import parse_body
+from gateway.observability.tracing import continued_trace
 
 START_RIDE = "startRide"
 
@@ -15,6 +17,12 @@ log = structlog.get_logger("gateway.start_ride")
 
 
 async def start_ride_handler(request: web.Request) -> web.Response:
+    # The span the task run's will join: its context travels in the task's labels.
+    with continued_trace("POST start-ride", request.headers, SpanKind.SERVER):
+        return await _enqueue(request)
+
+
+async def _enqueue(request: web.Request) -> web.Response:
     # A refusal (InputRefused) is answered by json_errors_middleware.
     body = parse_body(START_RIDE, await read_body(request, START_RIDE))
     order_id: str = body["order_id"]

@@ -38,6 +38,14 @@ class CanonicalLine:
         """Add what became known (an order id, the vendor, ...); a later value wins."""
         self._fields.update(fields)
 
+    def append(self, field: str, item: Any) -> None:
+        """Add ``item`` to the list ``field`` (e.g. each failed step, in order)."""
+        self._fields.setdefault(field, []).append(item)
+
+    def has(self, field: str) -> bool:
+        """Whether ``field`` was annotated or appended to."""
+        return field in self._fields
+
     def record_call(
         self, target: str, operation: str, outcome: str, status: int | None, duration_s: float
     ) -> None:
@@ -53,9 +61,17 @@ class CanonicalLine:
         if outcome != OK:
             self._upstream_failed = True
 
-    def write(self, logger: FilteringBoundLogger, event: str, *, own_fault: bool = False) -> None:
-        """The line itself: ERROR for the gateway's own fault, WARNING when an upstream or
-        vendor call failed, INFO otherwise (successes and client refusals)."""
+    def write(
+        self,
+        logger: FilteringBoundLogger,
+        event: str,
+        *,
+        own_fault: bool = False,
+        upstream_failed: bool = False,
+    ) -> None:
+        """The line itself: ERROR for the gateway's own fault, WARNING when an upstream or a
+        vendor failed (``upstream_failed``, or any recorded call), INFO otherwise (successes
+        and client refusals)."""
         fields = {
             **self._fields,
             "duration_ms": round((time.perf_counter() - self._started) * 1000, 1),
@@ -63,7 +79,7 @@ class CanonicalLine:
         }
         if own_fault:
             logger.error(event, **fields)
-        elif self._upstream_failed:
+        elif upstream_failed or self._upstream_failed:
             logger.warning(event, **fields)
         else:
             logger.info(event, **fields)

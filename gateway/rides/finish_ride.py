@@ -13,6 +13,7 @@ from decimal import Decimal
 import structlog
 
 from gateway.coordination import ReplayKey
+from gateway.observability.canonical_line import current_line
 from gateway.observability.crash_site import crash_site
 from gateway.platform.errors import UpstreamError, UpstreamTimeout
 from gateway.platform.order import Order, OrderIdType
@@ -72,7 +73,7 @@ class FinishRide:
             key, lambda: self._priced(route, ride)
         )
         if priced.replayed:
-            log.info("finish_ride.replayed")
+            log.debug("finish_ride.replayed")
         self.replayed = priced.replayed
         return priced.price
 
@@ -134,17 +135,19 @@ class FinishRide:
     async def _stop_and_read(self, route: MeterRoute, ride: MeterRideFinish) -> MeterReading:
         try:
             reading = await route.vendor.stop_ride(ride)
-            log.info("finish_ride.vendor_stopped")
+            log.debug("finish_ride.vendor_stopped")
             # A vendor whose stop answers the final price is not asked again.
             return reading if reading is not None else await route.vendor.get_price(ride)
         except VendorError as error:
-            log.warning("finish_ride.vendor_failed", cause=error.reason, detail=str(error))
+            # The detail (never an id number or a token: vendor_errors) stays in our log.
+            _annotate_line(vendor_failure=error.reason, vendor_detail=str(error))
+            log.debug("finish_ride.vendor_failed", cause=error.reason, detail=str(error))
             refusal = (
                 Refusal.UPSTREAM_TIMEOUT
                 if isinstance(error, VendorTimeout)
                 else Refusal.VENDOR_ERROR
             )
-            # The driver app gets the reason only; the detail stays in our log.
+            # The driver app gets the reason only.
             raise FinishRideRefused(refusal, f"{route.vendor.name}: {error.reason}") from error
         except Exception as error:  # a vendor plugin's bug is still the vendor's failure
             log.error("finish_ride.vendor_crashed", **crash_site(error))
@@ -170,3 +173,9 @@ class FinishRide:
                 f"{band.max_price_ratio}] x {fixed_price}",
             )
         return price
+
+
+def _annotate_line(**fields: str) -> None:
+    line = current_line()
+    if line is not None:
+        line.annotate(**fields)

@@ -28,7 +28,9 @@ from gateway.metrics import (
     START_RIDE_STEP_FAILURES,
     START_RIDE_TASK_DURATION,
 )
+from gateway.observability.canonical_line import current_line, gathering
 from gateway.observability.crash_site import crash_site
+from gateway.observability.tracing import current_trace_id
 from gateway.platform.errors import UpstreamError
 from gateway.platform.order import Order, OrderIdType
 from gateway.platform.order_core import OrderRevisionChanged
@@ -49,6 +51,8 @@ from gateway.services import Services
 log = structlog.get_logger("gateway.start_ride")
 
 UNEXPECTED_ERROR = "unexpected_error"
+# The canonical line's list of the steps that failed, each with its cause and the policy's row.
+FAILED_STEPS = "failed_steps"
 ALREADY_RUNNING = "already_running"
 ORDER_NOT_ACTIVE = "order_not_active"
 
@@ -91,27 +95,35 @@ def _cause(error: Exception) -> str:
 
 
 async def start_ride(order_id: str, services: Services) -> StartOutcome:
-    """Run the whole task for one order and record its outcome, once.
+    """Run the whole task for one order and record its outcome, once: the metrics and the run's
+    canonical log line, ``start_ride.finished`` (docs/design.md §9).
 
     Never raises for a failed step; raises LeaveUnacknowledged when the policy says the run
     must stay pending.
     """
     started = time.perf_counter()
-    try:
-        outcome = await _StartRide(order_id, services).run()
-    except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
-        log.error("start_ride.crashed", **crash_site(error))
-        outcome = StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR)
-    START_RIDE_TASK_DURATION.labels(outcome.result).observe(time.perf_counter() - started)
-    RIDES_STARTED.labels(outcome.vendor, outcome.country, outcome.result, outcome.reason).inc()
-    log.info(
-        "start_ride.finished",
-        result=outcome.result.value,
-        reason=outcome.reason,
-        vendor=outcome.vendor,
-        country=outcome.country,
-        left_unacknowledged=outcome.left_unacknowledged,
-    )
+    with gathering() as line:
+        try:
+            outcome = await _StartRide(order_id, services).run()
+        except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
+            log.error("start_ride.crashed", **crash_site(error))
+            outcome = StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR)
+        START_RIDE_TASK_DURATION.labels(outcome.result).observe(time.perf_counter() - started)
+        RIDES_STARTED.labels(outcome.vendor, outcome.country, outcome.result, outcome.reason).inc()
+        line.annotate(
+            vendor=outcome.vendor,
+            country=outcome.country,
+            result=outcome.result.value,
+            reason=outcome.reason,
+            left_unacknowledged=outcome.left_unacknowledged,
+            trace_id=current_trace_id(),
+        )
+        line.write(
+            log,
+            "start_ride.finished",
+            own_fault=outcome.reason == UNEXPECTED_ERROR,
+            upstream_failed=line.has(FAILED_STEPS),
+        )
     if outcome.left_unacknowledged:
         raise LeaveUnacknowledged(outcome.reason)
     return outcome
@@ -127,7 +139,7 @@ class _StartRide:
         try:
             async with self._services.coordination.order_lease.hold(self._order_id) as lease:
                 if lease is None:
-                    log.info("start_ride.already_running")
+                    log.debug("start_ride.already_running")
                     return StartOutcome(StartResult.SKIPPED, ALREADY_RUNNING)
                 return await self._run_holding(lease)
         except LeaseUnavailable as error:
@@ -153,7 +165,7 @@ class _StartRide:
         return await _MeterRideLaunch(order, route, self._services, lease).run()
 
     def _skipped(self, order: Order, reason: str) -> StartOutcome:
-        log.info("start_ride.skipped", reason=reason)
+        log.debug("start_ride.skipped", reason=reason)
         country = self._services.router.country_of(order.zone) or ""
         return StartOutcome(StartResult.SKIPPED, reason, country=country)
 
@@ -203,7 +215,7 @@ class _MeterRideLaunch:
     async def run(self) -> StartOutcome:
         if self._order.external_meter_ride_id:
             # An earlier delivery of this task started the meter ride; only the app is left to tell.
-            log.info("start_ride.already_started")
+            log.debug("start_ride.already_started")
             return await self._tell_driver_app(StartResult.ALREADY_STARTED, "ok", running=True)
         ride: _ClaimedRide | None = None
         try:
@@ -244,13 +256,15 @@ class _MeterRideLaunch:
             )
         except VendorRefused as refusal:
             code = count_refusal(vendor, refusal)
-            log.warning("start_ride.vendor_refused", vendor_code=code)
+            _annotate_line(vendor_code=code)
+            log.debug("start_ride.vendor_refused", vendor_code=code)
             raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
             if not isinstance(error, VendorError):
                 log.error("start_ride.vendor_crashed", **crash_site(error))
             raise StepFailed(StartStep.VENDOR_START, _cause(error)) from None
-        log.info("start_ride.vendor_started", ride_id=ride_id)
+        _annotate_line(ride_id=ride_id)
+        log.debug("start_ride.vendor_started", ride_id=ride_id)
         # Claimed the moment the vendor answers, before anything is written (§3a).
         try:
             claim = await self._services.coordination.ride_ledger.claim(
@@ -305,7 +319,7 @@ class _MeterRideLaunch:
                 await self._write_ride_id(ride_id)
         except UpstreamError as error:
             raise StepFailed(StartStep.STORE_RIDE_ID, _cause(error)) from error
-        log.info("start_ride.ride_id_stored", ride_id=ride_id)
+        log.debug("start_ride.ride_id_stored", ride_id=ride_id)
         return None
 
     async def _write_ride_id(self, ride_id: str) -> None:
@@ -322,7 +336,8 @@ class _MeterRideLaunch:
         self, ride: _ClaimedRide | None, stored: str
     ) -> StartOutcome:
         """The order holds a ride id another delivery stored: carry on to step 7 with it."""
-        log.info("start_ride.ride_id_stored_meanwhile", ride_id=stored)
+        _annotate_line(ride_id=stored)
+        log.debug("start_ride.ride_id_stored_meanwhile", ride_id=stored)
         if ride is not None and stored != ride.ride_id:
             # §3a: a ride is ended only when the order holds none; a person settles this one.
             log.warning("start_ride.orphaned_ride_left_running", ride_id=ride.ride_id)
@@ -382,7 +397,8 @@ class _MeterRideLaunch:
                 "start_ride.orphaned_ride_cancel_failed", ride_id=ride_id, cause=_cause(error)
             )
             return
-        log.info("start_ride.orphaned_ride_cancelled", ride_id=ride_id)
+        _annotate_line(orphaned_ride_ended=ride_id)
+        log.debug("start_ride.orphaned_ride_cancelled", ride_id=ride_id)
 
     def _closing(self, ride_id: str) -> MeterRideFinish:
         return MeterRideFinish(
@@ -411,7 +427,7 @@ class _MeterRideLaunch:
                 if ended is not None:
                     return ended
             else:
-                log.info("start_ride.setcar_updated", running=running)
+                log.debug("start_ride.setcar_updated", running=running)
             self._before_side_effect()
             try:
                 await self._services.client_notify.force_polling_order(
@@ -424,7 +440,7 @@ class _MeterRideLaunch:
                 if ended is not None:
                     return ended
             else:
-                log.info("start_ride.push_sent")
+                log.debug("start_ride.push_sent")
         except StepFailed as lease_lost:
             reaction = self._record(lease_lost)
             return self._outcome(
@@ -455,10 +471,15 @@ class _MeterRideLaunch:
 def _record_failure(failure: StepFailed, vendor: str, country: str) -> Reaction:
     reaction = reaction_to(failure.step)
     START_RIDE_STEP_FAILURES.labels(vendor, country, failure.step.value, failure.cause).inc()
-    log.warning(
-        "start_ride.step_failed",
-        step=failure.step.value,
-        cause=failure.cause,
-        reaction=reaction.name,
-    )
+    step = {"step": failure.step.value, "cause": failure.cause, "reaction": reaction.name}
+    line = current_line()
+    if line is not None:
+        line.append(FAILED_STEPS, step)
+    log.debug("start_ride.step_failed", **step)
     return reaction
+
+
+def _annotate_line(**fields: str) -> None:
+    line = current_line()
+    if line is not None:
+        line.annotate(**fields)

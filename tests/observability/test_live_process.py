@@ -317,7 +317,7 @@ def test_a_request_without_an_id_gets_one_that_is_used_alike(transcript: Transcr
     assert all(call.headers.get("X-Request-Id") == request_id for _, call in step.calls)
     events = [line["event"] for line in transcript.lines_of(request_id)]
     assert events.count("vendor.call") == 2
-    assert "finish_ride.priced" in events
+    assert "finish_ride.answered" in events
     # aiohttp's own answers carry one too.
     assert len(transcript.steps["/no-such-path"].headers["X-Request-Id"]) == 32
 
@@ -346,7 +346,7 @@ def test_each_step_logs_its_order_task_and_vendor(transcript: Transcript) -> Non
         "vendor.call",
         "finish_ride.vendor_stopped",
         "vendor.call",
-        "finish_ride.priced",
+        "finish_ride.answered",
     ]
     for line in finish_lines:
         assert line["alias_id"] == "alias-0"
