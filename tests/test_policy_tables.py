@@ -43,7 +43,8 @@ def test_start_ride_matrix_matches_the_design() -> None:
     }
 
 
-def test_finish_ride_refusals_match_the_design() -> None:
+def test_refusals_match_the_design() -> None:
+    # docs/design.md §4's table, then §6's answers of the HTTP surface on every route.
     assert {refusal.value: status for refusal, status in REFUSAL_STATUS.items()} == {
         "invalid_request": 400,
         "unauthorized": 401,
@@ -58,6 +59,14 @@ def test_finish_ride_refusals_match_the_design() -> None:
         "meter_price_rejected": 409,
         "dry_run": 409,
         "upstream_timeout": 504,
+        "payload_too_large": 413,
+        "unsupported_media_type": 415,
+        "bad_request": 400,
+        "request_timeout": 408,
+        "not_found": 404,
+        "method_not_allowed": 405,
+        "internal_error": 500,
+        "broker_unavailable": 503,
     }
     assert set(REFUSAL_STATUS) == set(Refusal)
 

@@ -9,7 +9,6 @@ parser itself rejects never reach a middleware: see ``protocol_errors``.
 """
 
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 
 import structlog
 from aiohttp import hdrs, web
@@ -18,16 +17,19 @@ from gateway.http.errors import InputRefused, error_response
 from gateway.http.limits import MAX_BODY_BYTES
 from gateway.http.request_body import payload_too_large
 from gateway.observability.crash_site import crash_site
+from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-# Codes of the statuses aiohttp raises by itself; others are named after their phrase.
-_CODES = {
-    400: "bad_request",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
+# The refusal of each status aiohttp raises by itself (no route, wrong method, a body past
+# client_max_size, a broken one).
+_AIOHTTP_REFUSALS = {
+    400: Refusal.BAD_REQUEST,
+    404: Refusal.NOT_FOUND,
+    405: Refusal.METHOD_NOT_ALLOWED,
+    408: Refusal.REQUEST_TIMEOUT,
+    413: Refusal.PAYLOAD_TOO_LARGE,
+    415: Refusal.UNSUPPORTED_MEDIA_TYPE,
 }
 # A path is logged, not the caller's whole request line.
 _LOGGED_PATH = 128
@@ -42,30 +44,28 @@ async def json_errors_middleware(request: web.Request, handler: Handler) -> web.
             raise payload_too_large()
         return await handler(request)
     except InputRefused as refused:
-        return _refusal(request, refused.status, refused.code, refused.message)
+        return _refusal(request, refused.refusal, refused.message)
     except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        code = _CODES.get(error.status) or HTTPStatus(error.status).phrase.lower().replace(" ", "_")
-        response = _refusal(request, error.status, code, error.reason)
+        refusal = _AIOHTTP_REFUSALS.get(error.status)
+        if refusal is None:
+            raise  # a status the gateway raises on purpose (none today) or a redirect
+        response = _refusal(request, refusal, error.reason)
         if hdrs.ALLOW in error.headers:  # a 405 names the methods the path takes
             response.headers[hdrs.ALLOW] = error.headers[hdrs.ALLOW]
         return response
     except Exception as error:  # our own fault: ERROR, and still the JSON shape
         path = request.path[:_LOGGED_PATH]
         log.error("http.crashed", method=request.method, path=path, **crash_site(error))
-        return error_response(500, "internal_error", "the gateway failed")
+        return error_response(Refusal.INTERNAL_ERROR, "the gateway failed")
 
 
-def _refusal(request: web.Request, status: int, code: str, message: str) -> web.Response:
-    # A 5xx aiohttp raised is not the caller's mistake.
-    logged = log.info if status < 500 else log.error
-    logged(
+def _refusal(request: web.Request, refusal: Refusal, message: str) -> web.Response:
+    log.info(
         "http.refused",
         method=request.method,
         path=request.path[:_LOGGED_PATH],
-        status=status,
-        code=code,
+        status=REFUSAL_STATUS[refusal],
+        code=refusal.value,
         reason=message,
     )
-    return error_response(status, code, message)
+    return error_response(refusal, message)

@@ -2,20 +2,31 @@
 
 from aiohttp import web
 
+from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
+
 
 class InputRefused(Exception):
     """A request refused for what the caller sent (docs/design.md §6); never an upstream call."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, refusal: Refusal, message: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.code = code
+        self.refusal = refusal
         self.message = message
 
+    @property
+    def status(self) -> int:
+        return REFUSAL_STATUS[self.refusal]
 
-def error_response(status: int, code: str, message: str) -> web.Response:
-    response = web.json_response({"code": code, "message": message}, status=status)
-    if status == 413:
+    @property
+    def code(self) -> str:
+        return self.refusal.value
+
+
+def error_response(refusal: Refusal, message: str) -> web.Response:
+    """The JSON answer of a refusal, with the status the refusal table gives it."""
+    status = REFUSAL_STATUS[refusal]
+    response = web.json_response({"code": refusal.value, "message": message}, status=status)
+    if refusal is Refusal.PAYLOAD_TOO_LARGE:
         # The rest of an oversized body is not worth reading: close instead of draining it.
         response.force_close()
     return response

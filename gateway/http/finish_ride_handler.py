@@ -24,7 +24,7 @@ from gateway.rides.finish_refusals import REFUSAL_STATUS, FinishRideRefused, Ref
 from gateway.rides.finish_ride import FinishRide, FinishRideRequest
 
 FINISH_RIDE = "finishRide"
-INTERNAL_ERROR = "internal_error"
+OK = "ok"
 PARK_ID_HEADER = "X-YaTaxi-Park-Id"
 DRIVER_PROFILE_ID_HEADER = "X-YaTaxi-Driver-Profile-Id"
 
@@ -59,14 +59,12 @@ async def _finish_ride(request: web.Request, line: CanonicalLine) -> web.Respons
             raise FinishRideRefused(
                 Refusal.UPSTREAM_TIMEOUT, f"finish-ride passed its {deadline_ms} ms deadline"
             ) from None
-    except InputRefused as refused:  # the caller's mistake
-        return _answer(line, started, flow, refused.code, refused.status, refused.message)
-    except FinishRideRefused as refused:
-        return _answer(line, started, flow, refused.refusal.value, refused.status, refused.message)
+    except (InputRefused, FinishRideRefused) as refused:
+        return _answer(line, started, flow, refused.refusal, refused.message)
     except Exception as error:  # a bug still answers JSON, so the app falls back to manual entry
         log.error("finish_ride.crashed", **crash_site(error))
-        return _answer(line, started, flow, INTERNAL_ERROR, 500, "the gateway failed")
-    return _answer(line, started, flow, "ok", 200, price=price)
+        return _answer(line, started, flow, Refusal.INTERNAL_ERROR, "the gateway failed")
+    return _answer(line, started, flow, price)
 
 
 async def _read_request(request: web.Request) -> FinishRideRequest:
@@ -89,11 +87,7 @@ def _identity(request: web.Request, header: str) -> str:
     values = request.headers.getall(header, ())
     # aiohttp strips the whitespace around a value: a blank one arrives empty.
     if len(values) != 1 or not values[0]:
-        raise InputRefused(
-            REFUSAL_STATUS[Refusal.UNAUTHORIZED],
-            Refusal.UNAUTHORIZED,
-            f"{header} must be given once, with a value",
-        )
+        raise InputRefused(Refusal.UNAUTHORIZED, f"{header} must be given once, with a value")
     return values[0]
 
 
@@ -101,13 +95,16 @@ def _answer(
     line: CanonicalLine,
     started: float,
     flow: FinishRide | None,
-    code: str,
-    status: int,
+    answer: Decimal | Refusal,
     message: str = "",
-    price: Decimal | None = None,
 ) -> web.Response:
+    """The price, or the refusal's JSON; counted, timed and written as one line."""
     vendor, country = (flow.vendor, flow.country) if flow else ("", "")
-    result = "refused" if price is None else "replayed" if flow and flow.replayed else "priced"
+    if isinstance(answer, Refusal):
+        code, status, result = answer.value, REFUSAL_STATUS[answer], "refused"
+    else:
+        code, status = OK, 200
+        result = "replayed" if flow and flow.replayed else "priced"
     RIDES_FINISHED.labels(vendor, country, result, code).inc()
     FINISH_RIDE_DURATION.labels(code).observe(time.perf_counter() - started)
     line.annotate(
@@ -118,13 +115,13 @@ def _answer(
         status=status,
         trace_id=current_trace_id(),
     )
-    if price is None:
+    if isinstance(answer, Refusal):
         line.annotate(message=message)
     # 500 is the gateway's own fault; 502 and 504 (the refusal table's) an upstream's or a
     # vendor's; every other refusal is the caller's mistake or the order's state.
     line.write(
         log, "finish_ride.answered", own_fault=status == 500, upstream_failed=status in (502, 504)
     )
-    if price is None:
-        return error_response(status, code, message)
-    return web.json_response({"price": float(price)})
+    if isinstance(answer, Refusal):
+        return error_response(answer, message)
+    return web.json_response({"price": float(answer)})

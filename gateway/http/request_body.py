@@ -11,16 +11,19 @@ from aiohttp import web
 from gateway.http.errors import InputRefused
 from gateway.http.limits import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES
 from gateway.http.request_validation import body_media_types
+from gateway.rides.finish_refusals import Refusal
 
 BROKEN_BODY = "the body could not be read: its chunking or content encoding is broken"
 
 
 def payload_too_large() -> InputRefused:
-    return InputRefused(413, "payload_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    return InputRefused(
+        Refusal.PAYLOAD_TOO_LARGE, f"the body is larger than {MAX_BODY_BYTES} bytes"
+    )
 
 
 def request_timeout() -> InputRefused:
-    return InputRefused(408, "request_timeout", "the body did not arrive in time")
+    return InputRefused(Refusal.REQUEST_TIMEOUT, "the body did not arrive in time")
 
 
 async def read_body(request: web.Request, operation_id: str) -> bytes:
@@ -39,8 +42,8 @@ async def read_body(request: web.Request, operation_id: str) -> bytes:
         raise payload_too_large() from None
     except web.RequestPayloadError:  # bad chunking, or a Content-Encoding it does not have
         # aiohttp's message quotes the bytes it choked on; the caller knows what it sent.
-        raise InputRefused(400, "bad_request", BROKEN_BODY) from None
+        raise InputRefused(Refusal.BAD_REQUEST, BROKEN_BODY) from None
     if request.content_type not in body_media_types(operation_id):
         accepted = ", ".join(sorted(body_media_types(operation_id)))
-        raise InputRefused(415, "unsupported_media_type", f"the body must be {accepted}")
+        raise InputRefused(Refusal.UNSUPPORTED_MEDIA_TYPE, f"the body must be {accepted}")
     return raw

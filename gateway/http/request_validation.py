@@ -20,6 +20,7 @@ import yaml
 
 from gateway.http.errors import InputRefused
 from gateway.http.limits import MAX_JSON_DEPTH, MAX_NUMBER_EXPONENT
+from gateway.rides.finish_refusals import Refusal
 
 OPENAPI_RESOURCE = "openapi.yaml"
 # An integer literal longer than this is decoded as a Decimal: jsonschema-rs 0.60 compares
@@ -35,7 +36,7 @@ class InvalidRequest(InputRefused):
     """The body does not match the spec; the message says what is wrong, for the caller."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(400, "invalid_request", message)
+        super().__init__(Refusal.INVALID_REQUEST, message)
 
 
 class _NumberOutOfRange(ValueError):

@@ -10,6 +10,7 @@ from gateway.http.errors import error_response
 from gateway.http.request_body import read_body
 from gateway.http.request_validation import parse_body
 from gateway.observability.tracing import continued_trace
+from gateway.rides.finish_refusals import Refusal
 
 START_RIDE = "startRide"
 
@@ -30,6 +31,6 @@ async def _enqueue(request: web.Request) -> web.Response:
         task_id = await enqueue_start_ride(request.app[BROKER], order_id, body.get("task_id"))
     except BrokerUnavailable as error:
         log.error("start_ride.enqueue_failed", order_id=order_id, error=str(error))
-        return error_response(503, "broker_unavailable", "the task broker is unreachable")
+        return error_response(Refusal.BROKER_UNAVAILABLE, "the task broker is unreachable")
     log.info("start_ride.enqueued", order_id=order_id, task_id=task_id)
     return web.json_response({"task_id": task_id}, status=202)

@@ -1,6 +1,8 @@
-"""The finish-ride refusal table (DESIGN §4): each refusal's code and HTTP status, in one place.
+"""The refusal table: each refusal's code and HTTP status, in one place.
 
-Any non-200 answer makes the driver app fall back to manual price entry.
+Finish-ride's own refusals (docs/design.md §4), and the HTTP surface's answers to hostile or
+broken input and to its own faults, on every route (§6). Any non-200 answer of finish-ride
+makes the driver app fall back to manual price entry.
 """
 
 from enum import StrEnum
@@ -20,6 +22,16 @@ class Refusal(StrEnum):
     METER_PRICE_REJECTED = "meter_price_rejected"
     DRY_RUN = "dry_run"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    # The HTTP surface's own (§6), in the order they are checked: size, media type, then the
+    # body as HTTP (its chunking, its encoding, its arrival).
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    BAD_REQUEST = "bad_request"
+    REQUEST_TIMEOUT = "request_timeout"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    INTERNAL_ERROR = "internal_error"
+    BROKER_UNAVAILABLE = "broker_unavailable"
 
 
 REFUSAL_STATUS: dict[Refusal, int] = {
@@ -36,6 +48,14 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.METER_PRICE_REJECTED: 409,
     Refusal.DRY_RUN: 409,
     Refusal.UPSTREAM_TIMEOUT: 504,
+    Refusal.PAYLOAD_TOO_LARGE: 413,
+    Refusal.UNSUPPORTED_MEDIA_TYPE: 415,
+    Refusal.BAD_REQUEST: 400,
+    Refusal.REQUEST_TIMEOUT: 408,
+    Refusal.NOT_FOUND: 404,
+    Refusal.METHOD_NOT_ALLOWED: 405,
+    Refusal.INTERNAL_ERROR: 500,  # the gateway's own fault
+    Refusal.BROKER_UNAVAILABLE: 503,  # start-ride: the task could not be enqueued for sure
 }
 
 
