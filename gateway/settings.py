@@ -25,10 +25,32 @@ class ServerSettings(_Section):
     finish_ride_deadline_ms: int = Field(default=3000, gt=0)
 
 
+SENTINEL_SCHEMES = ("redis-sentinel", "rediss-sentinel")
+
+
 class BrokerSettings(_Section):
-    url: str = Field(default="", pattern=r"^(|rediss?://.+)$")
+    # "" = in-memory; redis:// or rediss:// = one Redis; redis-sentinel:// or rediss-sentinel://
+    # = the master a set of sentinels names (docs/design.md §8).
+    url: str = Field(default="", pattern=r"^(|rediss?://.+|rediss?-sentinel://.+)$")
     redelivery_timeout_ms: int = Field(default=60000, gt=0)
     queue_name: str = "meters_integration_api"
+    # How many replicas must hold an enqueued task before start-ride answers 202 (unset: see
+    # replicas_to_acknowledge).
+    min_replicas_acked: int | None = Field(default=None, ge=0)
+    # A task delivered this many times without being acknowledged goes to the dead letters.
+    max_deliveries: int = Field(default=5, ge=1)
+
+    @property
+    def uses_sentinel(self) -> bool:
+        return self.url.split("://", 1)[0] in SENTINEL_SCHEMES
+
+    def replicas_to_acknowledge(self) -> int:
+        """Replicas a write must reach before it counts as done (Redis WAIT): the explicit
+        ``min_replicas_acked``, else 1 under Sentinel, whose failover promotes a replica, and
+        0 for a single Redis, which has none to wait for."""
+        if self.min_replicas_acked is not None:
+            return self.min_replicas_acked
+        return 1 if self.uses_sentinel else 0
 
 
 class WorkerSettings(_Section):

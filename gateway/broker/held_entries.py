@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 import structlog
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
 log = structlog.get_logger("gateway.broker")
@@ -32,7 +32,9 @@ end
 """
 
 # KEYS[1] stream; ARGV[1] group, ARGV[2] consumer. Redis cannot un-deliver an entry: a fresh
-# copy goes to the next worker that reads. The consumer is forgotten with it.
+# copy goes to the next worker that reads, carrying the deliveries so far (held[4] is this
+# entry's count) so that a task that never finishes still reaches the dead letters. The
+# consumer is forgotten with it.
 _HAND_BACK = """
 local handed_back = 0
 while true do
@@ -42,7 +44,20 @@ while true do
     local id = held[1]
     local entry = redis.call('XRANGE', KEYS[1], id, id)
     if #entry > 0 then
-      redis.call('XADD', KEYS[1], '*', unpack(entry[1][2]))
+      local fields = entry[1][2]
+      local copy = {}
+      local deliveries = held[4]
+      for i = 1, #fields, 2 do
+        if fields[i] == 'deliveries' then
+          deliveries = deliveries + tonumber(fields[i + 1])
+        else
+          table.insert(copy, fields[i])
+          table.insert(copy, fields[i + 1])
+        end
+      end
+      table.insert(copy, 'deliveries')
+      table.insert(copy, tostring(deliveries))
+      redis.call('XADD', KEYS[1], '*', unpack(copy))
       handed_back = handed_back + 1
     end
     redis.call('XACK', KEYS[1], ARGV[1], id)
@@ -57,7 +72,7 @@ return handed_back
 class HeldEntries:
     def __init__(
         self,
-        pool: BlockingConnectionPool,
+        pool: ConnectionPool,
         *,
         stream: str,
         group: str,

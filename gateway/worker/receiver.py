@@ -1,9 +1,24 @@
-"""taskiq's Receiver as a worker runs it, knowing which task runs are still going."""
+"""taskiq's Receiver as a worker runs it, knowing which task runs are still going.
+
+A run is acknowledged once it has run (the task never raises to be retried, docs/design.md §3),
+except a run that did not really end: one cut short by a stopping worker. Its entry stays
+pending, and the worker hands it back to the stream for another worker.
+"""
 
 import asyncio
+from collections.abc import Callable
+from typing import Any
 
-from taskiq import AckableMessage, AcknowledgeType, AsyncBroker
+from taskiq import AckableMessage, AcknowledgeType, AsyncBroker, TaskiqMessage, TaskiqResult
+from taskiq.acks import AckController
 from taskiq.receiver import Receiver
+
+from gateway.workarounds.taskiq import acknowledged_despite_cancellation, withhold_acknowledgement
+
+
+def leaves_entry_pending(error: BaseException | None) -> bool:
+    """Whether a run that ended with ``error`` must stay unacknowledged, to run again."""
+    return acknowledged_despite_cancellation(error)
 
 
 class WorkerReceiver(Receiver):
@@ -17,7 +32,7 @@ class WorkerReceiver(Receiver):
             # The worker starts the broker itself, after the services the task uses are open.
             run_startup=False,
             # The entry stays pending while the task runs, so a killed worker's task is
-            # redelivered; the task never raises to be retried (DESIGN §3).
+            # redelivered; the task never raises to be retried (docs/design.md §3).
             ack_type=AcknowledgeType.WHEN_EXECUTED,
             # How long listen() waits for running tasks once told to stop.
             wait_tasks_timeout=grace_s,
@@ -32,6 +47,17 @@ class WorkerReceiver(Receiver):
             await super().callback(message, raise_err)
         finally:
             self._running.discard(run)
+
+    async def run_task(
+        self,
+        target: Callable[..., Any],
+        message: TaskiqMessage,
+        ack_controller: AckController | None = None,
+    ) -> TaskiqResult[Any]:
+        result = await super().run_task(target, message, ack_controller)
+        if ack_controller is not None and leaves_entry_pending(result.error):
+            withhold_acknowledgement(ack_controller)
+        return result
 
     @property
     def running(self) -> int:
