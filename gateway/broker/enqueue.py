@@ -40,9 +40,11 @@ async def enqueue_start_ride(broker: AsyncBroker, order_id: str, task_id: str | 
     try:
         await kicker.kiq(order_id=order_id)
     except Exception as error:  # redis, network or pool errors all mean "could not enqueue"
-        result = _result_of(error)
+        # taskiq wraps what the broker raised in SendTaskError("Cannot send task to the queue").
+        cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
+        result = _result_of(cause)
         ENQUEUES.labels(result).inc()
-        raise BrokerUnavailable(result, describe(error)) from error
+        raise BrokerUnavailable(result, describe(cause)) from error
     ENQUEUES.labels("ok").inc()
     return task_id
 

@@ -16,7 +16,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from gateway.broker.redis_connection import connection_pool
 from tests.production.redis_server import RedisServer
+from tests.production.sentinel_cluster import SentinelCluster
 from tests.production.stream import StreamProbe
 from tests.production.workers import Workers
 
@@ -56,8 +58,8 @@ def queue_name() -> str:
 
 @pytest.fixture
 async def probe(broker_url: str, queue_name: str) -> AsyncIterator[StreamProbe]:
-    # RESP2 for the reason the broker uses it: it notices connections a restarted Redis closed.
-    async with Redis.from_url(broker_url, protocol=2) as redis:
+    # The broker's own kind of pool: RESP2, and under Sentinel it follows the master.
+    async with Redis(connection_pool=connection_pool(broker_url)) as redis:
         yield StreamProbe(redis, queue_name)
         # A test that failed with its own Redis stopped has nothing left to clean.
         with suppress(RedisConnectionError):
@@ -92,3 +94,14 @@ async def workers(
     started = Workers(production_tree, tmp_path)
     yield started
     await started.close()
+
+
+@pytest.fixture
+def sentinel_cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
+    """A master, two replicas and three sentinels of the test's own."""
+    workdir = tmp_path / "sentinel"
+    workdir.mkdir()
+    cluster = SentinelCluster(workdir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
