@@ -139,8 +139,9 @@ class DeadLetters:
             await self.report_length(redis)
         if not new_id:
             return None
-        log.info("broker.dead_letter_requeued", dead_letter_id=dead_letter_id, entry_id=new_id)
-        return str(new_id.decode())
+        entry_id = str(new_id.decode())
+        log.info("broker.dead_letter_requeued", dead_letter_id=dead_letter_id, entry_id=entry_id)
+        return entry_id
 
     async def requeue_all(self) -> list[tuple[str, str | None]]:
         """Every dead letter back in the task stream: (dead-letter id, new entry id) pairs."""

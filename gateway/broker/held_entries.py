@@ -7,6 +7,11 @@ back to the stream as new entries, so nothing waits out the redelivery timeout.
 
 Both steps run as Lua scripts: each checks which consumer owns an entry and acts on it in one
 atomic step, so an entry another worker has claimed in the meantime is never touched.
+
+Each refresh is also the worker's heartbeat: the sorted set ``<stream>:heartbeats`` scores
+every live consumer with the Redis time it last refreshed. Redis itself cannot tell a live
+idle consumer from a dead one (before 7.2, XINFO CONSUMERS's idle time only moves when an
+entry is delivered), so this is how gone consumers are told apart (ReliableStreamBroker).
 """
 
 import asyncio
@@ -19,10 +24,14 @@ from redis.exceptions import RedisError
 
 log = structlog.get_logger("gateway.broker")
 
-# KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3...] entry ids. XCLAIM with a minimum
-# idle time of 0 is what resets the idle time; done blindly it would also take an entry back
-# from a worker that has since reclaimed it.
+HEARTBEATS_SUFFIX = ":heartbeats"
+
+# KEYS[1] stream, KEYS[2] heartbeats; ARGV[1] group, ARGV[2] consumer, ARGV[3...] entry ids.
+# XCLAIM with a minimum idle time of 0 is what resets the idle time; done blindly it would also
+# take an entry back from a worker that has since reclaimed it.
 _REFRESH = """
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000), ARGV[2])
 for i = 3, #ARGV do
   local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if #pending > 0 and pending[1][2] == ARGV[2] then
@@ -65,6 +74,7 @@ while true do
   end
 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
 return handed_back
 """
 
@@ -80,7 +90,7 @@ class HeldEntries:
         refresh_interval_s: float,
     ) -> None:
         self._pool = pool
-        self._keys = [stream]
+        self._keys = [stream, stream + HEARTBEATS_SUFFIX]
         self._args = [group, consumer]
         self._refresh_interval_s = refresh_interval_s
         self._ids: set[bytes] = set()
@@ -111,9 +121,6 @@ class HeldEntries:
 
     async def _keep_fresh(self) -> None:
         while True:
-            await asyncio.sleep(self._refresh_interval_s)
-            if not self._ids:
-                continue
             try:
                 async with Redis(connection_pool=self._pool) as redis:
                     await redis.register_script(_REFRESH)(
@@ -121,6 +128,7 @@ class HeldEntries:
                     )
             except RedisError as error:
                 log.warning("broker.refresh_failed", error=f"{type(error).__name__}: {error}")
+            await asyncio.sleep(self._refresh_interval_s)
 
     async def _hand_back(self) -> None:
         try:

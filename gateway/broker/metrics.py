@@ -46,7 +46,8 @@ STREAM_LENGTH = Gauge(
 )
 CONSUMERS = Gauge(
     "meters_broker_consumers",
-    "Worker processes registered in the consumer group, after gone ones are removed.",
+    "Live worker processes: those that sent the stream a heartbeat within three redelivery "
+    "timeouts (consumers of gone ones are removed from the group).",
     multiprocess_mode="mostrecent",
 )
 DEAD_LETTERS = Counter(

@@ -41,7 +41,7 @@ from taskiq.message import BrokerMessage
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX, DeadLetters
 from gateway.broker.delivery import DELIVERIES_FIELD, DELIVERIES_LABEL
-from gateway.broker.held_entries import HeldEntries
+from gateway.broker.held_entries import HEARTBEATS_SUFFIX, HeldEntries
 from gateway.broker.link import BrokerLink
 from gateway.broker.metrics import (
     CONSUMERS,
@@ -65,9 +65,8 @@ READ_BLOCK_MS = 1000
 RECLAIM_INTERVAL_BOUNDS_MS = (50, 5000)
 # Idle entries looked at per reclaim step; those still running here are skipped.
 RECLAIM_SCAN = 10
-# A consumer with nothing pending is removed once idle this many redelivery timeouts (and read
-# blocks): a live one reads at least once per block. Removing a live one would be harmless
-# anyway: it has nothing pending, and its next read registers it again.
+# A consumer with nothing pending is removed once silent this many redelivery timeouts (and read
+# blocks): a live one sends a heartbeat every third of a timeout (HeldEntries).
 GONE_CONSUMER_IDLE_FACTOR = 3
 RECONNECT_BACKOFF = EqualJitterBackoff(cap=5.0, base=0.1)
 
@@ -92,23 +91,26 @@ class Delivery:
     idle_ms: int | None = None
 
 
-# KEYS[1] stream; ARGV[1] group, ARGV[2] this consumer, ARGV[3] idle bound in ms. Checks and
-# removes in one step, so a consumer handed an entry meanwhile is never removed with it.
+# KEYS[1] stream, KEYS[2] heartbeats (HeldEntries); ARGV[1] group, ARGV[2] this consumer,
+# ARGV[3] the bound in ms. A consumer is gone when it has nothing pending, had nothing delivered
+# and sent no heartbeat within the bound. Checks and removes in one step, so a consumer handed
+# an entry meanwhile is never removed with it. Returns the live workers and the removed ones.
 _REMOVE_GONE_CONSUMERS = """
+local now = redis.call('TIME')
+local cutoff = now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
 local removed = {}
-local live = 0
 for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
   local info = {}
   for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
-  if info['name'] ~= ARGV[2] and info['pending'] == 0 and info['idle'] > tonumber(ARGV[3]) then
+  if info['name'] ~= ARGV[2] and info['pending'] == 0 and info['idle'] > tonumber(ARGV[3])
+      and not redis.call('ZSCORE', KEYS[2], info['name']) then
     redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
     table.insert(removed, info['name'])
     table.insert(removed, info['idle'])
-  else
-    live = live + 1
   end
 end
-return {live, removed}
+return {redis.call('ZCARD', KEYS[2]), removed}
 """
 
 
@@ -311,7 +313,7 @@ class ReliableStreamBroker(AsyncBroker):
     async def _look_after_the_group(self, redis: Redis) -> None:
         """Once per reclaim pass: remove gone consumers, and report the stream's state."""
         live, removed = await redis.register_script(_REMOVE_GONE_CONSUMERS)(
-            keys=[self.queue_name],
+            keys=[self.queue_name, self.queue_name + HEARTBEATS_SUFFIX],
             args=[self.consumer_group_name, self.consumer_name, self._gone_after_ms],
         )
         for name, idle_ms in zip(removed[::2], removed[1::2], strict=True):

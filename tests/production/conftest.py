@@ -16,6 +16,8 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
+from gateway.broker.held_entries import HEARTBEATS_SUFFIX
 from gateway.broker.redis_connection import connection_pool
 from tests.production.redis_server import RedisServer
 from tests.production.sentinel_cluster import SentinelCluster
@@ -63,7 +65,9 @@ async def probe(broker_url: str, queue_name: str) -> AsyncIterator[StreamProbe]:
         yield StreamProbe(redis, queue_name)
         # A test that failed with its own Redis stopped has nothing left to clean.
         with suppress(RedisConnectionError):
-            await redis.delete(queue_name)
+            await redis.delete(
+                queue_name, queue_name + HEARTBEATS_SUFFIX, queue_name + DEAD_LETTER_SUFFIX
+            )
 
 
 @pytest.fixture
