@@ -8,6 +8,8 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.broker.sentinel_url import SENTINEL_SCHEMES, parse_sentinel_url
+
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
 
 
@@ -25,9 +27,6 @@ class ServerSettings(_Section):
     finish_ride_deadline_ms: int = Field(default=3000, gt=0)
 
 
-SENTINEL_SCHEMES = ("redis-sentinel", "rediss-sentinel")
-
-
 class BrokerSettings(_Section):
     # "" = in-memory; redis:// or rediss:// = one Redis; redis-sentinel:// or rediss-sentinel://
     # = the master a set of sentinels names (docs/design.md §8).
@@ -39,6 +38,13 @@ class BrokerSettings(_Section):
     min_replicas_acked: int | None = Field(default=None, ge=0)
     # A task delivered this many times without being acknowledged goes to the dead letters.
     max_deliveries: int = Field(default=5, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _sentinel_url_is_complete(cls, url: str) -> str:
+        if url.split("://", 1)[0] in SENTINEL_SCHEMES:
+            parse_sentinel_url(url)  # BadBrokerUrl, a ValueError, says what is missing
+        return url
 
     @property
     def uses_sentinel(self) -> bool:
