@@ -2,9 +2,10 @@
 of sentinels names (docs/design.md §8).
 
 ``redis://`` and ``rediss://`` go to redis-py as they are; ``redis-sentinel://`` and
-``rediss-sentinel://`` are read by sentinel_url. Under Sentinel the pool is redis-py's ``SentinelConnectionPool``: each
-new connection asks the sentinels for the current master, and a connection to a master that
-turned replica (``READONLY``) is dropped, so every client of the pool follows a failover.
+``rediss-sentinel://`` are read by sentinel_url. Under Sentinel the pool is redis-py's
+``SentinelConnectionPool``: each new connection asks the sentinels for the current master, and
+a connection to a master that turned replica (``READONLY``) is dropped, so every client of the
+pool follows a failover.
 """
 
 from typing import Any
