@@ -67,6 +67,10 @@ def connection_pool(url: str) -> ConnectionPool:
         sentinel_kwargs=_sentinel_options(address),
         **_data_node_options(address),
     )
+    # Each new data-node connection first asks a sentinel for the master, on these clients.
+    for client in sentinel.sentinels:
+        pool = client.connection_pool
+        pool.connection_class = cancellable_connection_class(pool.connection_class)
     return SentinelConnectionPool(  # type: ignore[no-untyped-call]
         address.master_name,
         sentinel,

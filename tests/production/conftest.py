@@ -47,10 +47,22 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture
-def broker_url(redis_url: str) -> str:
-    """The Redis the test's gateway and workers use; a module may point it at ``own_redis``."""
-    return redis_url
+@pytest.fixture(scope="session")
+def shared_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A master, two replicas and three sentinels the session's tests share (and never kill)."""
+    cluster = SentinelCluster(tmp_path_factory.mktemp("sentinel"))
+    cluster.start()
+    yield cluster.url()
+    cluster.stop()
+
+
+@pytest.fixture(params=["redis", "sentinel"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """The Redis the test's gateway and workers use: every guarantee holds on a plain Redis
+    and under Sentinel. A module may point it elsewhere (``own_redis``, its own cluster)."""
+    shared = "redis_url" if request.param == "redis" else "shared_sentinel_url"
+    url: str = request.getfixturevalue(shared)
+    return url
 
 
 @pytest.fixture
