@@ -1,7 +1,7 @@
 """Production broker: one Redis stream, one consumer group, acknowledgement after the task ran.
 
-taskiq-redis 1.2.4's brokers fall short in ways that lose or stall tasks, so this one is built
-on taskiq's ``AsyncBroker`` and redis-py directly:
+taskiq-redis 1.2.4's brokers fall short in ways that lose or stall tasks, so this one is a
+``RedisStreamBroker`` (what callers test for) with every method of its own, on redis-py:
 
 - its pool reaches one Redis or, under Sentinel, always the current master (redis_connection),
   so a failover is followed without a restart; taskiq-redis's ``RedisStreamSentinelBroker``
@@ -38,6 +38,7 @@ from redis.backoff import EqualJitterBackoff
 from redis.exceptions import RedisError, ResponseError
 from taskiq import AckableMessage, AsyncBroker
 from taskiq.message import BrokerMessage
+from taskiq_redis import RedisStreamBroker
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX, DeadLetters
 from gateway.broker.delivery import DELIVERIES_FIELD, DELIVERIES_LABEL
@@ -119,10 +120,16 @@ def _unique_consumer_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class ReliableStreamBroker(AsyncBroker):
+class ReliableStreamBroker(RedisStreamBroker):
     def __init__(self, settings: BrokerSettings) -> None:
-        super().__init__()
-        self.connection_pool = connection_pool(settings.url)
+        # RedisStreamBroker's constructor builds a pool from a redis:// URL only. Of its
+        # methods only startup (which calls _declare_consumer_group below) and shutdown (which
+        # disconnects the pool) are kept, so only AsyncBroker's part is set up here, and the
+        # pool is redis_connection's, which follows a Sentinel failover.
+        AsyncBroker.__init__(self)
+        # Typed upstream as the BlockingConnectionPool it builds; Sentinel's pool is a plain
+        # ConnectionPool, and nothing here waits for a free connection.
+        self.connection_pool = connection_pool(settings.url)  # type: ignore[assignment]
         self.queue_name = settings.queue_name
         self.consumer_group_name = CONSUMER_GROUP
         self.consumer_name = _unique_consumer_name()
@@ -148,10 +155,10 @@ class ReliableStreamBroker(AsyncBroker):
             self.formatter,
         )
 
-    async def startup(self) -> None:
-        await super().startup()
-        # A gateway or worker starting while Redis is down still starts: the gateway reports
-        # not ready until it is back, a worker creates the group on its first read.
+    async def _declare_consumer_group(self) -> None:
+        # Called by startup(). A gateway or worker starting while Redis is down still starts:
+        # the gateway reports not ready until it is back, a worker creates the group on its
+        # first read.
         try:
             async with Redis(connection_pool=self.connection_pool) as redis:
                 await self._create_group(redis)
@@ -160,10 +167,6 @@ class ReliableStreamBroker(AsyncBroker):
             log.warning("broker.unreachable_at_startup", error=describe(error))
         else:
             self.link.mark_up()
-
-    async def shutdown(self) -> None:
-        await super().shutdown()
-        await self.connection_pool.disconnect()
 
     async def _create_group(self, redis: Redis) -> None:
         try:
