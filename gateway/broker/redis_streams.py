@@ -148,6 +148,8 @@ class ReliableStreamBroker(RedisStreamBroker):
             consumer=self.consumer_name,
             refresh_interval_s=self.idle_timeout / 3 / 1000,
         )
+        # Task id -> entry id of the deliveries running here, for leave_pending.
+        self._entries: dict[str, bytes] = {}
         self.dead_letters = DeadLetters(
             self.connection_pool,
             self.queue_name,
@@ -342,6 +344,7 @@ class ReliableStreamBroker(RedisStreamBroker):
         except Exception:  # not a taskiq message; the Receiver logs and drops it
             return AckableMessage(data=data, ack=self._acknowledger(delivery.entry_id))
         message.labels[DELIVERIES_LABEL] = str(delivery.deliveries)
+        self._entries[message.task_id] = delivery.entry_id
         if delivery.previous_consumer is not None:
             RECLAIMED.inc()
             log.warning(
@@ -360,7 +363,7 @@ class ReliableStreamBroker(RedisStreamBroker):
 
     def _acknowledger(self, entry_id: bytes) -> Callable[[], Awaitable[None]]:
         async def acknowledge() -> None:
-            self._held.discard(entry_id)
+            self._forget(entry_id)
             try:
                 async with (
                     Redis(connection_pool=self.connection_pool) as redis,
@@ -375,6 +378,18 @@ class ReliableStreamBroker(RedisStreamBroker):
                 log.warning("broker.ack_failed", entry_id=entry_id.decode(), error=describe(error))
 
         return acknowledge
+
+    def leave_pending(self, task_id: str) -> None:
+        """A run of this task ended without being acknowledged: stop keeping its entry fresh,
+        so that it is delivered again (to any worker) after the redelivery timeout."""
+        entry_id = self._entries.pop(task_id, None)
+        if entry_id is not None:
+            self._held.discard(entry_id)
+
+    def _forget(self, entry_id: bytes) -> None:
+        self._held.discard(entry_id)
+        for task_id in [task for task, entry in self._entries.items() if entry == entry_id]:
+            del self._entries[task_id]
 
     def holding_deliveries(self) -> AbstractAsyncContextManager[None]:
         """A worker's run (see HeldEntries.kept)."""

@@ -1,8 +1,9 @@
 """taskiq's Receiver as a worker runs it, knowing which task runs are still going.
 
 A run is acknowledged once it has run (the task never raises to be retried, docs/design.md §3),
-except a run that did not really end: one cut short by a stopping worker. Its entry stays
-pending, and the worker hands it back to the stream for another worker.
+except a run that did not really end: one cut short by a stopping worker (its entry is handed
+back to the stream at once) or one that must run again (``leaves_entry_pending``): its entry
+stays pending and is delivered again after the redelivery timeout.
 """
 
 import asyncio
@@ -13,6 +14,7 @@ from taskiq import AckableMessage, AcknowledgeType, AsyncBroker, TaskiqMessage, 
 from taskiq.acks import AckController
 from taskiq.receiver import Receiver
 
+from gateway.broker.redis_streams import ReliableStreamBroker
 from gateway.workarounds.taskiq import acknowledged_despite_cancellation, withhold_acknowledgement
 
 
@@ -57,6 +59,8 @@ class WorkerReceiver(Receiver):
         result = await super().run_task(target, message, ack_controller)
         if ack_controller is not None and leaves_entry_pending(result.error):
             withhold_acknowledgement(ack_controller)
+            if isinstance(self.broker, ReliableStreamBroker):
+                self.broker.leave_pending(message.task_id)
         return result
 
     @property

@@ -268,3 +268,24 @@ async def test_an_enqueue_fewer_replicas_confirm_is_refused_but_stays_in_the_str
     assert "of 3 replicas acknowledged" in refused.value.cause
     # The master holds it: a worker will run it, and a retry with task-1 is harmless.
     assert await probe.length() == 1
+
+
+async def test_an_entry_left_pending_is_delivered_again_after_the_redelivery_timeout(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    task_id = await enqueue(gateway, "order-1")
+    running = Reader(make_broker())
+
+    async with running.broker.holding_deliveries():
+        assert await running.take() == task_id
+        # The run ended without acknowledgement (say, its Redis failed while taking the lease).
+        running.broker.leave_pending(task_id)
+
+        assert await running.take(timeout_s=RECLAIM_DEADLINE_S + 1) == task_id
+        [pending] = await probe.pending()
+        assert (pending.consumer, pending.deliveries) == (running.broker.consumer_name, 2)
+        await running.ack(task_id)
+
+    assert await probe.length() == 0
