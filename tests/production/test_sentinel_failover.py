@@ -104,6 +104,8 @@ async def test_a_task_answered_just_before_the_next_master_dies_still_runs(
 
     assert (await enqueue(gateway, answered))[0] == 202
     second = sentinel_cluster.kill_master()
+    # Until the sentinels agree the master is down (DOWN_AFTER_MS) they still name it.
+    assert not await ready(gateway)
 
     await sentinel_cluster.wait_for_new_master(second, replicas=0)
     await eventually(
