@@ -62,6 +62,9 @@ class SentinelCluster:
         self._data_node(master_port, [])
         for _ in range(2):
             self._data_node(free_port(), ["--replicaof", HOST, str(master_port)])
+        # Sentinels learn the replicas from the master's INFO, which they read every 10 s:
+        # starting them once the replicas are online saves that wait.
+        self._until(lambda: self._replicas_of(master_port) >= 2, "the replicas are online")
         for _ in range(3):
             port = free_port()
             config = self._workdir / f"sentinel-{port}.conf"
@@ -114,6 +117,9 @@ class SentinelCluster:
         args = [
             *("--port", str(port), "--bind", HOST, "--dir", str(self._workdir)),
             *("--save", "", "--appendonly", "no", "--dbfilename", f"dump-{port}.rdb"),
+            # A replica that needs a full resync (at start, or after a failover when a partial
+            # one is refused) gets it at once instead of after 5 s.
+            *("--repl-diskless-sync-delay", "0"),
             *extra,
         ]
         self.data_nodes[port] = _Node(self._binary, self._workdir, port, args)
