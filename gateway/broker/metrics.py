@@ -1,4 +1,5 @@
-"""The broker's Prometheus metrics (docs/design.md §9), on gateways and workers alike.
+"""The Prometheus metrics of the broker and of the worker processes around it (docs/design.md
+§9), on gateways and workers alike.
 
 Gauges describing the shared stream (backlog, pending age, consumers, dead letters) are set by
 every worker process from the same Redis: a worker host reports the most recent reading.
