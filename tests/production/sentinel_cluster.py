@@ -44,18 +44,28 @@ class _Node:
 
 
 class SentinelCluster:
-    def __init__(self, workdir: Path) -> None:
+    """``password`` protects the data nodes, ``sentinel_password`` the sentinels."""
+
+    def __init__(
+        self, workdir: Path, password: str | None = None, sentinel_password: str | None = None
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: run scripts/ensure-redis-server.sh")
         self._binary = binary
         self._workdir = workdir
+        self._password = password
+        self._sentinel_password = sentinel_password
         self.data_nodes: dict[int, _Node] = {}
         self.sentinels: list[_Node] = []
 
     def url(self, db: int = 0) -> str:
         hosts = ",".join(f"{HOST}:{node.port}" for node in self.sentinels)
-        return f"redis-sentinel://{hosts}/{db}?sentinelMasterId={MASTER_NAME}"
+        userinfo = f":{self._password}@" if self._password else ""
+        query = f"sentinelMasterId={MASTER_NAME}"
+        if self._sentinel_password:
+            query += f"&sentinelPassword={self._sentinel_password}"
+        return f"redis-sentinel://{userinfo}{hosts}/{db}?{query}"
 
     def start(self) -> None:
         master_port = free_port()
@@ -74,6 +84,13 @@ class SentinelCluster:
                 f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
                 f"sentinel failover-timeout {MASTER_NAME} 10000\n"
                 f"sentinel parallel-syncs {MASTER_NAME} 2\n"
+                + (f"sentinel auth-pass {MASTER_NAME} {self._password}\n" if self._password else "")
+                + (
+                    f"requirepass {self._sentinel_password}\n"
+                    f"sentinel sentinel-pass {self._sentinel_password}\n"
+                    if self._sentinel_password
+                    else ""
+                )
             )
             self.sentinels.append(
                 _Node(self._binary, self._workdir, port, [str(config), "--sentinel"])
@@ -82,7 +99,7 @@ class SentinelCluster:
 
     def master_port(self) -> int:
         """The master the sentinels name now."""
-        with redis.Redis(host=HOST, port=self.sentinels[0].port, socket_timeout=1) as sentinel:
+        with self._sentinel_client(self.sentinels[0]) as sentinel:
             _host, port = sentinel.sentinel_get_master_addr_by_name(MASTER_NAME)
         return int(port)
 
@@ -113,13 +130,20 @@ class SentinelCluster:
         for node in [*self.sentinels, *self.data_nodes.values()]:
             node.stop()
 
+    def _sentinel_client(self, sentinel: _Node) -> redis.Redis:
+        return redis.Redis(
+            host=HOST, port=sentinel.port, password=self._sentinel_password, socket_timeout=1
+        )
+
     def _data_node(self, port: int, extra: list[str]) -> None:
+        auth = ["--requirepass", self._password, "--masterauth", self._password]
         args = [
             *("--port", str(port), "--bind", HOST, "--dir", str(self._workdir)),
             *("--save", "", "--appendonly", "no", "--dbfilename", f"dump-{port}.rdb"),
             # A replica that needs a full resync (at start, or after a failover when a partial
             # one is refused) gets it at once instead of after 5 s.
             *("--repl-diskless-sync-delay", "0"),
+            *(auth if self._password else []),
             *extra,
         ]
         self.data_nodes[port] = _Node(self._binary, self._workdir, port, args)
@@ -129,7 +153,7 @@ class SentinelCluster:
             return False
         for sentinel in self.sentinels:
             try:
-                with redis.Redis(host=HOST, port=sentinel.port, socket_timeout=1) as client:
+                with self._sentinel_client(sentinel) as client:
                     state = client.sentinel_master(MASTER_NAME)
             except redis.RedisError:
                 return False
@@ -139,7 +163,7 @@ class SentinelCluster:
 
     def _master_seen_by(self, sentinel: _Node) -> int | None:
         try:
-            with redis.Redis(host=HOST, port=sentinel.port, socket_timeout=1) as client:
+            with self._sentinel_client(sentinel) as client:
                 state = client.sentinel_master(MASTER_NAME)
         except redis.RedisError:
             return None
@@ -152,7 +176,9 @@ class SentinelCluster:
         if node is None or not node.alive():
             return -1
         try:
-            with redis.Redis(host=HOST, port=port, socket_timeout=1) as client:
+            with redis.Redis(
+                host=HOST, port=port, password=self._password, socket_timeout=1
+            ) as client:
                 info = client.info("replication")
         except redis.RedisError:
             return -1
