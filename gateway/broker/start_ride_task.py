@@ -1,10 +1,12 @@
-"""The taskiq task other services enqueue (DESIGN §3): meters_integration_api_call(order_id)."""
+"""The taskiq task other services enqueue (docs/design.md §3):
+meters_integration_api_call(order_id)."""
 
 from typing import Annotated
 
 import structlog
 from taskiq import Context, TaskiqDepends, TaskiqState
 
+from gateway.broker.delivery import deliveries_of, mark_redelivered
 from gateway.rides.start_ride import start_ride
 from gateway.services import Services
 
@@ -25,7 +27,13 @@ async def meters_integration_api_call(
     task_id = context.message.task_id
     # Producers other than our endpoint send no request id; the task id then traces the calls.
     request_id = context.message.labels.get(REQUEST_ID_LABEL) or task_id
+    deliveries = deliveries_of(context.message.labels)
+    mark_redelivered(deliveries > 1)
     with structlog.contextvars.bound_contextvars(
-        order_id=order_id, task_id=task_id, request_id=str(request_id)
+        order_id=order_id,
+        task_id=task_id,
+        request_id=str(request_id),
+        redelivered=deliveries > 1,
+        deliveries=deliveries,
     ):
         await start_ride(order_id, services_of(context.state))

@@ -3,7 +3,7 @@
 import structlog
 from aiohttp import web
 
-from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
+from gateway.broker.enqueue import MAY_BE_ENQUEUED, BrokerUnavailable, enqueue_start_ride
 from gateway.http.app_keys import BROKER
 from gateway.http.errors import error_response
 from gateway.http.request_body import read_body
@@ -21,7 +21,10 @@ async def start_ride_handler(request: web.Request) -> web.Response:
     try:
         task_id = await enqueue_start_ride(request.app[BROKER], order_id, body.get("task_id"))
     except BrokerUnavailable as error:
-        log.error("start_ride.enqueue_failed", order_id=order_id, error=str(error))
-        return error_response(503, "broker_unavailable", "the task broker is unreachable")
+        log.error(
+            "start_ride.enqueue_failed", order_id=order_id, result=error.result, cause=error.cause
+        )
+        message = MAY_BE_ENQUEUED if error.may_be_enqueued else "the task broker is unreachable"
+        return error_response(503, "broker_unavailable", message)
     log.info("start_ride.enqueued", order_id=order_id, task_id=task_id)
     return web.json_response({"task_id": task_id}, status=202)
