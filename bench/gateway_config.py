@@ -30,7 +30,10 @@ def settings_tree(
     urls["monitex"] = urls["optumplus"] = vendor_url
     tree = settings_for(urls, monitex_token=canned.MONITEX_TOKEN, optumplus_token="unused")
     tree["log_level"] = "INFO"
-    tree["server"] = {"host": "127.0.0.1", "port": port}
+    # The load repeats one order's finish-ride: with replay on, every request after the first
+    # would be answered after the order read alone. Off, each does the whole path, as the bare
+    # handler and the peers do.
+    tree["server"] = {"host": "127.0.0.1", "port": port, "finish_ride_replay_s": 0}
     tree["broker"] = {"url": broker_url}
     return tree
 

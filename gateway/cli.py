@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from gateway.broker.dead_letters_command import run_dead_letters_command
 from gateway.broker.factory import build_broker
 from gateway.demo.command import run_configured_demo, run_demo
 from gateway.http.app import build_app
@@ -45,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _report_plugin_failures(catalog)
     if command == "simulators":
         return _simulators(settings, catalog, args.control_port)
+    if command == "dead-letters":
+        return _dead_letters(settings, args)
     run = {"serve": _serve, "worker": _work, "sandbox": _sandbox}[command]
     # Traces, when the OTEL_* environment asks for them (docs/operations.md, "Traces").
     configure_tracing()
@@ -95,6 +98,16 @@ def _parser() -> argparse.ArgumentParser:
     new_vendor.add_argument(
         "--dest", type=Path, required=True, help="an absent or empty directory to write into"
     )
+    dead_letters = commands.add_parser(
+        "dead-letters", help="list or requeue tasks set aside after broker.max_deliveries"
+    )
+    dead_letters.add_argument("--config", type=Path, help=config_help)
+    actions = dead_letters.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="show the dead letters, oldest first")
+    requeue = actions.add_parser("requeue", help="put dead letters back in the task stream")
+    which = requeue.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", default=[], metavar="ID", help="dead-letter ids")
+    which.add_argument("--all", action="store_true", help="every dead letter")
     check = commands.add_parser("check-config", help="validate a settings file and exit")
     check.add_argument("file", type=Path)
     return parser
@@ -163,6 +176,17 @@ def _work(settings: Settings, catalog: VendorCatalog) -> int:
     )
     run_workers(settings, catalog)
     return 0
+
+
+def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
+    if not settings.broker.url:
+        print(
+            "configuration error:\nbroker.url: dead letters live in a Redis broker (redis://...)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_CONFIG
+    ids: list[str] = [] if args.action == "list" else args.ids
+    return run_dead_letters_command(settings.broker, args.action, ids)
 
 
 def _sandbox(settings: Settings, catalog: VendorCatalog) -> int:

@@ -70,8 +70,9 @@ FINISH_RIDE_DURATION = Histogram(
 )
 START_RIDE_TASK_DURATION = Histogram(
     "meters_start_ride_task_duration_seconds",
-    "Wall time of the start-ride task by result.",
-    ["result"],
+    "Wall time of the start-ride task by result, and whether the run is a redelivery "
+    "(redelivered: true or false).",
+    ["result", "redelivered"],
     buckets=_LATENCY_BUCKETS,
 )
 UPSTREAM_CALL_DURATION = Histogram(

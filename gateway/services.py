@@ -39,9 +39,7 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """``broker``: where the coordination stores live (its Redis, or this process)."""
     vendor_settings = validate_vendor_settings(settings, catalog)
-    # Ledger claims are not yet replica-acknowledged: at merge this becomes
-    # settings.broker.replicas_to_acknowledge() (docs/design.md §3a, §8).
-    coordination = coordination_for(broker, settings, replicas_to_acknowledge=0)
+    coordination = coordination_for(broker, settings)
     await coordination.ride_ledger.report_age()
     upstreams = settings.upstreams
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)

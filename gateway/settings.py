@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.broker.sentinel_url import SENTINEL_SCHEMES, parse_sentinel_url
 from gateway.money import check_currency, currency_of_country
 
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
@@ -30,9 +31,35 @@ class ServerSettings(_Section):
 
 
 class BrokerSettings(_Section):
-    url: str = Field(default="", pattern=r"^(|rediss?://.+)$")
+    # "" = in-memory; redis:// or rediss:// = one Redis; redis-sentinel:// or rediss-sentinel://
+    # = the master a set of sentinels names (docs/design.md §8).
+    url: str = Field(default="", pattern=r"^(|rediss?://.+|rediss?-sentinel://.+)$")
     redelivery_timeout_ms: int = Field(default=60000, gt=0)
     queue_name: str = "meters_integration_api"
+    # How many replicas must hold an enqueued task before start-ride answers 202 (unset: see
+    # replicas_to_acknowledge).
+    min_replicas_acked: int | None = Field(default=None, ge=0)
+    # A task delivered this many times without being acknowledged goes to the dead letters.
+    max_deliveries: int = Field(default=5, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _sentinel_url_is_complete(cls, url: str) -> str:
+        if url.split("://", 1)[0] in SENTINEL_SCHEMES:
+            parse_sentinel_url(url)  # BadBrokerUrl, a ValueError, says what is missing
+        return url
+
+    @property
+    def uses_sentinel(self) -> bool:
+        return self.url.split("://", 1)[0] in SENTINEL_SCHEMES
+
+    def replicas_to_acknowledge(self) -> int:
+        """Replicas a write must reach before it counts as done (Redis WAIT): the explicit
+        ``min_replicas_acked``, else 1 under Sentinel, whose failover promotes a replica, and
+        0 for a single Redis, which has none to wait for."""
+        if self.min_replicas_acked is not None:
+            return self.min_replicas_acked
+        return 1 if self.uses_sentinel else 0
 
 
 class WorkerSettings(_Section):

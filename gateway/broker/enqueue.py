@@ -3,14 +3,30 @@
 import uuid
 
 import structlog
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AsyncBroker
 
+from gateway.broker.metrics import ENQUEUES
+from gateway.broker.redis_streams import NotReplicated, describe
 from gateway.broker.start_ride_task import REQUEST_ID_LABEL, START_RIDE_TASK_NAME
 from gateway.observability.tracing import trace_headers_to_send
 
+# After a timeout or too few replicas the XADD may well have landed: the producer is told that
+# repeating the request is safe, since the task id makes the second delivery a no-op.
+MAY_BE_ENQUEUED = "the task may be enqueued; retrying with the same task_id is safe"
+
 
 class BrokerUnavailable(Exception):
-    pass
+    """The task could not be enqueued for sure. ``result`` is the enqueue metric's label."""
+
+    def __init__(self, result: str, cause: str) -> None:
+        super().__init__(cause)
+        self.result = result
+        self.cause = cause
+
+    @property
+    def may_be_enqueued(self) -> bool:
+        return self.result != "unreachable"
 
 
 async def enqueue_start_ride(broker: AsyncBroker, order_id: str, task_id: str | None) -> str:
@@ -29,5 +45,18 @@ async def enqueue_start_ride(broker: AsyncBroker, order_id: str, task_id: str | 
     try:
         await kicker.kiq(order_id=order_id)
     except Exception as error:  # redis, network or pool errors all mean "could not enqueue"
-        raise BrokerUnavailable(f"{type(error).__name__}: {error}") from error
+        # taskiq wraps what the broker raised in SendTaskError("Cannot send task to the queue").
+        cause = error.__cause__ if isinstance(error.__cause__, Exception) else error
+        result = _result_of(cause)
+        ENQUEUES.labels(result).inc()
+        raise BrokerUnavailable(result, describe(cause)) from error
+    ENQUEUES.labels("ok").inc()
     return task_id
+
+
+def _result_of(error: Exception) -> str:
+    if isinstance(error, NotReplicated):
+        return "not_replicated"
+    if isinstance(error, TimeoutError | RedisTimeoutError):
+        return "timeout"
+    return "unreachable"

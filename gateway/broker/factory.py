@@ -9,9 +9,9 @@ from gateway.settings import BrokerSettings
 def build_broker(settings: BrokerSettings) -> AsyncBroker:
     broker: AsyncBroker
     if settings.url:
-        from gateway.broker.redis_streams import build_redis_stream_broker
+        from gateway.broker.redis_streams import ReliableStreamBroker
 
-        broker = build_redis_stream_broker(settings)
+        broker = ReliableStreamBroker(settings)
     else:
         broker = InMemoryBroker(max_stored_results=1)
     broker.register_task(meters_integration_api_call, task_name=START_RIDE_TASK_NAME)

@@ -7,6 +7,11 @@ back to the stream as new entries, so nothing waits out the redelivery timeout.
 
 Both steps run as Lua scripts: each checks which consumer owns an entry and acts on it in one
 atomic step, so an entry another worker has claimed in the meantime is never touched.
+
+Each refresh is also the worker's heartbeat: the sorted set ``<stream>:heartbeats`` scores
+every live consumer with the Redis time it last refreshed. Redis itself cannot tell a live
+idle consumer from a dead one (before 7.2, XINFO CONSUMERS's idle time only moves when an
+entry is delivered), so this is how gone consumers are told apart (ReliableStreamBroker).
 """
 
 import asyncio
@@ -14,15 +19,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 import structlog
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
 log = structlog.get_logger("gateway.broker")
 
-# KEYS[1] stream; ARGV[1] group, ARGV[2] consumer, ARGV[3...] entry ids. XCLAIM with a minimum
-# idle time of 0 is what resets the idle time; done blindly it would also take an entry back
-# from a worker that has since reclaimed it.
+HEARTBEATS_SUFFIX = ":heartbeats"
+
+# KEYS[1] stream, KEYS[2] heartbeats; ARGV[1] group, ARGV[2] consumer, ARGV[3...] entry ids.
+# XCLAIM with a minimum idle time of 0 is what resets the idle time; done blindly it would also
+# take an entry back from a worker that has since reclaimed it.
 _REFRESH = """
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[2], now[1] * 1000 + math.floor(now[2] / 1000), ARGV[2])
 for i = 3, #ARGV do
   local pending = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1)
   if #pending > 0 and pending[1][2] == ARGV[2] then
@@ -32,7 +41,9 @@ end
 """
 
 # KEYS[1] stream; ARGV[1] group, ARGV[2] consumer. Redis cannot un-deliver an entry: a fresh
-# copy goes to the next worker that reads. The consumer is forgotten with it.
+# copy goes to the next worker that reads, carrying the deliveries so far (held[4] is this
+# entry's count) so that a task that never finishes still reaches the dead letters. The
+# consumer is forgotten with it.
 _HAND_BACK = """
 local handed_back = 0
 while true do
@@ -42,7 +53,20 @@ while true do
     local id = held[1]
     local entry = redis.call('XRANGE', KEYS[1], id, id)
     if #entry > 0 then
-      redis.call('XADD', KEYS[1], '*', unpack(entry[1][2]))
+      local fields = entry[1][2]
+      local copy = {}
+      local deliveries = held[4]
+      for i = 1, #fields, 2 do
+        if fields[i] == 'deliveries' then
+          deliveries = deliveries + tonumber(fields[i + 1])
+        else
+          table.insert(copy, fields[i])
+          table.insert(copy, fields[i + 1])
+        end
+      end
+      table.insert(copy, 'deliveries')
+      table.insert(copy, tostring(deliveries))
+      redis.call('XADD', KEYS[1], '*', unpack(copy))
       handed_back = handed_back + 1
     end
     redis.call('XACK', KEYS[1], ARGV[1], id)
@@ -50,6 +74,7 @@ while true do
   end
 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
 return handed_back
 """
 
@@ -57,7 +82,7 @@ return handed_back
 class HeldEntries:
     def __init__(
         self,
-        pool: BlockingConnectionPool,
+        pool: ConnectionPool,
         *,
         stream: str,
         group: str,
@@ -65,7 +90,7 @@ class HeldEntries:
         refresh_interval_s: float,
     ) -> None:
         self._pool = pool
-        self._keys = [stream]
+        self._keys = [stream, stream + HEARTBEATS_SUFFIX]
         self._args = [group, consumer]
         self._refresh_interval_s = refresh_interval_s
         self._ids: set[bytes] = set()
@@ -96,9 +121,6 @@ class HeldEntries:
 
     async def _keep_fresh(self) -> None:
         while True:
-            await asyncio.sleep(self._refresh_interval_s)
-            if not self._ids:
-                continue
             try:
                 async with Redis(connection_pool=self._pool) as redis:
                     await redis.register_script(_REFRESH)(
@@ -106,6 +128,7 @@ class HeldEntries:
                     )
             except RedisError as error:
                 log.warning("broker.refresh_failed", error=f"{type(error).__name__}: {error}")
+            await asyncio.sleep(self._refresh_interval_s)
 
     async def _hand_back(self) -> None:
         try:

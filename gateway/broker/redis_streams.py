@@ -1,19 +1,25 @@
 """Production broker: one Redis stream, one consumer group, acknowledgement after the task ran.
 
-Built on taskiq-redis's RedisStreamBroker, which as of 1.2.4 falls short in ways that lose or
-stall tasks, so this subclass replaces its reading and acknowledging:
+taskiq-redis 1.2.4's brokers fall short in ways that lose or stall tasks, so this one is a
+``RedisStreamBroker`` (what callers test for) with every method of its own, on redis-py:
 
-- it reclaims a dead worker's entries on its own schedule: upstream runs XAUTOCLAIM only after
-  XREADGROUP returned new entries, so on an idle stream they would wait forever;
+- its pool reaches one Redis or, under Sentinel, always the current master (redis_connection),
+  so a failover is followed without a restart; taskiq-redis's ``RedisStreamSentinelBroker``
+  opens a new Sentinel pool per command and has none of what follows;
+- an enqueue is answered only once ``broker.replicas_to_acknowledge()`` replicas hold it (XADD
+  and WAIT on one connection), so a 202 survives the master's death (docs/design.md §8);
+- it reclaims a dead worker's entries on its own schedule, also on an idle stream, and names
+  the task, the order, the previous consumer, its idle time and delivery count;
 - it reads one entry each time the worker has a free task slot (taskiq's Receiver asks only
   then), so no entry sits fetched but not started;
 - a worker keeps the entries of its running tasks fresh and, stopping, hands back what it did
   not finish (HeldEntries);
+- an entry delivered more than ``broker.max_deliveries`` times goes to the dead letters
+  (DeadLetters) instead of running again;
+- consumers that are gone (nothing pending, idle for long) are removed from the group;
 - it survives Redis going away (reconnects with backoff) and losing the group (recreates it);
 - acknowledging also deletes the entry, so the stream holds only unfinished tasks;
-- an enqueue fails within a second when Redis is down or hung;
-- a cancelled Redis command ends cancelled (see _SendHonouringCancellation): taskiq's Receiver
-  stops a worker by cancelling its pending read, which must not read on.
+- an enqueue fails within a bound when Redis is down or hung.
 """
 
 import asyncio
@@ -21,20 +27,31 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.connection import AbstractConnection
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import RedisError, ResponseError
-from taskiq import AckableMessage
+from taskiq import AckableMessage, AsyncBroker
 from taskiq.message import BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
-from gateway.broker.held_entries import HeldEntries
+from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX, DeadLetters
+from gateway.broker.delivery import DELIVERIES_FIELD, DELIVERIES_LABEL
+from gateway.broker.held_entries import HEARTBEATS_SUFFIX, HeldEntries
+from gateway.broker.link import BrokerLink
+from gateway.broker.metrics import (
+    CONSUMERS,
+    OLDEST_PENDING_AGE,
+    READ_FAILURES,
+    RECLAIMED,
+    STREAM_LENGTH,
+)
+from gateway.broker.redis_connection import connection_pool
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"
@@ -43,16 +60,59 @@ CONSUMER_GROUP = "meters_integration_api"
 # Safe because acknowledged entries are deleted, so the start holds only unfinished tasks.
 GROUP_START_ID = "0"
 ENQUEUE_TIMEOUT_S = 1.0
-CONNECT_TIMEOUT_S = 1.0
+# Redis WAIT's own bound for replicas to acknowledge a write (docs/design.md §8).
+REPLICATION_WAIT_MS = 1000
 READ_BLOCK_MS = 1000
-# Longer than a blocking read, so only a Redis that stopped answering trips it.
-SOCKET_TIMEOUT_S = 5.0
 RECLAIM_INTERVAL_BOUNDS_MS = (50, 5000)
+# Idle entries looked at per reclaim step; those still running here are skipped.
+RECLAIM_SCAN = 10
+# A consumer with nothing pending is removed once silent this many redelivery timeouts (and read
+# blocks): a live one sends a heartbeat every third of a timeout (HeldEntries).
+GONE_CONSUMER_IDLE_FACTOR = 3
 RECONNECT_BACKOFF = EqualJitterBackoff(cap=5.0, base=0.1)
 
 log = structlog.get_logger("gateway.broker")
 
-StreamEntry = tuple[bytes, dict[bytes, bytes]]
+
+class NotReplicated(RedisError):
+    """The task is in the master's stream, but fewer replicas than required confirmed it."""
+
+    def __init__(self, acknowledged: int, required: int) -> None:
+        super().__init__(f"{acknowledged} of {required} replicas acknowledged within 1 s")
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    entry_id: bytes
+    fields: dict[bytes, bytes]
+    # Including this one, and those of the copies a stopping worker handed back before.
+    deliveries: int
+    # Set when taken over from another consumer.
+    previous_consumer: str | None = None
+    idle_ms: int | None = None
+
+
+# KEYS[1] stream, KEYS[2] heartbeats (HeldEntries); ARGV[1] group, ARGV[2] this consumer,
+# ARGV[3] the bound in ms. A consumer is gone when it has nothing pending, had nothing delivered
+# and sent no heartbeat within the bound. Checks and removes in one step, so a consumer handed
+# an entry meanwhile is never removed with it. Returns the live workers and the removed ones.
+_REMOVE_GONE_CONSUMERS = """
+local now = redis.call('TIME')
+local cutoff = now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+local removed = {}
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #consumer, 2 do info[consumer[i]] = consumer[i + 1] end
+  if info['name'] ~= ARGV[2] and info['pending'] == 0 and info['idle'] > tonumber(ARGV[3])
+      and not redis.call('ZSCORE', KEYS[2], info['name']) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    table.insert(removed, info['name'])
+    table.insert(removed, info['idle'])
+  end
+end
+return {redis.call('ZCARD', KEYS[2]), removed}
+"""
 
 
 def _unique_consumer_name() -> str:
@@ -61,49 +121,54 @@ def _unique_consumer_name() -> str:
 
 
 class ReliableStreamBroker(RedisStreamBroker):
-    def __init__(self, url: str, queue_name: str, redelivery_timeout_ms: int) -> None:
-        super().__init__(
-            url,
-            queue_name=queue_name,
-            consumer_group_name=CONSUMER_GROUP,
-            consumer_name=_unique_consumer_name(),
-            consumer_id=GROUP_START_ID,
-            idle_timeout=redelivery_timeout_ms,
-            xread_block=READ_BLOCK_MS,
-            xread_count=1,
-            socket_connect_timeout=CONNECT_TIMEOUT_S,
-            socket_timeout=SOCKET_TIMEOUT_S,
-            # RESP2: the replies come in the shapes read here. It also keeps redis-py 8.1's
-            # RESP3 maintenance notifications off, whose default ("auto") skips the check for
-            # pooled connections the server has closed: after a Redis restart, the first
-            # command on each of them would fail.
-            protocol=2,
-        )
-        pool = self.connection_pool
-        # Whatever class the URL chose (TCP, TLS or Unix socket); no connection exists yet.
-        pool.connection_class = _honouring_cancellation(pool.connection_class)
+    def __init__(self, settings: BrokerSettings) -> None:
+        # RedisStreamBroker's constructor builds a pool from a redis:// URL only. Of its
+        # methods only startup (which calls _declare_consumer_group below) and shutdown (which
+        # disconnects the pool) are kept, so only AsyncBroker's part is set up here, and the
+        # pool is redis_connection's, which follows a Sentinel failover.
+        AsyncBroker.__init__(self)
+        # Typed upstream as the BlockingConnectionPool it builds; Sentinel's pool is a plain
+        # ConnectionPool, and nothing here waits for a free connection.
+        self.connection_pool = connection_pool(settings.url)  # type: ignore[assignment]
+        self.queue_name = settings.queue_name
+        self.consumer_group_name = CONSUMER_GROUP
+        self.consumer_name = _unique_consumer_name()
+        self.idle_timeout = settings.redelivery_timeout_ms
+        self.link = BrokerLink()
+        self._replicas = settings.replicas_to_acknowledge()
+        self._max_deliveries = settings.max_deliveries
         low, high = RECLAIM_INTERVAL_BOUNDS_MS
-        self._reclaim_interval_s = min(max(redelivery_timeout_ms // 4, low), high) / 1000
+        self._reclaim_interval_s = min(max(self.idle_timeout // 4, low), high) / 1000
         self._next_reclaim_at = 0.0
-        self._reclaim_cursor: bytes | str = "0-0"
+        self._gone_after_ms = GONE_CONSUMER_IDLE_FACTOR * max(self.idle_timeout, READ_BLOCK_MS)
         self._held = HeldEntries(
             self.connection_pool,
-            stream=queue_name,
+            stream=self.queue_name,
             group=CONSUMER_GROUP,
             consumer=self.consumer_name,
-            refresh_interval_s=redelivery_timeout_ms / 3 / 1000,
+            refresh_interval_s=self.idle_timeout / 3 / 1000,
         )
-        self._acknowledging = True
+        # Task id -> entry id of the deliveries running here, for leave_pending.
+        self._entries: dict[str, bytes] = {}
+        self.dead_letters = DeadLetters(
+            self.connection_pool,
+            self.queue_name,
+            self.queue_name + DEAD_LETTER_SUFFIX,
+            self.formatter,
+        )
 
     async def _declare_consumer_group(self) -> None:
         # Called by startup(). A gateway or worker starting while Redis is down still starts:
         # the gateway reports not ready until it is back, a worker creates the group on its
-        # first read (see _next_entry).
+        # first read.
         try:
             async with Redis(connection_pool=self.connection_pool) as redis:
                 await self._create_group(redis)
         except RedisError as error:
-            log.warning("broker.unreachable_at_startup", error=_describe(error))
+            self.link.mark_down()
+            log.warning("broker.unreachable_at_startup", error=describe(error))
+        else:
+            self.link.mark_up()
 
     async def _create_group(self, redis: Redis) -> None:
         try:
@@ -117,38 +182,71 @@ class ReliableStreamBroker(RedisStreamBroker):
         log.info("broker.group_created", stream=self.queue_name, group=self.consumer_group_name)
 
     async def kick(self, message: BrokerMessage) -> None:
-        async with asyncio.timeout(ENQUEUE_TIMEOUT_S):
-            await super().kick(message)
+        """Add the task; with replicas required, return only once they hold it.
+
+        XADD and WAIT go in one pipeline, on one connection: WAIT counts the replicas that
+        acknowledged that connection's writes. Raises NotReplicated when too few did; the
+        task is then in the master's stream and may well run.
+        """
+        bound_s = ENQUEUE_TIMEOUT_S + (REPLICATION_WAIT_MS / 1000 if self._replicas else 0)
+        try:
+            async with (
+                asyncio.timeout(bound_s),
+                Redis(connection_pool=self.connection_pool) as redis,
+                redis.pipeline(transaction=False) as pipe,
+            ):
+                pipe.xadd(self.queue_name, {b"data": message.message})
+                if self._replicas:
+                    pipe.wait(self._replicas, REPLICATION_WAIT_MS)
+                replies = await pipe.execute()
+        except (RedisError, TimeoutError):
+            self.link.mark_down()
+            raise
+        self.link.mark_up()
+        if self._replicas and replies[1] < self._replicas:
+            raise NotReplicated(replies[1], self._replicas)
 
     async def listen(self) -> AsyncGenerator[AckableMessage, None]:
         failures = 0
         while True:
             try:
-                async with Redis(connection_pool=self.connection_pool) as redis:
+                # One connection for the reads, so that WAIT covers this worker's claims.
+                async with Redis(
+                    connection_pool=self.connection_pool, single_connection_client=True
+                ) as redis:
                     while True:
-                        entry = await self._next_entry(redis)
+                        delivery = await self._next_delivery(redis)
                         failures = 0
-                        if entry is not None:
-                            yield self._deliver(entry)
+                        self.link.mark_up()
+                        if delivery is not None:
+                            yield self._deliver(delivery)
             except RedisError as error:
                 failures += 1
+                READ_FAILURES.inc()
+                self.link.mark_down()
                 delay_s = RECONNECT_BACKOFF.compute(failures)
                 log.warning(
                     "broker.read_failed",
-                    error=_describe(error),
+                    error=describe(error),
                     failures=failures,
                     retry_in_s=round(delay_s, 2),
                 )
                 await asyncio.sleep(delay_s)
 
-    async def _next_entry(self, redis: Redis) -> StreamEntry | None:
+    async def _next_delivery(self, redis: Redis) -> Delivery | None:
         """One entry for a free task slot: an abandoned one if due, else a new one, else None."""
         try:
+            delivery = None
             if time.monotonic() >= self._next_reclaim_at:
-                entry = await self._reclaim_one(redis)
-                if entry is not None:
-                    return entry
-            return await self._read_one(redis)
+                delivery = await self._reclaim_one(redis)
+            if delivery is None:
+                delivery = await self._read_one(redis)
+            if delivery is None:
+                return None
+            if self._replicas:
+                # This worker's claim reaches the replicas before the task does anything, so a
+                # failover does not hand the entry to a second worker while it runs here.
+                await redis.wait(self._replicas, REPLICATION_WAIT_MS)
         except ResponseError as error:
             if not str(error).startswith("NOGROUP"):
                 raise
@@ -157,30 +255,50 @@ class ReliableStreamBroker(RedisStreamBroker):
             log.warning("broker.group_lost", stream=self.queue_name)
             await self._create_group(redis)
             return None
+        if delivery.deliveries > self._max_deliveries:
+            await self.dead_letters.bury(
+                redis, delivery, self.consumer_group_name, self.consumer_name
+            )
+            return None
+        return delivery
 
-    async def _reclaim_one(self, redis: Redis) -> StreamEntry | None:
-        # XAUTOCLAIM looks at a bounded slice of the pending list per call; the cursor carries
-        # the scan over, and its return to 0-0 ends a full pass.
-        while True:
-            cursor, claimed, _deleted = await redis.xautoclaim(
+    async def _reclaim_one(self, redis: Redis) -> Delivery | None:
+        # XPENDING lists who held an idle entry and for how long; XCLAIM with the same minimum
+        # idle time then takes it only if no other worker took it meanwhile.
+        idle: list[dict[str, Any]] = await redis.xpending_range(
+            self.queue_name,
+            self.consumer_group_name,
+            min="-",
+            max="+",
+            count=RECLAIM_SCAN,
+            idle=self.idle_timeout,
+        )
+        for pending in idle:
+            entry_id: bytes = pending["message_id"]
+            if entry_id in self._held:
+                continue  # still running here; the next refresh makes it fresh again
+            claimed: Any = await redis.xclaim(
                 self.queue_name,
                 self.consumer_group_name,
                 self.consumer_name,
                 min_idle_time=self.idle_timeout,
-                start_id=self._reclaim_cursor,
-                count=1,
+                message_ids=[entry_id],
             )
-            self._reclaim_cursor = cursor
-            for entry_id, fields in claimed:
-                if entry_id in self._held:
-                    continue  # still running here; the claim only refreshed it
-                log.warning("broker.reclaimed", entry_id=entry_id.decode())
-                return entry_id, fields
-            if cursor in (b"0-0", "0-0"):
-                self._next_reclaim_at = time.monotonic() + self._reclaim_interval_s
-                return None
+            if not claimed or claimed[0][1] is None:
+                continue  # taken by another worker, or deleted meanwhile
+            _claimed_id, fields = claimed[0]
+            return Delivery(
+                entry_id=entry_id,
+                fields=fields,
+                deliveries=_earlier_deliveries(fields) + int(pending["times_delivered"]) + 1,
+                previous_consumer=pending["consumer"].decode(),
+                idle_ms=int(pending["time_since_delivered"]),
+            )
+        self._next_reclaim_at = time.monotonic() + self._reclaim_interval_s
+        await self._look_after_the_group(redis)
+        return None
 
-    async def _read_one(self, redis: Redis) -> StreamEntry | None:
+    async def _read_one(self, redis: Redis) -> Delivery | None:
         until_reclaim_ms = int((self._next_reclaim_at - time.monotonic()) * 1000)
         # Typed as the union of the RESP2 and RESP3 shapes; this pool speaks RESP2.
         fetched: Any = await redis.xreadgroup(
@@ -189,110 +307,100 @@ class ReliableStreamBroker(RedisStreamBroker):
             {self.queue_name: ">"},
             count=1,
             # BLOCK 0 would wait forever and starve the reclaim schedule.
-            block=max(1, min(self.block, until_reclaim_ms)),
+            block=max(1, min(READ_BLOCK_MS, until_reclaim_ms)),
         )
         # [[stream, [(id, fields)]]], or empty when the block ran out.
         for _stream, entries in fetched or []:
             for entry_id, fields in entries:
-                return entry_id, fields
+                return Delivery(entry_id, fields, deliveries=_earlier_deliveries(fields) + 1)
         return None
 
-    def _deliver(self, entry: StreamEntry) -> AckableMessage:
-        entry_id, fields = entry
-        self._held.add(entry_id)
+    async def _look_after_the_group(self, redis: Redis) -> None:
+        """Once per reclaim pass: remove gone consumers, and report the stream's state."""
+        live, removed = await redis.register_script(_REMOVE_GONE_CONSUMERS)(
+            keys=[self.queue_name, self.queue_name + HEARTBEATS_SUFFIX],
+            args=[self.consumer_group_name, self.consumer_name, self._gone_after_ms],
+        )
+        for name, idle_ms in zip(removed[::2], removed[1::2], strict=True):
+            log.info("broker.consumer_removed", removed_consumer=name.decode(), idle_ms=idle_ms)
+        CONSUMERS.set(int(live))
+        STREAM_LENGTH.set(await redis.xlen(self.queue_name))
+        oldest: Any = await redis.xrange(self.queue_name, count=1)
+        if oldest:
+            now_s, now_us = await redis.time()
+            added_ms = int(oldest[0][0].split(b"-")[0])
+            OLDEST_PENDING_AGE.set(max(0.0, (now_s * 1000 + now_us / 1000 - added_ms) / 1000))
+        else:
+            OLDEST_PENDING_AGE.set(0)
+        await self.dead_letters.report_length(redis)
+
+    def _deliver(self, delivery: Delivery) -> AckableMessage:
+        self._held.add(delivery.entry_id)
         # An entry some other producer added without a data field: taskiq's Receiver
         # acknowledges what it cannot parse, which drops it.
-        data = fields.get(b"data", b"")
-        return AckableMessage(data=data, ack=self._acknowledger(entry_id))
-
-    def _acknowledger(self, entry_id: bytes) -> "_EntryAcknowledgement":
-        return _EntryAcknowledgement(self, entry_id)
-
-    async def _acknowledge(self, entry_id: bytes) -> None:
-        self._held.discard(entry_id)
-        if not self._acknowledging:
-            return
+        data = delivery.fields.get(b"data", b"")
         try:
-            async with (
-                Redis(connection_pool=self.connection_pool) as redis,
-                redis.pipeline(transaction=True) as pipe,
-            ):
-                pipe.xack(self.queue_name, self.consumer_group_name, entry_id)
-                pipe.xdel(self.queue_name, entry_id)
-                await pipe.execute()
-        except RedisError as error:
-            # The task ran; the entry stays pending and runs again after the redelivery
-            # timeout, which the task's idempotency makes harmless.
-            log.warning("broker.ack_failed", entry_id=entry_id.decode(), error=_describe(error))
+            message = self.formatter.loads(data)
+        except Exception:  # not a taskiq message; the Receiver logs and drops it
+            return AckableMessage(data=data, ack=self._acknowledger(delivery.entry_id))
+        message.labels[DELIVERIES_LABEL] = str(delivery.deliveries)
+        self._entries[message.task_id] = delivery.entry_id
+        if delivery.previous_consumer is not None:
+            RECLAIMED.inc()
+            log.warning(
+                "broker.reclaimed",
+                entry_id=delivery.entry_id.decode(),
+                task_id=message.task_id,
+                order_id=message.kwargs.get("order_id"),
+                previous_consumer=delivery.previous_consumer,
+                idle_ms=delivery.idle_ms,
+                deliveries=delivery.deliveries,
+            )
+        return AckableMessage(
+            data=self.formatter.dumps(message).message,
+            ack=self._acknowledger(delivery.entry_id),
+        )
 
-    def _leave_pending(self, entry_id: bytes) -> None:
-        # No longer kept fresh nor skipped by the reclaim: it is redelivered after the timeout.
+    def _acknowledger(self, entry_id: bytes) -> Callable[[], Awaitable[None]]:
+        async def acknowledge() -> None:
+            self._forget(entry_id)
+            try:
+                async with (
+                    Redis(connection_pool=self.connection_pool) as redis,
+                    redis.pipeline(transaction=True) as pipe,
+                ):
+                    pipe.xack(self.queue_name, self.consumer_group_name, entry_id)
+                    pipe.xdel(self.queue_name, entry_id)
+                    await pipe.execute()
+            except RedisError as error:
+                # The task ran; the entry stays pending and runs again after the redelivery
+                # timeout, which the task's idempotency makes harmless.
+                log.warning("broker.ack_failed", entry_id=entry_id.decode(), error=describe(error))
+
+        return acknowledge
+
+    def leave_pending(self, task_id: str) -> None:
+        """A run of this task ended without being acknowledged: stop keeping its entry fresh,
+        so that it is delivered again (to any worker) after the redelivery timeout."""
+        entry_id = self._entries.pop(task_id, None)
+        if entry_id is not None:
+            self._held.discard(entry_id)
+
+    def _forget(self, entry_id: bytes) -> None:
         self._held.discard(entry_id)
-
-    def stop_acknowledging(self) -> None:
-        """From now on, task runs that end leave their entries pending: they were cut short."""
-        self._acknowledging = False
+        for task_id in [task for task, entry in self._entries.items() if entry == entry_id]:
+            del self._entries[task_id]
 
     def holding_deliveries(self) -> AbstractAsyncContextManager[None]:
         """A worker's run (see HeldEntries.kept)."""
         return self._held.kept()
 
 
-class _EntryAcknowledgement:
-    """A delivered entry's acknowledgement, or its release unacknowledged (LeavesPending)."""
-
-    def __init__(self, broker: ReliableStreamBroker, entry_id: bytes) -> None:
-        self._broker = broker
-        self._entry_id = entry_id
-
-    async def __call__(self) -> None:
-        await self._broker._acknowledge(self._entry_id)
-
-    def leave_pending(self) -> None:
-        self._broker._leave_pending(self._entry_id)
+def _earlier_deliveries(fields: dict[bytes, bytes]) -> int:
+    """Deliveries of the copies this entry was handed back from (HeldEntries)."""
+    recorded = fields.get(DELIVERIES_FIELD, b"0")
+    return int(recorded) if recorded.isdigit() else 0
 
 
-class _SendHonouringCancellation(AbstractConnection):
-    """A Redis connection on which a command whose task is cancelled while it is sent ends.
-
-    With a socket timeout, redis-py sends each command under ``asyncio.wait_for``, which before
-    Python 3.12 returns the send's result instead of raising CancelledError when the task is
-    cancelled as the send finishes (CPython gh-86296). The reply is then read as if nothing
-    happened and the cancellation is lost: a worker's read, cancelled by the Receiver on
-    SIGTERM, would go on reading an idle stream forever. Here the cancellation is raised
-    again, and the connection, whose reply will now never be read, is dropped.
-    """
-
-    async def send_packed_command(
-        self, command: bytes | str | Iterable[bytes], check_health: bool = True
-    ) -> None:
-        task = asyncio.current_task()
-        requested = task.cancelling() if task is not None else 0
-        await super().send_packed_command(command, check_health)
-        if task is not None and task.cancelling() > requested:
-            await self.disconnect(nowait=True)
-            raise asyncio.CancelledError
-
-
-def _honouring_cancellation(
-    connection_class: type[AbstractConnection],
-) -> type[AbstractConnection]:
-    if issubclass(connection_class, _SendHonouringCancellation):
-        return connection_class
-    return type(
-        f"{connection_class.__name__}HonouringCancellation",
-        (_SendHonouringCancellation, connection_class),
-        {},
-    )
-
-
-def _describe(error: Exception) -> str:
+def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
-
-
-def build_redis_stream_broker(settings: BrokerSettings) -> ReliableStreamBroker:
-    return ReliableStreamBroker(
-        settings.url,
-        queue_name=settings.queue_name,
-        redelivery_timeout_ms=settings.redelivery_timeout_ms,
-    )

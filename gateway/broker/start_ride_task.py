@@ -1,4 +1,5 @@
-"""The taskiq task other services enqueue (DESIGN §3): meters_integration_api_call(order_id)."""
+"""The taskiq task other services enqueue (docs/design.md §3):
+meters_integration_api_call(order_id)."""
 
 from typing import Annotated
 
@@ -6,6 +7,7 @@ import structlog
 from opentelemetry.trace import SpanKind
 from taskiq import Context, TaskiqDepends, TaskiqState
 
+from gateway.broker.delivery import deliveries_of, mark_redelivered
 from gateway.observability.tracing import continued_trace
 from gateway.rides.start_ride import start_ride
 from gateway.services import Services
@@ -27,9 +29,15 @@ async def meters_integration_api_call(
     task_id = context.message.task_id
     # Producers other than our endpoint send no request id; the task id then traces the calls.
     request_id = context.message.labels.get(REQUEST_ID_LABEL) or task_id
+    deliveries = deliveries_of(context.message.labels)
+    mark_redelivered(deliveries > 1)
     with (
         structlog.contextvars.bound_contextvars(
-            order_id=order_id, task_id=task_id, request_id=str(request_id)
+            order_id=order_id,
+            task_id=task_id,
+            request_id=str(request_id),
+            redelivered=deliveries > 1,
+            deliveries=deliveries,
         ),
         # The run's span continues the trace its enqueuer put in the labels.
         continued_trace("start-ride task", context.message.labels, SpanKind.CONSUMER),

@@ -36,11 +36,9 @@ class Coordination:
     finish_replay: FinishReplay
 
 
-def coordination_for(
-    broker: AsyncBroker, settings: Settings, replicas_to_acknowledge: int
-) -> Coordination:
-    """``replicas_to_acknowledge``: replicas that must hold a ledger claim (``WAIT n``), as
-    for an enqueue; 0 for a plain Redis and for the in-process stores."""
+def coordination_for(broker: AsyncBroker, settings: Settings) -> Coordination:
+    """The stores where ``broker`` lives. A ledger claim must reach as many replicas as an
+    enqueue (``broker.min_replicas_acked``, docs/design.md §3a, §8) before it counts."""
     replay_s = settings.server.finish_ride_replay_s
     # A Redis broker (the Streams broker, the Sentinel one) carries the pool to its current
     # master; the in-memory broker has none.
@@ -54,7 +52,7 @@ def coordination_for(
         in_flight_ms = settings.server.finish_ride_deadline_ms + IN_FLIGHT_MARGIN_MS
         priced = RedisPricedOrders(redis, replay_s, in_flight_ms)
     return Coordination(
-        RedisRideLedger(redis, replicas_to_acknowledge),
+        RedisRideLedger(redis, settings.broker.replicas_to_acknowledge()),
         RedisOrderLease(redis, lease_expiry_ms(settings.broker.redelivery_timeout_ms)),
         FinishReplay(priced),
     )

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from gateway.broker.health import broker_reachable
+from gateway.broker.health import broker_health
 from gateway.http.app_keys import BROKER, CATALOG
 from gateway.http.request_validation import openapi_text
 from gateway.metrics import CONTENT_TYPE, exposition
@@ -14,7 +14,8 @@ async def ping_handler(_: web.Request) -> web.Response:
 
 async def health_handler(request: web.Request) -> web.Response:
     catalog = request.app[CATALOG]
-    broker_ok = await broker_reachable(request.app[BROKER])
+    broker = await broker_health(request.app[BROKER])
+    broker_ok = broker.reachable
     # A plugin that failed to load is reported but keeps the instance ready: a vendor some
     # country routes to cannot be missing (the process refuses to start), and an unused one
     # must not take every instance out of rotation.
@@ -23,6 +24,7 @@ async def health_handler(request: web.Request) -> web.Response:
         {
             "ready": ready,
             "broker": "reachable" if broker_ok else "unreachable",
+            "broker_since": broker.since.isoformat(),
             "vendors": sorted(catalog.vendors),
             "plugin_failures": [f"{f.plugin}: {f.error}" for f in catalog.failures],
         },

@@ -4,7 +4,7 @@ import structlog
 from aiohttp import web
 from opentelemetry.trace import SpanKind
 
-from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
+from gateway.broker.enqueue import MAY_BE_ENQUEUED, BrokerUnavailable, enqueue_start_ride
 from gateway.http.app_keys import BROKER
 from gateway.http.errors import error_response
 from gateway.http.request_body import read_body
@@ -30,7 +30,10 @@ async def _enqueue(request: web.Request) -> web.Response:
     try:
         task_id = await enqueue_start_ride(request.app[BROKER], order_id, body.get("task_id"))
     except BrokerUnavailable as error:
-        log.error("start_ride.enqueue_failed", order_id=order_id, error=str(error))
-        return error_response(Refusal.BROKER_UNAVAILABLE, "the task broker is unreachable")
+        log.error(
+            "start_ride.enqueue_failed", order_id=order_id, result=error.result, cause=error.cause
+        )
+        message = MAY_BE_ENQUEUED if error.may_be_enqueued else "the task broker is unreachable"
+        return error_response(Refusal.BROKER_UNAVAILABLE, message)
     log.info("start_ride.enqueued", order_id=order_id, task_id=task_id)
     return web.json_response({"task_id": task_id}, status=202)

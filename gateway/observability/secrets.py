@@ -1,9 +1,8 @@
 """The configured secrets, for the log formatter to mask wherever they turn up."""
 
-from urllib.parse import urlsplit
-
 from pydantic import SecretStr
 
+from gateway.broker.redis_connection import url_secrets
 from gateway.plugins.registry import VendorCatalog
 from gateway.plugins.vendor_setup import validate_vendor_settings
 from gateway.settings import Settings
@@ -13,10 +12,8 @@ def configured_secrets(settings: Settings, catalog: VendorCatalog) -> list[str]:
     """Every non-empty SecretStr of every vendor section (a plugin's own keys too), and the
     broker's password."""
     found: list[str] = []
-    # A Redis password in broker.url is as secret as a vendor token.
-    broker_password = urlsplit(settings.broker.url).password
-    if broker_password:
-        found.append(broker_password)
+    # A Redis or Sentinel password in broker.url is as secret as a vendor token.
+    found.extend(url_secrets(settings.broker.url))
     for vendor_settings in validate_vendor_settings(settings, catalog).values():
         for name in type(vendor_settings).model_fields:
             value = getattr(vendor_settings, name)

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 import structlog
 
+from gateway.broker.delivery import redelivered_label
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import Lease, LeaseLost, LeaseUnavailable, LedgerUnavailable, RideClaim
 from gateway.metrics import (
@@ -108,7 +109,9 @@ async def start_ride(order_id: str, services: Services) -> StartOutcome:
         except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
             log.error("start_ride.crashed", **crash_site(error))
             outcome = StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR)
-        START_RIDE_TASK_DURATION.labels(outcome.result).observe(time.perf_counter() - started)
+        START_RIDE_TASK_DURATION.labels(outcome.result, redelivered_label()).observe(
+            time.perf_counter() - started
+        )
         RIDES_STARTED.labels(outcome.vendor, outcome.country, outcome.result, outcome.reason).inc()
         line.annotate(
             vendor=outcome.vendor,

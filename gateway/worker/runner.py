@@ -6,6 +6,7 @@ to the stream for another worker, so nothing waits out the redelivery timeout.
 """
 
 import asyncio
+import os
 import signal
 
 import structlog
@@ -26,6 +27,8 @@ async def run_worker(settings: Settings, catalog: VendorCatalog) -> None:
     if not isinstance(broker, ReliableStreamBroker):
         raise ValueError("a worker needs a Redis broker: set broker.url")
     broker.is_worker_process = True
+    # Every line of this process, its tasks' included, says which process and consumer it is.
+    structlog.contextvars.bind_contextvars(pid=os.getpid(), consumer=broker.consumer_name)
     receiver = WorkerReceiver(
         broker,
         max_tasks=settings.worker.max_concurrent_tasks,
@@ -36,7 +39,6 @@ async def run_worker(settings: Settings, catalog: VendorCatalog) -> None:
         await broker.startup()
         log.info(
             "worker.started",
-            consumer=broker.consumer_name,
             max_concurrent_tasks=settings.worker.max_concurrent_tasks,
         )
         try:
@@ -44,10 +46,10 @@ async def run_worker(settings: Settings, catalog: VendorCatalog) -> None:
                 try:
                     await receiver.listen(stop)
                 finally:
-                    await _end_unfinished(receiver, broker)
+                    await _end_unfinished(receiver)
         finally:
             await broker.shutdown()
-    log.info("worker.stopped", consumer=broker.consumer_name)
+    log.info("worker.stopped")
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -64,10 +66,9 @@ def _request_stop(stop: asyncio.Event, signum: int) -> None:
     stop.set()
 
 
-async def _end_unfinished(receiver: WorkerReceiver, broker: ReliableStreamBroker) -> None:
+async def _end_unfinished(receiver: WorkerReceiver) -> None:
     if not receiver.running:
         return
     log.warning("worker.grace_expired", unfinished_tasks=receiver.running)
-    # taskiq's Receiver acknowledges a cancelled run like a finished one; these did not finish.
-    broker.stop_acknowledging()
+    # Cancelled runs stay unacknowledged (WorkerReceiver) and are handed back.
     await receiver.cancel_running()

@@ -10,14 +10,17 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import structlog
 
+from gateway.broker.metrics import WORKER_RESTARTS
 from gateway.logging_setup import configure_logging
 from gateway.metrics import MULTIPROCESS_DIR_VARIABLE, multiprocess_dir
 from gateway.observability.secrets import configured_secrets
+from gateway.observability.tracing import configure_tracing, shutdown_tracing
 from gateway.observability.worker_metrics import (
     MetricsServer,
     clear_multiprocess_dir,
@@ -25,6 +28,7 @@ from gateway.observability.worker_metrics import (
 )
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.settings import Settings
+from gateway.worker.health import WorkerHostHealth
 from gateway.worker.runner import run_worker
 
 POLL_INTERVAL_S = 0.2
@@ -41,10 +45,13 @@ def run_workers(settings: Settings, catalog: VendorCatalog) -> None:
         # Spawned processes read this at import: each then writes its values where we sum them.
         os.environ[MULTIPROCESS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="meters-metrics-")
     clear_multiprocess_dir()
-    metrics = _start_metrics(settings)
+    supervisor = _Supervisor(settings) if multiprocess else None
+    # Without a supervisor the one worker process answers the probe itself: it is alive.
+    live = supervisor.live_processes if supervisor is not None else lambda: 1
+    metrics = _start_metrics(settings, live)
     try:
-        if multiprocess:
-            _Supervisor(settings).run()
+        if supervisor is not None:
+            supervisor.run()
         else:
             asyncio.run(run_worker(settings, catalog))
     finally:
@@ -52,18 +59,29 @@ def run_workers(settings: Settings, catalog: VendorCatalog) -> None:
             metrics.close()
 
 
-def _start_metrics(settings: Settings) -> MetricsServer | None:
+def _start_metrics(settings: Settings, live: Callable[[], int]) -> MetricsServer | None:
     if not settings.worker.metrics_port:
         return None
-    server = start_metrics_server(settings.worker.metrics_host, settings.worker.metrics_port)
+    health = WorkerHostHealth(settings.broker.url, settings.worker.processes, live)
+    server = start_metrics_server(
+        settings.worker.metrics_host, settings.worker.metrics_port, health.report
+    )
     log.info("worker.metrics_serving", host=settings.worker.metrics_host, port=server.port)
     return server
 
 
-def _worker_process(settings: Settings) -> None:
+def _worker_process(settings: Settings, restarted: bool) -> None:
     catalog = discover_vendor_plugins()
     configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
-    asyncio.run(run_worker(settings, catalog))
+    if restarted:
+        # Counted by the new process: only worker processes write the summed metric files.
+        WORKER_RESTARTS.inc()
+    # A spawned process starts clean: its traces are set up here, as the CLI does in place.
+    configure_tracing()
+    try:
+        asyncio.run(run_worker(settings, catalog))
+    finally:
+        shutdown_tracing()
 
 
 class _Supervisor:
@@ -72,11 +90,16 @@ class _Supervisor:
         # Spawned, not forked: each process starts clean rather than sharing the parent's state.
         self._context = multiprocessing.get_context("spawn")
         self._stopping = False
+        self._processes: list[BaseProcess] = []
+
+    def live_processes(self) -> int:
+        return sum(1 for process in list(self._processes) if process.is_alive())
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        processes = [self._start() for _ in range(self._settings.worker.processes)]
+        processes = self._processes
+        processes.extend(self._start() for _ in range(self._settings.worker.processes))
         restart_at: dict[int, float] = {}
         while not self._stopping:
             time.sleep(POLL_INTERVAL_S)
@@ -89,12 +112,14 @@ class _Supervisor:
                     restart_at[slot] = time.monotonic() + RESTART_DELAY_S
                 elif time.monotonic() >= restart_at[slot]:
                     del restart_at[slot]
-                    processes[slot] = self._start()
+                    processes[slot] = self._start(restarted=True)
         self._stop(processes)
 
-    def _start(self) -> BaseProcess:
+    def _start(self, restarted: bool = False) -> BaseProcess:
         process = self._context.Process(
-            target=_worker_process, args=(self._settings,), name="meters-integration-api worker"
+            target=_worker_process,
+            args=(self._settings, restarted),
+            name="meters-integration-api worker",
         )
         process.start()
         log.info("worker.process_started", pid=process.pid)

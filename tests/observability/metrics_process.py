@@ -20,7 +20,7 @@ def main(role: str, *args: str) -> None:
         VENDOR_CALL_DURATION.labels(vendor, "start_ride", "ok").observe(0.02)
         return
     clear_multiprocess_dir()
-    server = start_metrics_server("127.0.0.1", 0)
+    server = start_metrics_server("127.0.0.1", 0, lambda: {"ready": True})
     print(server.port, flush=True)
     sys.stdin.read()
     server.close()

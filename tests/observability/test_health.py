@@ -4,6 +4,7 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
@@ -73,7 +74,10 @@ async def test_not_ready_when_no_vendor_plugin_loaded(aiohttp_client: ClientFact
     catalog = catalog_with_broken_plugin(installed=False)
     client = await aiohttp_client(build_app(settings, catalog, build_broker(settings.broker)))
 
-    assert await health(client) == (
+    status, report = await health(client)
+
+    assert datetime.fromisoformat(report.pop("broker_since")) <= datetime.now(UTC)
+    assert (status, report) == (
         503,
         {
             "ready": False,
@@ -129,11 +133,14 @@ async def test_readiness_follows_the_redis_broker(
     client = await aiohttp_client(build_app(settings, catalog, build_broker(settings.broker)))
     status, report = await health(client)
     assert (status, report["ready"], report["broker"]) == (200, True, "reachable")
+    reachable_since = datetime.fromisoformat(report["broker_since"])
 
     await redis_server.stop()
 
     status, report = await health(client)
     assert (status, report["ready"], report["broker"]) == (503, False, "unreachable")
+    # Since when it is unreachable: after it was last seen reachable.
+    assert datetime.fromisoformat(report["broker_since"]) > reachable_since
     assert report["vendors"] == INSTALLED
     assert BROKEN_REPORT in report["plugin_failures"]
 

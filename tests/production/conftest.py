@@ -16,7 +16,11 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
+from gateway.broker.held_entries import HEARTBEATS_SUFFIX
+from gateway.broker.redis_connection import connection_pool
 from tests.production.redis_server import RedisServer
+from tests.production.sentinel_cluster import SentinelCluster
 from tests.production.stream import StreamProbe
 from tests.production.workers import Workers
 
@@ -43,10 +47,22 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture
-def broker_url(redis_url: str) -> str:
-    """The Redis the test's gateway and workers use; a module may point it at ``own_redis``."""
-    return redis_url
+@pytest.fixture(scope="session")
+def shared_sentinel_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A master, two replicas and three sentinels the session's tests share (and never kill)."""
+    cluster = SentinelCluster(tmp_path_factory.mktemp("sentinel"))
+    cluster.start()
+    yield cluster.url()
+    cluster.stop()
+
+
+@pytest.fixture(params=["redis", "sentinel"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """The Redis the test's gateway and workers use: every guarantee holds on a plain Redis
+    and under Sentinel. A module may point it elsewhere (``own_redis``, its own cluster)."""
+    shared = "redis_url" if request.param == "redis" else "shared_sentinel_url"
+    url: str = request.getfixturevalue(shared)
+    return url
 
 
 @pytest.fixture
@@ -56,12 +72,14 @@ def queue_name() -> str:
 
 @pytest.fixture
 async def probe(broker_url: str, queue_name: str) -> AsyncIterator[StreamProbe]:
-    # RESP2 for the reason the broker uses it: it notices connections a restarted Redis closed.
-    async with Redis.from_url(broker_url, protocol=2) as redis:
+    # The broker's own kind of pool: RESP2, and under Sentinel it follows the master.
+    async with Redis(connection_pool=connection_pool(broker_url)) as redis:
         yield StreamProbe(redis, queue_name)
         # A test that failed with its own Redis stopped has nothing left to clean.
         with suppress(RedisConnectionError):
-            await redis.delete(queue_name)
+            await redis.delete(
+                queue_name, queue_name + HEARTBEATS_SUFFIX, queue_name + DEAD_LETTER_SUFFIX
+            )
 
 
 @pytest.fixture
@@ -92,3 +110,14 @@ async def workers(
     started = Workers(production_tree, tmp_path)
     yield started
     await started.close()
+
+
+@pytest.fixture
+def sentinel_cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
+    """A master, two replicas and three sentinels of the test's own."""
+    workdir = tmp_path / "sentinel"
+    workdir.mkdir()
+    cluster = SentinelCluster(workdir)
+    cluster.start()
+    yield cluster
+    cluster.stop()

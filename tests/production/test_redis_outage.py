@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.observability.scrape import increase, labels, samples, scrape
 from tests.production.redis_server import RedisServer
 from tests.production.rides import enqueue, meter_flag, ride
 from tests.production.stream import StreamProbe, eventually
@@ -54,10 +55,16 @@ async def test_gateway_and_worker_carry_on_after_redis_restarts_empty(
     await eventually(probe.is_empty, 5, "the first task runs and is acknowledged")
     assert meter_flag(world.sims, FIRST) == "true"
 
+    before = await scrape(gateway.client)
     own_redis.stop()
 
     await refused_quickly(gateway, SECOND)
     assert await readiness(gateway) == (200, 503)
+    down = await scrape(gateway.client)
+    assert increase(before, down, "meters_broker_enqueues_total") == {
+        labels(result="unreachable"): 1
+    }
+    assert samples(down, "meters_broker_up") == {(): 0.0}
 
     own_redis.start()  # nothing persisted: no stream, no group
 
@@ -65,8 +72,12 @@ async def test_gateway_and_worker_carry_on_after_redis_restarts_empty(
     await eventually(probe.is_empty, 15, "the second task runs and is acknowledged")
     assert meter_flag(world.sims, SECOND) == "true"
     assert await readiness(gateway) == (200, 200)
+    back = await scrape(gateway.client)
+    assert samples(back, "meters_broker_up") == {(): 1.0}
+    assert increase(down, back, "meters_broker_reconnects_total") == {(): 1}
     assert worker.process.returncode is None
     assert len(worker.events("broker.group_lost")) >= 1
+    assert len(worker.events("broker.reconnected")) == 1
 
 
 async def test_enqueue_into_a_frozen_redis_fails_fast(

@@ -7,7 +7,7 @@ import pytest
 from redis.asyncio import Redis
 from taskiq import AckableMessage
 
-from gateway.broker.enqueue import enqueue_start_ride
+from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
 from gateway.broker.factory import build_broker
 from gateway.broker.redis_streams import CONSUMER_GROUP, ReliableStreamBroker
 from gateway.settings import BrokerSettings
@@ -248,3 +248,44 @@ async def test_a_read_cancelled_at_any_moment_stops(make_broker: BrokerFactory) 
             await asyncio.wait({read}, timeout=3.0)
         await messages.aclose()
     assert carried_on == []
+
+
+async def test_an_enqueue_fewer_replicas_confirm_is_refused_but_stays_in_the_stream(
+    broker_url: str, queue_name: str, probe: StreamProbe
+) -> None:
+    # More replicas than either setup has (none on a plain Redis, two under Sentinel).
+    broker = build_broker(
+        BrokerSettings(url=broker_url, queue_name=queue_name, min_replicas_acked=3)
+    )
+    await broker.startup()
+    try:
+        with pytest.raises(BrokerUnavailable) as refused:
+            await enqueue_start_ride(broker, "order-1", task_id="task-1")
+    finally:
+        await broker.shutdown()
+
+    assert (refused.value.result, refused.value.may_be_enqueued) == ("not_replicated", True)
+    assert "of 3 replicas acknowledged" in refused.value.cause
+    # The master holds it: a worker will run it, and a retry with task-1 is harmless.
+    assert await probe.length() == 1
+
+
+async def test_an_entry_left_pending_is_delivered_again_after_the_redelivery_timeout(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    task_id = await enqueue(gateway, "order-1")
+    running = Reader(make_broker())
+
+    async with running.broker.holding_deliveries():
+        assert await running.take() == task_id
+        # The run ended without acknowledgement (say, its Redis failed while taking the lease).
+        running.broker.leave_pending(task_id)
+
+        assert await running.take(timeout_s=RECLAIM_DEADLINE_S + 1) == task_id
+        [pending] = await probe.pending()
+        assert (pending.consumer, pending.deliveries) == (running.broker.consumer_name, 2)
+        await running.ack(task_id)
+
+    assert await probe.length() == 0

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import GatewayFactory, RunningWorld
+from tests.observability.scrape import samples
 from tests.processes import free_port
 from tests.production.rides import enqueue, meter_flag, ride
 from tests.production.stream import StreamProbe, eventually, pid_of
@@ -29,6 +30,15 @@ async def started_lines(metrics_port: int) -> list[str]:
         for line in exposition.splitlines()
         if line.startswith("meters_rides_started_total{") and 'result="started"' in line
     ]
+
+
+async def restarts(metrics_port: int) -> float:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{metrics_port}/metrics") as scrape,
+    ):
+        exposition = await scrape.text()
+    return samples(exposition, "meters_worker_restarts_total")[()]
 
 
 def alive(pid: int) -> bool:
@@ -81,6 +91,7 @@ async def test_a_supervisor_runs_replaces_and_stops_its_worker_processes(
 
     await eventually(both_counted, 5, "both rides counted")
     assert 'vendor="monitex"' in started[0]
+    assert await restarts(metrics_port) == 1.0
 
     supervisor.terminate()
 

@@ -62,6 +62,10 @@ class Workers:
         self._workdir = workdir
         self._started: list[WorkerProcess] = []
 
+    @property
+    def started(self) -> list[WorkerProcess]:
+        return list(self._started)
+
     async def start(self, name: str, *, wait_until_started: bool = True) -> WorkerProcess:
         config = self._workdir / f"{name}.toml"
         config.write_text(tomli_w.dumps(self._tree))

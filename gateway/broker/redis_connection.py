@@ -1,0 +1,111 @@
+"""Connections to the broker's Redis from ``broker.url``: one server, or the master that a set
+of sentinels names (docs/design.md §8).
+
+``redis://`` and ``rediss://`` go to redis-py as they are; ``redis-sentinel://`` and
+``rediss-sentinel://`` are read by sentinel_url. Under Sentinel the pool is redis-py's
+``SentinelConnectionPool``: each new connection asks the sentinels for the current master, and
+a connection to a master that turned replica (``READONLY``) is dropped, so every client of the
+pool follows a failover.
+"""
+
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import redis
+import redis.sentinel
+from redis.asyncio import BlockingConnectionPool, ConnectionPool
+from redis.asyncio.connection import AbstractConnection
+from redis.asyncio.sentinel import (
+    Sentinel,
+    SentinelConnectionPool,
+    SentinelManagedConnection,
+    SentinelManagedSSLConnection,
+)
+
+from gateway.broker.sentinel_url import SENTINEL_SCHEMES, SentinelAddress, parse_sentinel_url
+from gateway.workarounds.cpython import cancellable_connection_class
+
+CONNECT_TIMEOUT_S = 1.0
+# Longer than a worker's blocking read, so only a Redis that stopped answering trips it.
+SOCKET_TIMEOUT_S = 5.0
+
+_CONNECTION_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": CONNECT_TIMEOUT_S,
+    "socket_timeout": SOCKET_TIMEOUT_S,
+    # RESP2: the replies come in the shapes the broker reads. It also keeps redis-py 8.1's RESP3
+    # maintenance notifications off, whose default ("auto") skips the check for pooled
+    # connections the server has closed: after a Redis restart, the first command on each of
+    # them would fail.
+    "protocol": 2,
+}
+
+
+def url_secrets(url: str) -> list[str]:
+    """The passwords a broker URL carries, for the log formatter to mask."""
+    if not url:
+        return []
+    parts = urlsplit(url)
+    found = [parts.password] if parts.password else []
+    found += [value for value in parse_qs(parts.query).get("sentinelPassword", []) if value]
+    return [unquote(secret) for secret in found]
+
+
+def connection_pool(url: str) -> ConnectionPool:
+    """The asyncio pool every part of the broker (and whatever is built on it) uses."""
+    if urlsplit(url).scheme not in SENTINEL_SCHEMES:
+        pool: ConnectionPool = BlockingConnectionPool.from_url(url, **_CONNECTION_OPTIONS)
+        # Whatever class the URL chose (TCP, TLS or Unix socket); no connection exists yet.
+        pool.connection_class = cancellable_connection_class(pool.connection_class)
+        return pool
+    address = parse_sentinel_url(url)
+    connection_class: type[AbstractConnection] = (
+        SentinelManagedSSLConnection if address.tls else SentinelManagedConnection
+    )
+    # redis-py's Sentinel classes are untyped.
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        address.sentinels,
+        sentinel_kwargs=_sentinel_options(address),
+        **_data_node_options(address),
+    )
+    # Each new data-node connection first asks a sentinel for the master, on these clients.
+    for client in sentinel.sentinels:
+        pool = client.connection_pool
+        pool.connection_class = cancellable_connection_class(pool.connection_class)
+    return SentinelConnectionPool(  # type: ignore[no-untyped-call]
+        address.master_name,
+        sentinel,
+        connection_class=cancellable_connection_class(connection_class),
+        **_data_node_options(address),
+    )
+
+
+def blocking_client(url: str) -> redis.Redis:
+    """A synchronous client of the same Redis, for the worker host's health endpoint thread."""
+    if urlsplit(url).scheme not in SENTINEL_SCHEMES:
+        return redis.Redis.from_url(url, **_CONNECTION_OPTIONS)
+    address = parse_sentinel_url(url)
+    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+        address.sentinels, sentinel_kwargs=_sentinel_options(address), **_data_node_options(address)
+    )
+    client: redis.Redis = sentinel.master_for(address.master_name)  # type: ignore[no-untyped-call]
+    return client
+
+
+def _sentinel_options(address: SentinelAddress) -> dict[str, Any]:
+    return {
+        "socket_connect_timeout": CONNECT_TIMEOUT_S,
+        "socket_timeout": CONNECT_TIMEOUT_S,
+        "password": address.sentinel_password,
+        "ssl": address.tls,
+    }
+
+
+def _data_node_options(address: SentinelAddress) -> dict[str, Any]:
+    return {
+        **_CONNECTION_OPTIONS,
+        "db": address.db,
+        "username": address.username,
+        "password": address.password,
+        # Popped by the Sentinel pools, which pick their (TLS) connection class from it.
+        "ssl": address.tls,
+    }

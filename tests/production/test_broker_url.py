@@ -1,0 +1,126 @@
+"""``broker.url`` forms (docs/design.md §8): what a Sentinel URL says, the replicas an enqueue
+waits for, and both passwords against a protected Sentinel setup."""
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
+from gateway.broker.factory import build_broker
+from gateway.broker.redis_connection import url_secrets
+from gateway.broker.sentinel_url import SentinelAddress, parse_sentinel_url
+from gateway.settings import BrokerSettings, ConfigError, load_settings
+from tests.production.sentinel_cluster import SentinelCluster
+
+
+def test_a_sentinel_url_names_sentinels_master_database_and_both_passwords() -> None:
+    url = (
+        "redis-sentinel://:data%40pass@h1:26380,h2,10.0.0.3:26381/2"
+        "?sentinelMasterId=meters&sentinelPassword=sent"
+    )
+
+    assert parse_sentinel_url(url) == SentinelAddress(
+        sentinels=[("h1", 26380), ("h2", 26379), ("10.0.0.3", 26381)],
+        master_name="meters",
+        db=2,
+        password="data@pass",
+        sentinel_password="sent",
+        tls=False,
+    )
+    assert sorted(url_secrets(url)) == ["data@pass", "sent"]
+
+
+def test_rediss_sentinel_uses_tls_and_database_0_by_default() -> None:
+    address = parse_sentinel_url("rediss-sentinel://h1?sentinelMasterId=m")
+
+    assert (address.tls, address.db, address.password, address.sentinels) == (
+        True,
+        0,
+        None,
+        [("h1", 26379)],
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "complaint"),
+    [
+        ("redis-sentinel://h1,h2/0", "sentinelMasterId"),
+        ("redis-sentinel:///0?sentinelMasterId=m", "names no sentinel host"),
+        ("redis-sentinel://h1:port/0?sentinelMasterId=m", "sentinel port 'port'"),
+        ("redis-sentinel://h1/zero?sentinelMasterId=m", "database 'zero'"),
+    ],
+)
+def test_an_incomplete_sentinel_url_fails_at_startup_naming_the_key(
+    url: str, complaint: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "meters.toml"
+    config.write_text(f'[broker]\nurl = "{url}"\n')
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings(config)
+
+    assert str(refused.value).startswith("broker.url: ")
+    assert complaint in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "explicit", "replicas"),
+    [
+        ("redis-sentinel://h1/0?sentinelMasterId=m", None, 1),
+        ("rediss-sentinel://h1/0?sentinelMasterId=m", None, 1),
+        ("redis://127.0.0.1:6379/0", None, 0),
+        ("redis-sentinel://h1/0?sentinelMasterId=m", 2, 2),
+        ("redis-sentinel://h1/0?sentinelMasterId=m", 0, 0),
+        ("redis://127.0.0.1:6379/0", 1, 1),
+    ],
+)
+def test_replicas_to_acknowledge(url: str, explicit: int | None, replicas: int) -> None:
+    settings = BrokerSettings(url=url, min_replicas_acked=explicit)
+
+    assert settings.replicas_to_acknowledge() == replicas
+
+
+DATA_PASSWORD = "data-secret-77"
+SENTINEL_PASSWORD = "sentinel-secret-42"
+
+
+@pytest.fixture
+def protected_cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
+    workdir = tmp_path / "protected"
+    workdir.mkdir()
+    cluster = SentinelCluster(workdir, DATA_PASSWORD, SENTINEL_PASSWORD)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.mark.timeout(60)
+async def test_both_passwords_of_the_url_open_a_protected_sentinel_setup(
+    protected_cluster: SentinelCluster,
+) -> None:
+    url = protected_cluster.url()
+    assert f":{DATA_PASSWORD}@" in url
+    assert f"sentinelPassword={SENTINEL_PASSWORD}" in url
+    without_data_password = url.replace(f":{DATA_PASSWORD}@", "")
+    without_sentinel_password = url.replace(f"&sentinelPassword={SENTINEL_PASSWORD}", "")
+
+    assert await enqueued(url) == "ok"
+    # The data node refuses at once; sentinels that refuse are asked again (redis-py retries a
+    # connection that found no master) until the enqueue's bound runs out.
+    assert await enqueued(without_data_password) == "unreachable"
+    assert await enqueued(without_sentinel_password) in {"unreachable", "timeout"}
+
+
+async def enqueued(url: str) -> str:
+    """The enqueue metric's result for one start-ride enqueued through ``url``."""
+    broker = build_broker(BrokerSettings(url=url, queue_name=f"meters-test-{uuid.uuid4().hex}"))
+    await broker.startup()
+    try:
+        await enqueue_start_ride(broker, "order-1", task_id=None)
+    except BrokerUnavailable as refused:
+        return refused.result
+    finally:
+        await broker.shutdown()
+    return "ok"

@@ -1,0 +1,160 @@
+"""A task that kills its worker every time ends in the dead letters after broker.max_deliveries,
+and a person requeues it with the real CLI; consumers of dead workers leave the group."""
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
+from gateway.sandbox.faults import Fault
+from tests.calls import MONITEX_START
+from tests.conftest import GatewayFactory, RunningWorld
+from tests.processes import CLI
+from tests.production.conftest import REDELIVERY_TIMEOUT_MS
+from tests.production.rides import enqueue, meter_flag, ride
+from tests.production.stream import StreamProbe, eventually, pid_of
+from tests.production.workers import WorkerProcess, Workers
+
+pytestmark = pytest.mark.timeout(90)
+
+POISON = ride(1)
+LATER = ride(2)
+MAX_DELIVERIES = 2
+# A killed worker's task is reclaimed one redelivery timeout after its last heartbeat, plus a
+# reclaim pass; the rest is the run itself.
+TAKEOVER_S = REDELIVERY_TIMEOUT_MS / 1000 * 1.25 + 5.0
+# Gone: nothing pending and idle three times max(redelivery timeout, read block), plus a pass.
+GONE_S = 3 * max(REDELIVERY_TIMEOUT_MS, 1000) / 1000 + 5.0
+
+
+async def run_cli(config: Path, *args: str) -> tuple[int, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("METERS_")}
+    process = await asyncio.create_subprocess_exec(
+        str(CLI), "dead-letters", "--config", str(config), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
+    )  # fmt: skip
+    output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def kill_the_worker_running_it(
+    world: RunningWorld, workers: Workers, probe: StreamProbe, starts: int, name: str
+) -> WorkerProcess:
+    """Wait until the vendor start number ``starts`` arrives, SIGKILL the worker running it
+    (as a task that crashes its worker would), and start a fresh worker."""
+    await eventually(
+        lambda: len(world.sims.monitex.calls.to(MONITEX_START)) >= starts,
+        TAKEOVER_S,
+        f"delivery {starts} reaches the vendor",
+    )
+    [held] = await probe.pending()
+    victim = next(worker for worker in workers.started if worker.pid == pid_of(held.consumer))
+    victim.kill()
+    await victim.exit_code(timeout_s=5)
+    return await workers.start(name)
+
+
+async def test_a_task_that_kills_its_worker_every_time_is_set_aside_and_requeued(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+    tmp_path: Path,
+) -> None:
+    production_tree["broker"]["max_deliveries"] = MAX_DELIVERIES
+    production_tree["vendors"]["monitex"]["timeout_ms"] = 120_000
+    world.sims.seed_ride(POISON)
+    world.sims.monitex.faults.add(
+        Fault(endpoint=MONITEX_START, delay_ms=60_000, times=MAX_DELIVERIES)
+    )
+    await workers.start("worker-1")
+    gateway = await make_gateway()
+    assert (await enqueue(gateway, POISON))[0] == 202
+
+    survivor = None
+    for delivery in range(1, MAX_DELIVERIES + 1):
+        survivor = await kill_the_worker_running_it(
+            world, workers, probe, delivery, f"worker-{delivery + 1}"
+        )
+    assert survivor is not None
+
+    await eventually(probe.is_empty, TAKEOVER_S, "the poison task leaves the stream")
+    [dead] = survivor.events("broker.dead_lettered")
+    assert dead["level"] == "error"
+    assert (dead["order_id"], dead["deliveries"]) == (POISON.order_id, MAX_DELIVERIES + 1)
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == MAX_DELIVERIES
+    assert meter_flag(world.sims, POISON) is None
+    dead_letters = probe.stream + DEAD_LETTER_SUFFIX
+    assert await probe.redis.xlen(dead_letters) == 1
+
+    config = tmp_path / "cli.toml"
+    config.write_text(tomli_w.dumps(production_tree))
+    status, listing = await run_cli(config, "list")
+    assert status == 0
+    assert "1 dead letter(s)" in listing
+    assert f"order {POISON.order_id}" in listing
+    assert f"deliveries {MAX_DELIVERIES + 1}" in listing
+
+    status, requeued = await run_cli(config, "requeue", dead["dead_letter_id"])
+
+    assert status == 0
+    # After the JSON log line that records the requeue for the audit trail.
+    [logged, answer] = requeued.splitlines()
+    assert json.loads(logged)["event"] == "broker.dead_letter_requeued"
+    assert answer.startswith(f"{dead['dead_letter_id']}: requeued as ")
+    await eventually(
+        lambda: meter_flag(world.sims, POISON) == "true", TAKEOVER_S, "the requeued task runs"
+    )
+    await eventually(probe.is_empty, TAKEOVER_S, "and is acknowledged")
+    assert await probe.redis.xlen(dead_letters) == 0
+    [finished] = survivor.events("start_ride.finished")
+    # A fresh entry: its delivery count started again.
+    assert (finished["result"], finished["redelivered"]) == ("started", False)
+    assert await run_cli(config, "requeue", dead["dead_letter_id"]) == (
+        1,
+        f"{dead['dead_letter_id']}: no such dead letter\n",
+    )
+
+
+async def test_a_dead_workers_consumer_leaves_the_group(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+) -> None:
+    world.sims.seed_ride(POISON)
+    dying = await workers.start("dying")
+    gateway = await make_gateway()
+    assert (await enqueue(gateway, POISON))[0] == 202
+    await eventually(probe.is_empty, TAKEOVER_S, "the ride runs")
+    [gone] = dying.consumers()
+    assert await probe.consumers() == [gone]  # Redis lists a consumer once it was delivered to
+    survivor = await workers.start("survivor")
+
+    dying.kill()
+    await dying.exit_code(timeout_s=5)
+    world.sims.seed_ride(LATER)
+    assert (await enqueue(gateway, LATER))[0] == 202
+    await eventually(probe.is_empty, TAKEOVER_S, "the survivor runs the next ride")
+
+    # Once gone, the dead worker's consumer is removed; the idle survivor's stays.
+    await eventually(
+        lambda: _consumers_are(probe, survivor.consumers()),
+        GONE_S,
+        "the dead worker's consumer goes",
+    )
+    removed = survivor.events("broker.consumer_removed")
+    assert [event["removed_consumer"] for event in removed] == [gone]
+    assert survivor.process.returncode is None
+
+
+async def _consumers_are(probe: StreamProbe, names: list[str]) -> bool:
+    return await probe.consumers() == names
