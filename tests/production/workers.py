@@ -66,19 +66,26 @@ class Workers:
     def started(self) -> list[WorkerProcess]:
         return list(self._started)
 
-    async def start(self, name: str, *, wait_until_started: bool = True) -> WorkerProcess:
+    async def start(
+        self,
+        name: str,
+        *,
+        wait_until_started: bool = True,
+        env: dict[str, str] | None = None,
+    ) -> WorkerProcess:
+        """``env``: variables the process gets beside this one's (e.g. ``OTEL_*``)."""
         config = self._workdir / f"{name}.toml"
         config.write_text(tomli_w.dumps(self._tree))
         output = self._workdir / f"{name}.log"
         # Only the file speaks: METERS_* variables of whoever runs the tests must not leak in.
-        env = {key: value for key, value in os.environ.items() if not key.startswith("METERS_")}
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("METERS_")}
         with output.open("wb") as sink:
             process = await asyncio.create_subprocess_exec(
                 str(CLI),
                 *("worker", "--config", str(config)),
                 stdout=sink,
                 stderr=asyncio.subprocess.STDOUT,
-                env=env,
+                env={**inherited, **(env or {})},
             )
         worker = WorkerProcess(name, process, output)
         self._started.append(worker)
