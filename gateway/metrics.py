@@ -1,4 +1,4 @@
-"""Prometheus metrics (DESIGN §9). Labels name vendors, countries and reasons, never people.
+"""Prometheus metrics (docs/design.md §9). Labels name vendors, countries and reasons, never people.
 
 Each process counts in memory, unless ``PROMETHEUS_MULTIPROC_DIR`` is set in its environment
 before it starts: then prometheus-client keeps the values in files there, and ``exposition``

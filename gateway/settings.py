@@ -1,4 +1,4 @@
-"""The settings tree (DESIGN §8): a TOML file overridden by ``METERS_`` environment variables."""
+"""The settings tree (docs/design.md §8): a TOML file overridden by ``METERS_`` variables."""
 
 import tomllib
 from decimal import Decimal

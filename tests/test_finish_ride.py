@@ -1,4 +1,4 @@
-"""The finish-ride endpoint (DESIGN §4): both vendors' happy paths and every refusal.
+"""The finish-ride endpoint (docs/design.md §4): both vendors' happy paths and every refusal.
 
 Each refusal asserts its status and code and which upstreams were (not) called.
 """

@@ -1,4 +1,4 @@
-"""The rest of the HTTP surface (DESIGN §6): enqueueing start-ride, ping, the API document."""
+"""The rest of the HTTP surface (docs/design.md §6): enqueueing start-ride, ping, the API doc."""
 
 from collections.abc import Awaitable, Callable
 from typing import Any

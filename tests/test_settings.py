@@ -1,4 +1,4 @@
-"""Configuration (DESIGN §8): TOML plus METERS_ overrides, errors naming the key, secrets hidden."""
+"""Configuration (docs/design.md §8): TOML plus METERS_ overrides, errors naming the key."""
 
 import subprocess
 import sys

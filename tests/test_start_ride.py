@@ -1,4 +1,4 @@
-"""The start-ride task (DESIGN §3): the happy path, the short-cuts, every fallback row.
+"""The start-ride task (docs/design.md §3): the happy path, the short-cuts, every fallback row.
 
 Each test enqueues the task through the gateway's HTTP endpoint, lets the
 in-memory worker run it, and asserts exactly which upstream calls were made.

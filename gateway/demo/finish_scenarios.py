@@ -1,4 +1,4 @@
-"""The finish-ride endpoint (DESIGN §4): every refusal of its table."""
+"""The finish-ride endpoint (docs/design.md §4): every refusal of its table."""
 
 from gateway.demo.model import FinishRide, Scenario, SimCall, StartRide, fault, refused, started
 from gateway.demo.start_scenarios import ISRAELI_RIDE, MONITEX_STOP, VENDOR_HANGS_MS

@@ -1,4 +1,4 @@
-"""The start-ride task (DESIGN §3): who it leaves alone and every row of the fallback matrix."""
+"""The start-ride task (docs/design.md §3): whom it leaves alone, each row of the fallback table."""
 
 from gateway.demo.model import (
     FinishRide,
@@ -26,7 +26,7 @@ from gateway.sandbox.platform.order_core import GET_FIELDS, SET_FIELDS
 from gateway.sandbox.platform.personal import RETRIEVE as IDENTIFICATION
 from gateway.sandbox.world import RideSeed
 
-# Monitex's API (DESIGN §7), as its simulator names the endpoints.
+# Monitex's API (docs/design.md §7), as its simulator names the endpoints.
 MONITEX_START = "POST /ride"
 MONITEX_STOP = "PUT /rides/{rideId}"
 

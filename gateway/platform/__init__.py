@@ -1,1 +1,1 @@
-"""Clients of the platform services (DESIGN §5), one module each."""
+"""Clients of the platform services (docs/design.md §5), one module each."""

@@ -1,4 +1,4 @@
-"""The finish-ride flow (DESIGN §4): check the order, stop the meter, check and answer its price.
+"""The finish-ride flow (docs/design.md §4): check the order, stop the meter, check its price.
 
 Every refusal is a FinishRideRefused whose code and status come from
 ``finish_refusals``; no vendor is called before all the order checks pass. Only then is the

@@ -1,4 +1,4 @@
-"""Who may finish a ride (DESIGN §4), beyond tests/test_finish_ride.py's one header at a time.
+"""Who may finish a ride (docs/design.md §4), beyond test_finish_ride.py's one header at a time.
 
 The identity headers come from the driver auth proxy; a driver learns nothing about an order
 that is not theirs, not even that it exists, and no vendor is ever called for it.

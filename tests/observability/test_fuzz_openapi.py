@@ -28,7 +28,7 @@ CONFIG = schemathesis.Config.from_dict(
         "checks": {
             "not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", 502, 503, 504]},
             # A well-formed finish-ride may still break a rule no schema can state (the two
-            # prices differ, or differ from the order's): DESIGN §4 answers those with 400.
+            # prices differ, or differ from the order's): docs/design.md §4 answers those with 400.
             # That 400 must never be invalid_request, which the check below holds it to.
             "positive_data_acceptance": {
                 "expected-statuses": ["2xx", 400, 401, 404, 409, 502, 503, 504]

@@ -1,4 +1,4 @@
-"""``/health`` (DESIGN §6): ready when the broker is reachable and vendor plugins are loaded."""
+"""``/health`` (docs/design.md §6): ready when the broker is reachable and plugins are loaded."""
 
 import asyncio
 import shutil

@@ -1,4 +1,4 @@
-"""``/metrics`` (DESIGN §9): ride outcomes by vendor, country, result and reason; call durations.
+"""``/metrics`` (docs/design.md §9): ride outcomes by vendor, country, result, reason; durations.
 
 Samples are compared as increases between two scrapes, so other tests' rides do not matter.
 """
@@ -29,7 +29,7 @@ def ride(name: str, **overrides: Any) -> RideSeed:
 
 def own_meter(name: str) -> dict[str, Any]:
     """A driver and car of the order's own: Monitex answers a new start with the ride still
-    open for the same driver or car, which belongs to another order (DESIGN §3a)."""
+    open for the same driver or car, which belongs to another order (docs/design.md §3a)."""
     return {
         "driver_profile_id": f"driver-{name}",
         "car_id": f"car-{name}",

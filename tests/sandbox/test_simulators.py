@@ -1,4 +1,4 @@
-"""Every simulator driven over real HTTP: the contracts of DESIGN §5/§7, faults and call logs."""
+"""Every simulator over real HTTP: the contracts of docs/design.md §5/§7, faults and call logs."""
 
 import json
 import re

@@ -1,4 +1,4 @@
-"""Simulators of the platform services the gateway calls (DESIGN §5).
+"""Simulators of the platform services the gateway calls (docs/design.md §5).
 
 Also home of the dotted-path projection that order-core and fleet-vehicles share: both let the
 caller name the fields it wants as ``a.b.c``.
