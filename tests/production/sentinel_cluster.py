@@ -126,6 +126,16 @@ class SentinelCluster:
             await asyncio.sleep(POLL_S)
         return self.master_port()
 
+    def add_replica(self) -> int:
+        """A new, empty data node replicating the current master (as a replaced machine
+        would); returns its port once the master counts it online."""
+        master_port = self.master_port()
+        before = self._replicas_of(master_port)
+        port = free_port()
+        self._data_node(port, ["--replicaof", HOST, str(master_port)])
+        self._until(lambda: self._replicas_of(master_port) > before, "the new replica is online")
+        return port
+
     def stop(self) -> None:
         for node in [*self.sentinels, *self.data_nodes.values()]:
             node.stop()

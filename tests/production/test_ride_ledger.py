@@ -43,10 +43,11 @@ async def test_the_first_order_keeps_the_ride_for_seven_days(
 async def test_a_claim_the_replicas_do_not_hold_is_unavailable_yet_never_overwritten(
     probe: StreamProbe, vendor: str
 ) -> None:
-    # This Redis has no replica: WAIT 1 answers 0 after its one-second bound.
-    unreplicated = RedisRideLedger(probe.redis, replicas_to_acknowledge=1)
+    # More replicas than either test setup has (none, or two under Sentinel): WAIT answers
+    # fewer after its one-second bound.
+    unreplicated = RedisRideLedger(probe.redis, replicas_to_acknowledge=3)
 
-    with pytest.raises(LedgerUnavailable, match="reached 0 of 1 replicas"):
+    with pytest.raises(LedgerUnavailable, match="of 3 replicas within 1000 ms"):
         await unreplicated.claim(vendor, "ride-1", "order-a")
 
     later = await RedisRideLedger(probe.redis, 0).claim(vendor, "ride-1", "order-b")

@@ -12,7 +12,7 @@ from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START
 from tests.conftest import Gateway, GatewayFactory, RunningWorld
 from tests.observability.scrape import labels, samples
-from tests.production.rides import enqueue, meter_flag, ride
+from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
 from tests.production.sentinel_cluster import SentinelCluster
 from tests.production.stream import StreamProbe, eventually
 from tests.production.workers import Workers
@@ -97,6 +97,9 @@ async def test_a_task_answered_just_before_the_next_master_dies_still_runs(
     answered, refused = ride(1), ride(2)
     for seed in (answered, refused):
         world.sims.seed_ride(seed)
+    # While no replica is left, the answered task is delivered again and again: it must not
+    # reach the dead letters within this test.
+    production_tree["broker"]["max_deliveries"] = 100
     worker = await workers.start("worker")
     gateway = await make_gateway()
     first = sentinel_cluster.kill_master()
@@ -109,14 +112,32 @@ async def test_a_task_answered_just_before_the_next_master_dies_still_runs(
     assert not await ready(gateway)
 
     await sentinel_cluster.wait_for_new_master(second, replicas=0)
-    await eventually(
-        lambda: meter_flag(world.sims, answered) == "true", FAILOVER_S, "the answered ride runs"
-    )
-    assert vendor_starts(world, answered) == 1
     # The last node stands alone: nothing can hold a second copy of a task.
     await eventually(lambda: ready(gateway), FAILOVER_S, "the gateway reaches the last master")
     status, body = await enqueue(gateway, refused)
     assert (status, body) == (503, {"code": "broker_unavailable", "message": MAY_BE_ENQUEUED})
     scraped = await (await gateway.client.get("/metrics")).text()
     assert samples(scraped, "meters_broker_enqueues_total")[labels(result="not_replicated")] >= 1
+
+    # Nor can anything hold the claim of the ride the vendor answers (docs/design.md §3a): the
+    # answered task stays pending, the driver app not told anything either way, until a
+    # replica is back.
+    await eventually(
+        lambda: any(
+            line["order_id"] == answered.order_id and line["reason"] == "ride_ledger_unavailable"
+            for line in worker.events("start_ride.finished")
+        ),
+        FAILOVER_S,
+        "the answered task waits for a replica",
+    )
+    assert meter_flag(world.sims, answered) is None
+    sentinel_cluster.add_replica()
+    await eventually(
+        lambda: meter_flag(world.sims, answered) == "true", FAILOVER_S, "the answered ride runs"
+    )
+    # However often it was delivered, one meter ride for the driver, stored once.
+    rides = [r for r in world.sims.monitex.rides.values() if r.driver_id == answered.national_id]
+    assert len(rides) == 1
+    assert rides[0].is_open
+    assert set_fields_applied(world.sims, answered) == 1
     assert worker.process.returncode is None
