@@ -12,7 +12,9 @@ from gateway.broker.start_ride_task import REQUEST_ID_LABEL, START_RIDE_TASK_NAM
 from gateway.observability.tracing import trace_headers_to_send
 
 # After a timeout or too few replicas the XADD may well have landed: the producer is told that
-# repeating the request is safe, since the task id makes the second delivery a no-op.
+# repeating the request is safe. It is because of the task itself, not the task id: a second
+# delivery finds the order's lease taken or its ride id stored (docs/design.md §3a) and
+# starts no second meter ride.
 MAY_BE_ENQUEUED = "the task may be enqueued; retrying with the same task_id is safe"
 
 

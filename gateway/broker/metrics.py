@@ -37,7 +37,8 @@ WORKER_RESTARTS = Counter(
 )
 OLDEST_PENDING_AGE = Gauge(
     "meters_broker_oldest_pending_age_seconds",
-    "How long the oldest delivered but unacknowledged task has been idle (0 when none).",
+    "How long ago the oldest unfinished task was enqueued: the oldest entry of the stream, "
+    "waiting or delivered but not acknowledged (acknowledged ones are deleted); 0 when none.",
     multiprocess_mode="mostrecent",
 )
 STREAM_LENGTH = Gauge(

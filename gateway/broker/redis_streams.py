@@ -244,8 +244,11 @@ class ReliableStreamBroker(RedisStreamBroker):
             if delivery is None:
                 return None
             if self._replicas:
-                # This worker's claim reaches the replicas before the task does anything, so a
-                # failover does not hand the entry to a second worker while it runs here.
+                # Give this worker's claim of the entry (bounded) time to reach the replicas, so
+                # that a failover is unlikely to hand it to a second worker while it runs here.
+                # Should they not confirm, the task runs anyway: the order lease and the ride
+                # ledger, which are replica-acknowledged, keep a second delivery from starting a
+                # second meter ride (docs/design.md §3a).
                 await redis.wait(self._replicas, REPLICATION_WAIT_MS)
         except ResponseError as error:
             if not str(error).startswith("NOGROUP"):

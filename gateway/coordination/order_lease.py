@@ -14,6 +14,8 @@ lease lives where the broker lives and only as long as its run:
 """
 
 import asyncio
+import math
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -42,14 +44,26 @@ def lease_expiry_ms(redelivery_timeout_ms: int) -> int:
 
 
 class Lease:
-    """A held lease; ``ensure_held`` before each side effect."""
+    """A held lease; ``ensure_held`` before each side effect.
 
-    def __init__(self) -> None:
+    A lease in Redis is held only until its expiry unless a renewal is known to have landed, so
+    it is counted held until ``valid_until`` (monotonic seconds): the moment the last
+    confirmed SET or renewal was *sent*, plus the expiry. A renewal that hangs, or an event loop
+    held up, therefore cannot let a run go on after another may have taken the order.
+    """
+
+    def __init__(self, valid_until: float = math.inf) -> None:
         self._lost: str | None = None
+        self._valid_until = valid_until
 
     def ensure_held(self) -> None:
+        if self._lost is None and time.monotonic() >= self._valid_until:
+            self._lost = "the lease expired before a renewal was confirmed"
         if self._lost is not None:
             raise LeaseLost(self._lost)
+
+    def renewed(self, valid_until: float) -> None:
+        self._valid_until = valid_until
 
     def lose(self, why: str) -> None:
         self._lost = why
@@ -102,11 +116,13 @@ class RedisOrderLease(OrderLease):
     def __init__(self, redis: Redis, expiry_ms: int) -> None:
         self._redis = redis
         self._expiry_ms = expiry_ms
+        self._expiry_s = expiry_ms / 1000
 
     @asynccontextmanager
     async def hold(self, order_id: str) -> AsyncIterator[Lease | None]:
         key = f"{KEY_PREFIX}{order_id}"
         token = uuid.uuid4().hex
+        sent = time.monotonic()
         try:
             taken = await self._redis.set(key, token, nx=True, px=self._expiry_ms)
         except RedisError as error:
@@ -114,7 +130,7 @@ class RedisOrderLease(OrderLease):
         if not taken:
             yield None
             return
-        lease = Lease()
+        lease = Lease(valid_until=sent + self._expiry_s)
         renewing = asyncio.create_task(self._keep_renewed(lease, key, token))
         try:
             yield lease
@@ -125,14 +141,19 @@ class RedisOrderLease(OrderLease):
             await self._release(key, token)
 
     async def _keep_renewed(self, lease: Lease, key: str, token: str) -> None:
+        interval_s = self._expiry_s / RENEWALS_PER_EXPIRY
         while True:
-            await asyncio.sleep(self._expiry_ms / RENEWALS_PER_EXPIRY / 1000)
+            await asyncio.sleep(interval_s)
+            sent = time.monotonic()
             try:
-                renewed = await self._redis.eval(_RENEW_SCRIPT, 1, key, token, self._expiry_ms)
-            except RedisError as error:
+                # A renewal slower than its interval is no renewal: the next one is due.
+                async with asyncio.timeout(interval_s):
+                    renewed = await self._redis.eval(_RENEW_SCRIPT, 1, key, token, self._expiry_ms)
+            except (RedisError, TimeoutError) as error:
                 why = f"renewal failed: {type(error).__name__}: {error}"
             else:
                 if renewed:
+                    lease.renewed(sent + self._expiry_s)
                     continue
                 why = "the lease expired before it was renewed"
             log.warning("order_lease.lost", cause=why)

@@ -72,10 +72,6 @@ def shutdown_tracing() -> None:
         _provider = None
 
 
-def tracing_on() -> bool:
-    return _provider is not None
-
-
 @contextmanager
 def continued_trace(name: str, carrier: Mapping[str, str], kind: SpanKind) -> Iterator[Span | None]:
     """The span of a request (``SERVER``) or a task run (``CONSUMER``), continuing ``carrier``'s
@@ -88,7 +84,15 @@ def continued_trace(name: str, carrier: Mapping[str, str], kind: SpanKind) -> It
             _passed_on.reset(token)
         return
     tracer = _provider.get_tracer(__name__)
-    with tracer.start_as_current_span(name, context=extract(carrier), kind=kind) as span:
+    # An exception's message may come from a vendor plugin and hold anything: a span records
+    # only the outcome the code sets (end_call_span), never the exception itself.
+    with tracer.start_as_current_span(
+        name,
+        context=extract(carrier),
+        kind=kind,
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
         yield span
 
 
@@ -103,7 +107,9 @@ def outgoing_call(name: str, headers: dict[str, str]) -> Iterator[Span | None]:
         yield None
         return
     tracer = _provider.get_tracer(__name__)
-    with tracer.start_as_current_span(name, kind=SpanKind.CLIENT) as span:
+    with tracer.start_as_current_span(
+        name, kind=SpanKind.CLIENT, record_exception=False, set_status_on_exception=False
+    ) as span:
         inject(headers)
         yield span
 

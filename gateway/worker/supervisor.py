@@ -15,6 +15,7 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 
 import structlog
+from prometheus_client.multiprocess import mark_process_dead
 
 from gateway.broker.metrics import WORKER_RESTARTS
 from gateway.logging_setup import configure_logging
@@ -108,6 +109,10 @@ class _Supervisor:
                     continue
                 if slot not in restart_at:
                     log.error("worker.process_died", pid=process.pid, exitcode=process.exitcode)
+                    # Its live gauges (broker up, consumers, ledger age) must not go on being
+                    # summed with the living processes' values.
+                    if process.pid is not None:
+                        mark_process_dead(process.pid)  # type: ignore[no-untyped-call]
                     # A process that dies at once would otherwise be respawned in a tight loop.
                     restart_at[slot] = time.monotonic() + RESTART_DELAY_S
                 elif time.monotonic() >= restart_at[slot]:
