@@ -1,7 +1,7 @@
 """Every request gets an id (the caller's ``X-Request-Id`` or a new one) bound to its log lines.
 
-The platform clients and ``call_vendor`` read it from the structlog context and forward it, so
-one id follows a request through every upstream and vendor call it makes.
+The HTTP exchange core (``gateway.http_exchange``) reads it from the structlog context and
+forwards it, so one id follows a request through every upstream and vendor call it makes.
 """
 
 import re

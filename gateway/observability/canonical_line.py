@@ -99,3 +99,10 @@ def gathering() -> Iterator[CanonicalLine]:
 def current_line() -> CanonicalLine | None:
     """The line being gathered here, if any (a call made outside a request or a task has none)."""
     return _CURRENT.get()
+
+
+def annotate_line(**fields: Any) -> None:
+    """Add ``fields`` to the line being gathered here, if any."""
+    line = _CURRENT.get()
+    if line is not None:
+        line.annotate(**fields)

@@ -13,7 +13,7 @@ from decimal import Decimal
 import structlog
 
 from gateway.coordination import ReplayKey
-from gateway.observability.canonical_line import current_line
+from gateway.observability.canonical_line import annotate_line
 from gateway.observability.crash_site import crash_site
 from gateway.platform.errors import UpstreamError, UpstreamTimeout
 from gateway.platform.order import Order, OrderIdType
@@ -140,7 +140,7 @@ class FinishRide:
             return reading if reading is not None else await route.vendor.get_price(ride)
         except VendorError as error:
             # The detail (never an id number or a token: vendor_errors) stays in our log.
-            _annotate_line(vendor_failure=error.reason, vendor_detail=str(error))
+            annotate_line(vendor_failure=error.reason, vendor_detail=str(error))
             log.debug("finish_ride.vendor_failed", cause=error.reason, detail=str(error))
             refusal = (
                 Refusal.UPSTREAM_TIMEOUT
@@ -173,9 +173,3 @@ class FinishRide:
                 f"{band.max_price_ratio}] x {fixed_price}",
             )
         return price
-
-
-def _annotate_line(**fields: str) -> None:
-    line = current_line()
-    if line is not None:
-        line.annotate(**fields)

@@ -29,7 +29,7 @@ from gateway.metrics import (
     START_RIDE_STEP_FAILURES,
     START_RIDE_TASK_DURATION,
 )
-from gateway.observability.canonical_line import current_line, gathering
+from gateway.observability.canonical_line import annotate_line, current_line, gathering
 from gateway.observability.crash_site import crash_site
 from gateway.observability.tracing import current_trace_id
 from gateway.platform.errors import UpstreamError
@@ -259,14 +259,14 @@ class _MeterRideLaunch:
             )
         except VendorRefused as refusal:
             code = count_refusal(vendor, refusal)
-            _annotate_line(vendor_code=code)
+            annotate_line(vendor_code=code)
             log.debug("start_ride.vendor_refused", vendor_code=code)
             raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
             if not isinstance(error, VendorError):
                 log.error("start_ride.vendor_crashed", **crash_site(error))
             raise StepFailed(StartStep.VENDOR_START, _cause(error)) from None
-        _annotate_line(ride_id=ride_id)
+        annotate_line(ride_id=ride_id)
         log.debug("start_ride.vendor_started", ride_id=ride_id)
         # Claimed the moment the vendor answers, before anything is written (§3a).
         try:
@@ -339,7 +339,7 @@ class _MeterRideLaunch:
         self, ride: _ClaimedRide | None, stored: str
     ) -> StartOutcome:
         """The order holds a ride id another delivery stored: carry on to step 7 with it."""
-        _annotate_line(ride_id=stored)
+        annotate_line(ride_id=stored)
         log.debug("start_ride.ride_id_stored_meanwhile", ride_id=stored)
         if ride is not None and stored != ride.ride_id:
             # §3a: a ride is ended only when the order holds none; a person settles this one.
@@ -400,7 +400,7 @@ class _MeterRideLaunch:
                 "start_ride.orphaned_ride_cancel_failed", ride_id=ride_id, cause=_cause(error)
             )
             return
-        _annotate_line(orphaned_ride_ended=ride_id)
+        annotate_line(orphaned_ride_ended=ride_id)
         log.debug("start_ride.orphaned_ride_cancelled", ride_id=ride_id)
 
     def _closing(self, ride_id: str) -> MeterRideFinish:
@@ -480,9 +480,3 @@ def _record_failure(failure: StepFailed, vendor: str, country: str) -> Reaction:
         line.append(FAILED_STEPS, step)
     log.debug("start_ride.step_failed", **step)
     return reaction
-
-
-def _annotate_line(**fields: str) -> None:
-    line = current_line()
-    if line is not None:
-        line.annotate(**fields)
