@@ -1,8 +1,10 @@
 """Money as exact decimals in the currency's major unit (42.24 ILS), everywhere in the gateway.
 
 Vendors that speak minor units (agorot, cents) convert at their wire with ``to_minor_units``
-and ``from_minor_units``; how many minor units make a major one is the currency's (ISO 4217,
-from CLDR through Babel): 100 for ILS and EUR, 1 for JPY, 1000 for BHD.
+and ``from_minor_units``; how many minor units make a major one is the currency's as CLDR
+gives it (through Babel): 100 for ILS and EUR, 1 for JPY, 1000 for BHD. CLDR follows cash
+practice where it differs from ISO 4217 (HUF, IQD, LBP: 0 decimals in CLDR, 2 or 3 in ISO);
+a vendor whose wire counts ISO minor units for those converts with its own factor.
 """
 
 import datetime

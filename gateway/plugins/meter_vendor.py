@@ -100,7 +100,10 @@ class MeterRideFinish:
     """What ``stop_ride``/``get_price`` get (docs/design.md §4 step 3)."""
 
     order_id: str
-    """The order's exact id."""
+    """At finish-ride, the order's id as the driver app names it: its alias id (order-core's read
+    by alias answers no exact id); when the gateway closes an orphaned ride
+    (``CLOSE_ENDS_ORPHAN``), the exact id ``MeterRideStart.order_id`` had. Match a ride by
+    ``ride_id``, the same at start and at finish."""
     ride_id: str | None
     """What ``start_ride`` answered, as stored on the order; None for a finish-only vendor."""
     car_number: str
