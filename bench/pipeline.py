@@ -9,11 +9,13 @@ nine upstream exchanges (the ceiling of any task doing that I/O).
 """
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -87,10 +89,17 @@ async def measure(
 def _check_started(workdir: Path, log_prefix: str, tasks: int) -> None:
     """The real workers' tasks must have started meter rides, not fallen back or ended."""
     started = sum(
-        log.read_text().count('"result": "started"') for log in workdir.glob(f"{log_prefix}*.log")
+        1
+        for log in workdir.glob(f"{log_prefix}*.log")
+        for line in log.read_text().splitlines()
+        if line.startswith("{") and _started_a_ride(json.loads(line))
     )
     if started < tasks:
         raise RuntimeError(f"only {started} of {tasks} tasks started a ride; see {workdir}")
+
+
+def _started_a_ride(line: dict[str, Any]) -> bool:
+    return line.get("event") == "start_ride.finished" and line.get("result") == "started"
 
 
 @asynccontextmanager
@@ -136,8 +145,10 @@ async def _fill(settings: BrokerSettings, tasks: int) -> None:
     try:
         for first in range(0, tasks, ENQUEUE_BATCH):
             batch = range(first, min(first + ENQUEUE_BATCH, tasks))
+            # An order of its own per task: deliveries for one order would wait for each other
+            # (one run per order at a time, docs/design.md §3a).
             await asyncio.gather(
-                *(enqueue_start_ride(broker, canned.ORDER_ID, None) for _ in batch)
+                *(enqueue_start_ride(broker, f"{canned.ORDER_ID}-{n}", None) for n in batch)
             )
     finally:
         await broker.shutdown()

@@ -9,6 +9,7 @@ Answers are encoded once at start-up; with ``--latency-ms`` every call waits tha
 
 import argparse
 import asyncio
+import itertools
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +32,22 @@ def _canned(body: bytes, content_type: str, status: int = 200) -> Handler:
 
 def _json(answer: Any, status: int = 200) -> Handler:
     return _canned(json.dumps(answer).encode(), "application/json", status)
+
+
+def _new_meter_ride() -> Handler:
+    """Monitex's start: a ride id of its own for every start, as for a driver with no ride open.
+
+    One id for every start would be one meter ride for every order, which the gateway's ride
+    ledger (docs/design.md §3a) refuses as another order's.
+    """
+    started = itertools.count(1)
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        body = f'{{"status": "OK", "rideId": "{canned.RIDE_ID}-{next(started)}"}}'
+        return web.Response(body=body.encode(), status=201, content_type="application/json")
+
+    return answer
 
 
 def _bson(answer: dict[str, Any]) -> Handler:
@@ -76,7 +93,7 @@ def _routes() -> list[tuple[str, str, Handler]]:
         ("POST", "/v1/vehicles/retrieve", _json({"vehicles": [vehicle]})),
         ("POST", "/v1/setcar/update-lite", _json({})),
         ("POST", "/v2/push", _json({"notification_id": "n-1"})),
-        ("POST", "/ride", _json({"status": "OK", "rideId": canned.RIDE_ID}, status=201)),
+        ("POST", "/ride", _new_meter_ride()),
         ("PUT", "/rides/{ride_id}", _json({"status": "OK"})),
         ("GET", "/rides/{ride_id}", _json(ride)),
     ]
