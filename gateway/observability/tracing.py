@@ -17,7 +17,7 @@ gateway is not cut there. That path costs a context-variable lookup per call.
 import os
 import re
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 
 from opentelemetry import context as otel_context
@@ -72,21 +72,52 @@ def shutdown_tracing() -> None:
         _provider = None
 
 
-@contextmanager
-def continued_trace(name: str, carrier: Mapping[str, str], kind: SpanKind) -> Iterator[Span | None]:
+def continued_trace(
+    name: str, carrier: Mapping[str, str], kind: SpanKind
+) -> AbstractContextManager[Span | None]:
     """The span of a request (``SERVER``) or a task run (``CONSUMER``), continuing ``carrier``'s
     trace; with tracing off, only remembers the carrier's trace headers to pass them on."""
     if _provider is None:
-        token = _passed_on.set(_valid_trace_headers(carrier))
-        try:
-            yield None
-        finally:
-            _passed_on.reset(token)
-        return
-    tracer = _provider.get_tracer(__name__)
-    # An exception's message may come from a vendor plugin and hold anything: a span records
-    # only the outcome the code sets (end_call_span), never the exception itself.
-    with tracer.start_as_current_span(
+        return _PassingOn(carrier)
+    return _continued_span(_provider, name, carrier, kind)
+
+
+def outgoing_call(name: str, headers: dict[str, str]) -> AbstractContextManager[Span | None]:
+    """A call to an upstream or a vendor: a child span whose context ``headers`` carry on; with
+    tracing off, ``headers`` get the trace headers the request came with, if any."""
+    if _provider is None:
+        passed_on = _passed_on.get()
+        if passed_on:
+            headers.update(passed_on)
+        return _NO_SPAN
+    return _client_span(_provider, name, headers)
+
+
+# Tracing off is the common case and runs per request and per call: plain objects rather than
+# generator-based context managers keep it to a context-variable lookup.
+_NO_SPAN: AbstractContextManager[None] = nullcontext()
+
+
+class _PassingOn:
+    __slots__ = ("_carrier", "_token")
+
+    def __init__(self, carrier: Mapping[str, str]) -> None:
+        self._carrier = carrier
+
+    def __enter__(self) -> None:
+        self._token = _passed_on.set(_valid_trace_headers(self._carrier))
+
+    def __exit__(self, *_: object) -> None:
+        _passed_on.reset(self._token)
+
+
+# An exception's message may come from a vendor plugin and hold anything: a span records only
+# the outcome the code sets (end_call_span), never the exception itself.
+@contextmanager
+def _continued_span(
+    provider: TracerProvider, name: str, carrier: Mapping[str, str], kind: SpanKind
+) -> Iterator[Span]:
+    with provider.get_tracer(__name__).start_as_current_span(
         name,
         context=extract(carrier),
         kind=kind,
@@ -97,17 +128,8 @@ def continued_trace(name: str, carrier: Mapping[str, str], kind: SpanKind) -> It
 
 
 @contextmanager
-def outgoing_call(name: str, headers: dict[str, str]) -> Iterator[Span | None]:
-    """A call to an upstream or a vendor: a child span whose context ``headers`` carry on; with
-    tracing off, ``headers`` get the trace headers the request came with, if any."""
-    if _provider is None:
-        passed_on = _passed_on.get()
-        if passed_on:
-            headers.update(passed_on)
-        yield None
-        return
-    tracer = _provider.get_tracer(__name__)
-    with tracer.start_as_current_span(
+def _client_span(provider: TracerProvider, name: str, headers: dict[str, str]) -> Iterator[Span]:
+    with provider.get_tracer(__name__).start_as_current_span(
         name, kind=SpanKind.CLIENT, record_exception=False, set_status_on_exception=False
     ) as span:
         inject(headers)
