@@ -3,7 +3,7 @@
 Our own (structlog) events take structlog's own fast path: its processors render the line with
 orjson and its ``BytesLogger`` writes the bytes straight to the stream. A finish-ride canonical
 line costs 6.2 µs that way, against 12.0 to 19.4 µs through the hand-written writer it replaced
-and 17.1 µs through the stdlib route (docs/benchmarks.md, "Log lines"). Libraries' stdlib records
+and 16.9 µs through the stdlib route (docs/benchmarks.md, "Log lines"). Libraries' stdlib records
 still go through ``ProcessorFormatter``. Both routes run the same processors, so a line reads
 the same whichever way it came, and both mask the configured secrets in the finished line.
 """
