@@ -2,24 +2,12 @@
 
 from aiohttp import web
 
-from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
+from gateway.rides.finish_refusals import REFUSAL_STATUS, FinishRideRefused, Refusal
 
 
-class InputRefused(Exception):
-    """A request refused for what the caller sent (docs/design.md §6); never an upstream call."""
-
-    def __init__(self, refusal: Refusal, message: str) -> None:
-        super().__init__(message)
-        self.refusal = refusal
-        self.message = message
-
-    @property
-    def status(self) -> int:
-        return REFUSAL_STATUS[self.refusal]
-
-    @property
-    def code(self) -> str:
-        return self.refusal.value
+class InputRefused(FinishRideRefused):
+    """A request refused for what the caller sent (docs/design.md §6), on any route; never an
+    upstream call. The JSON-errors middleware answers it where a handler does not."""
 
 
 def error_response(refusal: Refusal, message: str) -> web.Response:

@@ -59,7 +59,7 @@ async def _finish_ride(request: web.Request, line: CanonicalLine) -> web.Respons
             raise FinishRideRefused(
                 Refusal.UPSTREAM_TIMEOUT, f"finish-ride passed its {deadline_ms} ms deadline"
             ) from None
-    except (InputRefused, FinishRideRefused) as refused:
+    except FinishRideRefused as refused:  # the flow's, and the input's (InputRefused)
         return _answer(line, started, flow, refused.refusal, refused.message)
     except Exception as error:  # a bug still answers JSON, so the app falls back to manual entry
         log.error("finish_ride.crashed", **crash_site(error))

@@ -60,11 +60,9 @@ REFUSAL_STATUS: dict[Refusal, int] = {
 
 
 class FinishRideRefused(Exception):
+    """A refusal of the table, with the message the caller gets."""
+
     def __init__(self, refusal: Refusal, message: str) -> None:
         super().__init__(message)
         self.refusal = refusal
         self.message = message
-
-    @property
-    def status(self) -> int:
-        return REFUSAL_STATUS[self.refusal]
