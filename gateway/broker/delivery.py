@@ -11,6 +11,9 @@ from contextvars import ContextVar
 DELIVERIES_FIELD = b"deliveries"
 # The taskiq message label the broker hands the count to the task in.
 DELIVERIES_LABEL = "deliveries"
+# The label naming the stream entry the message was delivered from: two entries may carry the
+# same task id (a producer retrying with it after a 503), so the entry is what is held.
+ENTRY_LABEL = "stream_entry"
 
 _REDELIVERED: ContextVar[bool] = ContextVar("redelivered", default=False)
 

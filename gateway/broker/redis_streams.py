@@ -36,12 +36,12 @@ import structlog
 from redis.asyncio import Redis
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import RedisError, ResponseError
-from taskiq import AckableMessage, AsyncBroker
+from taskiq import AckableMessage, AsyncBroker, TaskiqMessage
 from taskiq.message import BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX, DeadLetters
-from gateway.broker.delivery import DELIVERIES_FIELD, DELIVERIES_LABEL
+from gateway.broker.delivery import DELIVERIES_FIELD, DELIVERIES_LABEL, ENTRY_LABEL
 from gateway.broker.held_entries import HEARTBEATS_SUFFIX, HeldEntries
 from gateway.broker.link import BrokerLink
 from gateway.broker.metrics import (
@@ -149,7 +149,6 @@ class ReliableStreamBroker(RedisStreamBroker):
             refresh_interval_s=self.idle_timeout / 3 / 1000,
         )
         # Task id -> entry id of the deliveries running here, for leave_pending.
-        self._entries: dict[str, bytes] = {}
         self.dead_letters = DeadLetters(
             self.connection_pool,
             self.queue_name,
@@ -347,7 +346,7 @@ class ReliableStreamBroker(RedisStreamBroker):
         except Exception:  # not a taskiq message; the Receiver logs and drops it
             return AckableMessage(data=data, ack=self._acknowledger(delivery.entry_id))
         message.labels[DELIVERIES_LABEL] = str(delivery.deliveries)
-        self._entries[message.task_id] = delivery.entry_id
+        message.labels[ENTRY_LABEL] = delivery.entry_id.decode()
         if delivery.previous_consumer is not None:
             RECLAIMED.inc()
             log.warning(
@@ -366,7 +365,7 @@ class ReliableStreamBroker(RedisStreamBroker):
 
     def _acknowledger(self, entry_id: bytes) -> Callable[[], Awaitable[None]]:
         async def acknowledge() -> None:
-            self._forget(entry_id)
+            self._held.discard(entry_id)
             try:
                 async with (
                     Redis(connection_pool=self.connection_pool) as redis,
@@ -382,17 +381,12 @@ class ReliableStreamBroker(RedisStreamBroker):
 
         return acknowledge
 
-    def leave_pending(self, task_id: str) -> None:
-        """A run of this task ended without being acknowledged: stop keeping its entry fresh,
-        so that it is delivered again (to any worker) after the redelivery timeout."""
-        entry_id = self._entries.pop(task_id, None)
-        if entry_id is not None:
-            self._held.discard(entry_id)
-
-    def _forget(self, entry_id: bytes) -> None:
-        self._held.discard(entry_id)
-        for task_id in [task for task, entry in self._entries.items() if entry == entry_id]:
-            del self._entries[task_id]
+    def leave_pending(self, message: TaskiqMessage) -> None:
+        """A run of this message ended without being acknowledged: stop keeping its entry
+        fresh, so that it is delivered again (to any worker) after the redelivery timeout."""
+        entry_id = message.labels.get(ENTRY_LABEL)
+        if isinstance(entry_id, str):
+            self._held.discard(entry_id.encode())
 
     def holding_deliveries(self) -> AbstractAsyncContextManager[None]:
         """A worker's run (see HeldEntries.kept)."""

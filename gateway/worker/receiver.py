@@ -80,7 +80,7 @@ class WorkerReceiver(Receiver):
         ):
             withhold_acknowledgement(ack_controller)
             if isinstance(self.broker, ReliableStreamBroker):
-                self.broker.leave_pending(message.task_id)
+                self.broker.leave_pending(message)
         return result
 
     @property

@@ -7,6 +7,7 @@ import pytest
 from redis.asyncio import Redis
 from taskiq import AckableMessage
 
+from gateway.broker.delivery import ENTRY_LABEL
 from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
 from gateway.broker.factory import build_broker
 from gateway.broker.redis_streams import CONSUMER_GROUP, ReliableStreamBroker
@@ -33,6 +34,11 @@ class Reader:
         task_id: str = self.broker.formatter.loads(message.data).task_id
         self._taken[task_id] = message
         return task_id
+
+    def leave_pending(self, task_id: str) -> None:
+        """What the worker's Receiver does for a run that must stay unacknowledged."""
+        message = self._taken.pop(task_id)
+        self.broker.leave_pending(self.broker.formatter.loads(message.data))
 
     async def ack(self, task_id: str) -> None:
         acknowledged = self._taken.pop(task_id).ack()
@@ -281,11 +287,43 @@ async def test_an_entry_left_pending_is_delivered_again_after_the_redelivery_tim
     async with running.broker.holding_deliveries():
         assert await running.take() == task_id
         # The run ended without acknowledgement (say, its Redis failed while taking the lease).
-        running.broker.leave_pending(task_id)
+        running.leave_pending(task_id)
 
         assert await running.take(timeout_s=RECLAIM_DEADLINE_S + 1) == task_id
         [pending] = await probe.pending()
         assert (pending.consumer, pending.deliveries) == (running.broker.consumer_name, 2)
         await running.ack(task_id)
+
+    assert await probe.length() == 0
+
+
+async def test_of_two_entries_with_one_task_id_the_one_left_pending_is_delivered_again(
+    make_broker: BrokerFactory, probe: StreamProbe
+) -> None:
+    gateway = make_broker()
+    await gateway.startup()
+    # A producer retrying with the same task id after a 503 "may be enqueued".
+    for _ in range(2):
+        await enqueue_start_ride(gateway, "order-1", task_id="task-1")
+    running = make_broker()
+    messages = running.listen()
+
+    async with running.holding_deliveries():
+        first, second = [await asyncio.wait_for(anext(messages), 3.0) for _ in range(2)]
+        # The first run could not decide (left pending), the second one ran and is acknowledged.
+        running.leave_pending(running.formatter.loads(first.data))
+        acknowledged = second.ack()
+        if acknowledged is not None:
+            await acknowledged
+
+        again = await asyncio.wait_for(anext(messages), RECLAIM_DEADLINE_S + 1)
+        entry_of = [running.formatter.loads(m.data).labels[ENTRY_LABEL] for m in (first, again)]
+        assert entry_of[0] == entry_of[1]
+        [pending] = await probe.pending()
+        assert (pending.consumer, pending.deliveries) == (running.consumer_name, 2)
+        acknowledged = again.ack()
+        if acknowledged is not None:
+            await acknowledged
+    await messages.aclose()
 
     assert await probe.length() == 0
