@@ -1,0 +1,166 @@
+"""Finish-ride decisions at their edges (docs/design.md §4): the plausibility band's bounds,
+the rollout allow-list, another driver's order, and a vendor plugin that crashes.
+
+Each test compares the whole JSON answer and the upstream calls it made.
+"""
+
+from typing import Any
+
+import pytest
+
+from gateway.rides import finish_ride as finish_ride_module
+from gateway.sandbox.world import RideSeed
+from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, calls_made
+from tests.conftest import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
+from tests.log_capture import capture_log_of
+from tests.plugins.catalog import catalog_with_crashing_monitex
+
+# 50.00 ILS fixed: the default band [0.8, 1.2] is exactly [40.00, 60.00], whole agorot.
+FIFTY = RideSeed(order_id="order-il-1", alias_id="alias-il-1", fixed_price=50.0)
+READ_ORDER = {f"order_core {GET_FIELDS}": 1}
+STOP_AND_READ = {f"monitex {MONITEX_STOP}": 1, f"monitex {MONITEX_GET}": 1}
+
+
+async def started_ride(world: RunningWorld, gateway: Gateway, ride: RideSeed, agorot: int) -> None:
+    world.sims.seed_ride(ride)
+    world.sims.monitex.set_meter_price(ride.permit or "", agorot)
+    await gateway.start_ride(ride.order_id)
+    world.sims.forget_calls()
+
+
+def assert_calls(world: RunningWorld, *parts: dict[str, int]) -> None:
+    expected: dict[str, int] = {}
+    for part in parts:
+        for key, count in part.items():
+            expected[key] = expected.get(key, 0) + count
+    assert dict(calls_made(world.sims)) == expected
+
+
+@pytest.mark.parametrize(
+    ("agorot", "status", "body"),
+    [
+        pytest.param(4000, 200, {"price": 40.0}, id="exactly-min"),
+        pytest.param(6000, 200, {"price": 60.0}, id="exactly-max"),
+        pytest.param(
+            3999,
+            409,
+            {
+                "code": "meter_price_rejected",
+                "message": "meter price 39.99 is outside [0.8, 1.2] x 50.0",
+            },
+            id="one-agora-below",
+        ),
+        pytest.param(
+            6001,
+            409,
+            {
+                "code": "meter_price_rejected",
+                "message": "meter price 60.01 is outside [0.8, 1.2] x 50.0",
+            },
+            id="one-agora-above",
+        ),
+    ],
+)
+async def test_the_band_includes_its_edges_and_nothing_beyond(
+    world: RunningWorld, gateway: Gateway, agorot: int, status: int, body: dict[str, Any]
+) -> None:
+    await started_ride(world, gateway, FIFTY, agorot)
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert answer == (status, body)
+    assert_calls(world, READ_ORDER, STOP_AND_READ)
+
+
+@pytest.mark.parametrize(
+    ("headers", "alias_id"),
+    [
+        pytest.param({**DRIVER_HEADERS, "X-YaTaxi-Park-Id": "park2"}, "alias-il-1", id="park"),
+        pytest.param(
+            {**DRIVER_HEADERS, "X-YaTaxi-Driver-Profile-Id": "driver2"}, "alias-il-1", id="driver"
+        ),
+        pytest.param(DRIVER_HEADERS, "alias-il-404", id="missing-order"),
+    ],
+)
+async def test_another_drivers_order_is_answered_exactly_as_a_missing_one(
+    world: RunningWorld, gateway: Gateway, headers: dict[str, str], alias_id: str
+) -> None:
+    await started_ride(world, gateway, FIFTY, 5000)
+
+    answer = await gateway.finish_ride(alias_id, 50.0, headers=headers)
+
+    assert answer == (404, {"code": "order_not_found", "message": "no such order"})
+    assert_calls(world, READ_ORDER)
+
+
+@pytest.mark.parametrize(
+    ("drivers", "answer"),
+    [
+        pytest.param(["park1_driver1"], (200, {"price": 50.0}), id="listed"),
+        pytest.param(["park0_driver0", "park1_driver1"], (200, {"price": 50.0}), id="among"),
+        pytest.param(
+            ["park1_driver2", "park2_driver1", "driver1", "park1"],
+            (
+                409,
+                {
+                    "code": "not_enabled",
+                    "message": "smart meter not enabled: driver_not_in_rollout",
+                },
+            ),
+            id="unlisted",
+        ),
+    ],
+)
+async def test_the_rollout_admits_a_listed_park_driver_and_only_them(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    drivers: list[str],
+    answer: tuple[int, dict[str, Any]],
+) -> None:
+    settings_tree["countries"]["IL"]["drivers"] = drivers
+    gateway = await make_gateway()
+    world.sims.seed_ride(FIFTY)
+    world.sims.monitex.set_meter_price(FIFTY.permit or "", 5000)
+    await gateway.start_ride(FIFTY.order_id)
+    started = len(world.sims.monitex.rides)
+    world.sims.forget_calls()
+
+    assert await gateway.finish_ride("alias-il-1", 50.0) == answer
+    assert started == (1 if answer[0] == 200 else 0)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "crashed_in"),
+    [
+        pytest.param("stop_crashing_monitex", "stop_ride", id="stop"),
+        pytest.param("price_crashing_monitex", "get_price", id="price"),
+    ],
+)
+async def test_a_vendor_plugin_crashing_at_finish_is_a_vendor_error_logged_as_ours(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    vendor: str,
+    crashed_in: str,
+) -> None:
+    settings_tree["countries"]["IL"]["vendor"] = vendor
+    settings_tree["vendors"][vendor] = settings_tree["vendors"].pop("monitex")
+    gateway = await make_gateway(catalog_with_crashing_monitex())
+    world.sims.seed_ride(FIFTY)
+    world.sims.monitex.set_meter_price(FIFTY.permit or "", 5000)
+    await gateway.start_ride(FIFTY.order_id)
+    log = capture_log_of(monkeypatch, finish_ride_module)
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert answer == (502, {"code": "vendor_error", "message": "vendor plugin failed"})
+    (crash,) = log.events("finish_ride.vendor_crashed")
+    assert crash["log_level"] == "error"
+    assert crash["error_type"] == ("RuntimeError" if crashed_in == "stop_ride" else "KeyError")
+    where, function = crash["raised_at"].split(" in ")
+    assert (where.split(":")[0].endswith("tests/plugins/crashing_monitex.py"), function) == (
+        True,
+        crashed_in,
+    )
