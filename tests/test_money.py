@@ -81,3 +81,8 @@ def test_minor_units_keep_the_currencys_places(minor: int, currency: str, price:
 def test_a_currency_not_spelled_as_an_iso_code_is_refused(currency: str) -> None:
     with pytest.raises(UnknownCurrency, match=repr(currency)):
         check_currency(currency)
+
+
+def test_an_amount_of_minor_units_beyond_a_floats_precision_stays_exact() -> None:
+    # 10**17 + 1 has no float of its own: through a float it would lose its last agora.
+    assert from_minor_units(10**17 + 1, "ILS") == Decimal("1000000000000000.01")

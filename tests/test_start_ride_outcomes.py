@@ -7,12 +7,16 @@ cancel (the ride the run started is cancelled only when it is an orphan this run
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
+from gateway.plugins import MeterRideFinish, PaymentMethod, VendorErrorStatus
 from gateway.rides import start_ride as start_ride_module
+from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
@@ -21,10 +25,12 @@ from tests.conftest import Gateway, GatewayFactory, RunningWorld
 from tests.log_capture import CapturedLog, capture_log_of
 from tests.observability.scrape import Labels, increase, labels, scrape
 from tests.plugins.cancellable_monitex import CancellableMonitex
-from tests.plugins.catalog import catalog_with_cancellable_monitex
+from tests.plugins.catalog import catalog_with_cancellable_monitex, catalog_with_closing_monitex
+from tests.plugins.closing_monitex import ClosingMonitex
 
 RIDE = RideSeed("order-il-1", "alias-il-1")
 STARTED = "meters_rides_started_total"
+STEP_FAILURES = "meters_start_ride_step_failures_total"
 
 
 @dataclass
@@ -46,11 +52,17 @@ async def run_start(gateway: Gateway, monkeypatch: pytest.MonkeyPatch, order_id:
 
 
 def assert_recorded(
-    run: Run, vendor: str, result: StartResult, reason: str, *, level: str = "info"
+    run: Run,
+    vendor: str,
+    result: StartResult,
+    reason: str,
+    *,
+    level: str = "info",
+    country: str = "IL",
 ) -> None:
     """The outcome, its one metric increment and its canonical line all say the same; the line
     is a WARNING when an upstream step failed (§9)."""
-    assert run.outcome == StartOutcome(result, reason, vendor, "IL" if vendor or reason else "")
+    assert run.outcome == StartOutcome(result, reason, vendor, country)
     assert run.counted == Counter(
         {labels(vendor=vendor, country=run.outcome.country, result=result, reason=reason): 1}
     )
@@ -209,32 +221,231 @@ async def test_an_orphan_this_run_claimed_is_cancelled_and_the_app_falls_back(
     assert setcar_values(world.sims) == ["false"]
 
 
-async def test_a_ride_the_order_holds_after_all_is_not_cancelled_but_adopted(
-    world: RunningWorld, cancellable_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+def events(run: Run, name: str) -> list[dict[str, Any]]:
+    """The run's log events of that name, without the fields every event carries."""
+    return [
+        {key: value for key, value in event.items() if key not in ("event", "vendor")}
+        for event in run.log.events(name)
+    ]
+
+
+async def test_an_order_in_no_configured_zone_is_skipped_with_no_country(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(replace(RIDE, zone="atlantis"))
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, "", StartResult.SKIPPED, "no_vendor_for_zone", country="")
+    assert events(run, "start_ride.skipped") == [
+        {"log_level": "debug", "reason": "no_vendor_for_zone"}
+    ]
+
+
+async def test_a_run_that_cannot_read_its_order_counts_its_failure_with_no_vendor_or_country(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    world.sims.order_core.faults.add(Fault(GET_FIELDS, status=500))
+    before = await scrape(gateway.client)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, "", StartResult.ENDED, "order_read_failed", level="warning", country="")
+    failures = increase(before, await scrape(gateway.client), STEP_FAILURES)
+    assert failures == Counter(
+        {
+            labels(
+                vendor="", country="", step="order_read_failed", cause="order_core_error_status"
+            ): 1
+        }
+    )
+
+
+@pytest.mark.parametrize("same_ride", [True, False], ids=["this-ride", "another-delivery's"])
+async def test_a_ride_id_the_order_holds_after_all_is_adopted_and_nothing_is_ended(
+    world: RunningWorld,
+    cancellable_gateway: Gateway,
+    monkeypatch: pytest.MonkeyPatch,
+    same_ride: bool,
 ) -> None:
     world.sims.seed_ride(RIDE)
     world.sims.order_core.faults.add(Fault(SET_FIELDS, status=500, times=1))
-    # The order's third read (after the order and its revision) is the orphan check: held
-    # back while the write whose answer was lost lands in order-core.
     world.sims.order_core.faults.add(Fault(GET_FIELDS, delay_ms=200, after=2, times=1))
+    stored: list[str] = []
 
-    async def write_lands_during_the_check() -> None:
+    async def a_ride_id_lands_during_the_check() -> None:
         for _ in range(400):
             if len(world.sims.order_core.calls.to(GET_FIELDS)) == 3:
                 (ride_id,) = world.sims.monitex.rides
-                world.sims.seed_ride(replace(RIDE, external_meter_ride_id=ride_id))
+                stored.append(ride_id if same_ride else "ride-of-another-delivery")
+                world.sims.seed_ride(replace(RIDE, external_meter_ride_id=stored[0]))
                 return
             await asyncio.sleep(0.005)
         raise AssertionError("the orphan check never read the order")
 
-    landing = asyncio.create_task(write_lands_during_the_check())
+    landing = asyncio.create_task(a_ride_id_lands_during_the_check())
     run = await run_start(cancellable_gateway, monkeypatch, "order-il-1")
     await landing
 
     assert_recorded(run, "cancellable_monitex", StartResult.ALREADY_STARTED, "ok", level="warning")
     (ride,) = world.sims.monitex.rides.values()
-    assert CancellableMonitex.cancelled == []
-    assert ride.is_open
-    assert run.finished["ride_id"] == ride.id
-    assert run.log.events("start_ride.orphaned_ride_left_running") == []
+    assert (CancellableMonitex.cancelled, ride.is_open) == ([], True)
+    assert run.finished["ride_id"] == stored[0]
+    assert events(run, "start_ride.ride_id_stored_meanwhile") == [
+        {"log_level": "debug", "ride_id": stored[0]}
+    ]
+    # A ride is ended only when the order holds none: a person settles the other one.
+    left_running = [] if same_ride else [{"log_level": "warning", "ride_id": ride.id}]
+    assert events(run, "start_ride.orphaned_ride_left_running") == left_running
     assert setcar_values(world.sims) == ["true"]
+
+
+async def test_an_orphan_whose_order_cannot_be_read_again_is_left_running(
+    world: RunningWorld, cancellable_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=500))
+    world.sims.order_core.faults.add(Fault(GET_FIELDS, status=500, after=2, times=1))
+
+    run = await run_start(cancellable_gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(
+        run, "cancellable_monitex", StartResult.FALLBACK, "ride_id_not_stored", level="warning"
+    )
+    (ride_id,) = world.sims.monitex.rides
+    assert CancellableMonitex.cancelled == []
+    assert events(run, "start_ride.orphaned_ride_left_running") == [
+        {"log_level": "warning", "ride_id": ride_id, "cause": "order_core_error_status"}
+    ]
+    assert setcar_values(world.sims) == ["false"]
+
+
+async def test_an_orphan_an_earlier_run_claimed_is_left_running_and_said_so(
+    world: RunningWorld, cancellable_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=500, times=2))
+    await run_start(cancellable_gateway, monkeypatch, "order-il-1")
+    (ride_id,) = world.sims.monitex.rides
+    CancellableMonitex.cancelled.clear()
+
+    run = await run_start(cancellable_gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(
+        run, "cancellable_monitex", StartResult.FALLBACK, "ride_id_not_stored", level="warning"
+    )
+    assert CancellableMonitex.cancelled == []
+    assert events(run, "start_ride.orphaned_ride_left_running") == [
+        {"log_level": "warning", "ride_id": ride_id}
+    ]
+
+
+async def test_an_orphan_of_a_vendor_that_can_neither_cancel_nor_close_is_left_running(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=500))
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, "monitex", StartResult.FALLBACK, "ride_id_not_stored", level="warning")
+    (ride_id,) = world.sims.monitex.rides
+    assert world.sims.monitex.rides[ride_id].is_open
+    assert events(run, "start_ride.orphaned_ride_left_running") == [
+        {"log_level": "warning", "ride_id": ride_id}
+    ]
+    assert "orphaned_ride_ended" not in run.finished
+
+
+async def test_a_cancel_that_fails_is_logged_and_the_app_still_falls_back(
+    world: RunningWorld, cancellable_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def cancel_refused(self: CancellableMonitex, ride_id: str) -> None:
+        raise VendorErrorStatus(500)
+
+    monkeypatch.setattr(CancellableMonitex, "cancel_ride", cancel_refused)
+    world.sims.seed_ride(RIDE)
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=500))
+
+    run = await run_start(cancellable_gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(
+        run, "cancellable_monitex", StartResult.FALLBACK, "ride_id_not_stored", level="warning"
+    )
+    (ride_id,) = world.sims.monitex.rides
+    assert events(run, "start_ride.orphaned_ride_cancel_failed") == [
+        {"log_level": "warning", "ride_id": ride_id, "cause": "vendor_error_status"}
+    ]
+    assert "orphaned_ride_ended" not in run.finished
+    assert setcar_values(world.sims) == ["false"]
+
+
+@pytest.mark.parametrize(
+    ("seed", "car_number", "payment_method"),
+    [
+        pytest.param(RIDE, "12-345-67", PaymentMethod.CASH, id="cash"),
+        pytest.param(
+            replace(RIDE, payment_type="card", car_number=""), "", PaymentMethod.APP, id="card"
+        ),
+    ],
+)
+async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: RideSeed,
+    car_number: str,
+    payment_method: PaymentMethod,
+) -> None:
+    settings_tree["countries"]["IL"]["vendor"] = "closing_monitex"
+    settings_tree["vendors"]["closing_monitex"] = settings_tree["vendors"]["monitex"]
+    gateway = await make_gateway(catalog_with_closing_monitex())
+    ClosingMonitex.closed.clear()
+    world.sims.seed_ride(seed)
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, status=500))
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(
+        run, "closing_monitex", StartResult.FALLBACK, "ride_id_not_stored", level="warning"
+    )
+    (ride_id,) = world.sims.monitex.rides
+    assert ClosingMonitex.closed == [
+        MeterRideFinish(
+            order_id="order-il-1",
+            ride_id=ride_id,
+            car_number=car_number,
+            country="IL",
+            currency="ILS",
+            price=Decimal("42.24"),
+            payment_method=payment_method,
+        )
+    ]
+    assert run.finished["orphaned_ride_ended"] == ride_id
+
+
+async def test_a_setcar_row_set_to_leave_unacknowledged_leaves_a_started_run_pending(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.SETCAR, Reaction.LEAVE_UNACKNOWLEDGED)
+    world.sims.seed_ride(RIDE)
+    world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
+    log = capture_log_of(monkeypatch, start_ride_module)
+    before = await scrape(gateway.client)
+
+    with pytest.raises(LeaveUnacknowledged, match=r"^setcar_failed$"):
+        await start_ride("order-il-1", gateway.client.app[SERVICES])
+
+    counted = increase(before, await scrape(gateway.client), STARTED)
+    assert counted == Counter(
+        {labels(vendor="monitex", country="IL", result="ended", reason="setcar_failed"): 1}
+    )
+    (finished,) = log.events("start_ride.finished")
+    assert (finished["result"], finished["reason"], finished["left_unacknowledged"]) == (
+        "ended",
+        "setcar_failed",
+        True,
+    )
+    assert world.sims.client_notify.calls.to(PUSH) == []
