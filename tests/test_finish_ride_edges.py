@@ -4,16 +4,21 @@ the rollout allow-list, another driver's order, and a vendor plugin that crashes
 Each test compares the whole JSON answer and the upstream calls it made.
 """
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from gateway.http import finish_ride_handler
+from gateway.plugins import MeterRideFinish, PaymentMethod
 from gateway.rides import finish_ride as finish_ride_module
+from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, calls_made
 from tests.conftest import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
 from tests.log_capture import capture_log_of
-from tests.plugins.catalog import catalog_with_crashing_monitex
+from tests.plugins.catalog import catalog_with_closing_monitex, catalog_with_crashing_monitex
+from tests.plugins.closing_monitex import ClosingMonitex
 
 # 50.00 ILS fixed: the default band [0.8, 1.2] is exactly [40.00, 60.00], whole agorot.
 FIFTY = RideSeed(order_id="order-il-1", alias_id="alias-il-1", fixed_price=50.0)
@@ -164,3 +169,129 @@ async def test_a_vendor_plugin_crashing_at_finish_is_a_vendor_error_logged_as_ou
         True,
         crashed_in,
     )
+
+
+def complete_with(world: RunningWorld, total_price: int | None) -> None:
+    """The meter completes the ride with that price; the stop then changes nothing."""
+    (ride,) = world.sims.monitex.rides.values()
+    ride.state = ride.state.COMPLETED
+    ride.total_price = total_price
+    world.sims.monitex.faults.add(Fault(MONITEX_STOP, status=200))
+
+
+async def test_prices_that_differ_are_refused_with_the_whole_answer(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    await started_ride(world, gateway, FIFTY, 5000)
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0, driver_price=49.0)
+
+    assert answer == (
+        400,
+        {"code": "prices_differ", "message": "user_price differs from driver_price"},
+    )
+    assert_calls(world, READ_ORDER)
+
+
+async def test_a_ride_still_running_after_the_stop_is_refused_with_its_state(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    await started_ride(world, gateway, FIFTY, 5000)
+    world.sims.monitex.faults.add(Fault(MONITEX_STOP, status=200))
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert answer == (
+        409,
+        {"code": "meter_ride_not_completed", "message": "meter ride is IN_PROGRESS"},
+    )
+
+
+async def test_a_completed_ride_without_a_price_is_a_vendor_error(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    await started_ride(world, gateway, FIFTY, 5000)
+    complete_with(world, None)
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert answer == (
+        502,
+        {"code": "vendor_error", "message": "monitex: completed ride has no price"},
+    )
+
+
+async def test_a_dry_run_answers_what_the_meter_said(
+    world: RunningWorld, settings_tree: dict[str, Any], make_gateway: GatewayFactory
+) -> None:
+    settings_tree["countries"]["IL"]["dry_run"] = True
+    gateway = await make_gateway()
+    await started_ride(world, gateway, FIFTY, 5000)
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert answer == (
+        409,
+        {
+            "code": "dry_run",
+            "message": "dry run: the meter said 50.00, the app keeps its own price",
+        },
+    )
+    assert_calls(world, READ_ORDER, STOP_AND_READ)
+
+
+async def test_a_vendor_failure_answers_its_reason_and_logs_its_detail(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await started_ride(world, gateway, FIFTY, 5000)
+    world.sims.monitex.faults.add(Fault(MONITEX_STOP, status=500))
+    flow_log = capture_log_of(monkeypatch, finish_ride_module)
+    line_log = capture_log_of(monkeypatch, finish_ride_handler)
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert answer == (502, {"code": "vendor_error", "message": "monitex: vendor_error_status"})
+    (failed,) = flow_log.events("finish_ride.vendor_failed")
+    assert (failed["cause"], failed["detail"]) == (
+        "vendor_error_status",
+        "vendor answered HTTP 500",
+    )
+    (line,) = line_log.events("finish_ride.answered")
+    assert (line["vendor_failure"], line["vendor_detail"]) == (
+        "vendor_error_status",
+        "vendor answered HTTP 500",
+    )
+    assert flow_log.events("finish_ride.vendor_stopped") == []
+
+
+async def test_the_vendor_is_handed_the_orders_ride_at_finish(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_tree["countries"]["IL"]["vendor"] = "closing_monitex"
+    settings_tree["vendors"]["closing_monitex"] = settings_tree["vendors"].pop("monitex")
+    gateway = await make_gateway(catalog_with_closing_monitex())
+    await started_ride(world, gateway, FIFTY, 5000)
+    (ride_id,) = world.sims.monitex.rides
+    ClosingMonitex.closed.clear()
+    flow_log = capture_log_of(monkeypatch, finish_ride_module)
+
+    assert await gateway.finish_ride("alias-il-1", 50.0) == (200, {"price": 50.0})
+
+    # At finish the order is known by the alias id the driver app sent (docs/design.md §4).
+    assert ClosingMonitex.closed == [
+        MeterRideFinish(
+            order_id="alias-il-1",
+            ride_id=ride_id,
+            car_number="12-345-67",
+            country="IL",
+            currency="ILS",
+            price=Decimal("50.0"),
+            payment_method=PaymentMethod.CASH,
+        )
+    ]
+    assert [event["log_level"] for event in flow_log.events("finish_ride.vendor_stopped")] == [
+        "debug"
+    ]

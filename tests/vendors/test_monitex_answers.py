@@ -5,6 +5,7 @@ A real aiohttp server answers one scripted body per path; the test asserts the e
 client raises and the exact request paths it sent.
 """
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from typing import Any
@@ -21,9 +22,12 @@ from gateway.plugins import (
     NationalIdNumber,
     PaymentMethod,
     VendorError,
+    VendorErrorStatus,
     VendorMalformedResponse,
     VendorMissingRideId,
+    VendorRideStillPending,
 )
+from vendors.monitex import vendor as monitex_vendor
 from vendors.monitex.settings import MonitexSettings
 from vendors.monitex.vendor import MonitexVendor
 
@@ -57,10 +61,14 @@ class ScriptedMonitex:
 
     def __init__(self, answers: dict[tuple[str, str], tuple[int, Any]]) -> None:
         self.answers = answers
+        self.override: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.Response]]]
+        self.override = {}
         self.asked: list[tuple[str, str]] = []
 
     async def handle(self, request: web.Request) -> web.Response:
         key = (request.method, request.path)
+        if key in self.override:
+            return await self.override[key](request)
         self.asked.append(key)
         status, body = self.answers.get(key, (404, {"error": "no such path"}))
         return web.json_response(body, status=status)
@@ -78,6 +86,8 @@ async def monitex_at(
     answers: dict[tuple[str, str], tuple[int, Any]],
     *,
     url_suffix: str = "",
+    pending_polls: int = 0,
+    pending_poll_interval_ms: int = 0,
 ) -> tuple[MonitexVendor, ScriptedMonitex]:
     scripted = ScriptedMonitex(answers)
     app = web.Application()
@@ -86,7 +96,8 @@ async def monitex_at(
     settings = MonitexSettings(
         url=str(server.make_url("/")).rstrip("/") + url_suffix,
         token="monitex-secret-token-5f2a",
-        pending_polls=0,
+        pending_polls=pending_polls,
+        pending_poll_interval_ms=pending_poll_interval_ms,
     )
     return MonitexVendor(settings, http), scripted
 
@@ -111,7 +122,10 @@ async def test_a_start_answer_without_a_string_ride_id_is_a_missing_ride_id(
     with pytest.raises(VendorMissingRideId) as raised:
         await vendor.start_ride(START)
 
-    assert raised.value.reason == "vendor_no_ride_id"
+    assert (raised.value.reason, str(raised.value)) == (
+        "vendor_no_ride_id",
+        "start answer has no rideId",
+    )
     assert scripted.asked == [("POST", "/ride")]
 
 
@@ -123,7 +137,7 @@ async def test_a_start_answer_whose_ride_id_is_not_a_path_segment_is_malformed(
         aiohttp_server, http, {("POST", "/ride"): (201, {"status": "OK", "rideId": ride_id})}
     )
 
-    with pytest.raises(VendorMalformedResponse, match="not a plain path segment"):
+    with pytest.raises(VendorMalformedResponse, match=r"^ride id is not a plain path segment$"):
         await vendor.start_ride(START)
 
 
@@ -146,10 +160,10 @@ async def test_a_start_answered_with_another_status_is_an_error_status(
         aiohttp_server, http, {("POST", "/ride"): (status, {"status": "OK", "rideId": "r-1"})}
     )
 
-    with pytest.raises(VendorError) as raised:
+    with pytest.raises(VendorErrorStatus) as raised:
         await vendor.start_ride(START)
 
-    assert raised.value.reason == "vendor_error_status"
+    assert (raised.value.status, str(raised.value)) == (status, f"vendor answered HTTP {status}")
 
 
 @pytest.mark.parametrize("body", [["r-1"], "r-1", None])
@@ -172,7 +186,9 @@ async def test_a_price_that_is_not_whole_agorot_is_malformed_never_a_price(
         {("GET", "/rides/r-1"): (200, {"state": "COMPLETED", "totalPrice": total_price})},
     )
 
-    with pytest.raises(VendorMalformedResponse, match="not a whole number of agorot"):
+    with pytest.raises(
+        VendorMalformedResponse, match=r"^totalPrice is not a whole number of agorot$"
+    ):
         await vendor.get_price(finish("r-1"))
 
 
@@ -204,7 +220,7 @@ async def test_a_ride_without_a_known_state_is_malformed(
         aiohttp_server, http, {("GET", "/rides/r-1"): (200, {"state": "FLYING"})}
     )
 
-    with pytest.raises(VendorMalformedResponse, match="no known state"):
+    with pytest.raises(VendorMalformedResponse, match=r"^ride has no known state$"):
         await vendor.get_price(finish("r-1"))
 
 
@@ -229,26 +245,30 @@ async def test_a_configured_url_ending_in_a_slash_still_calls_single_slash_paths
     assert scripted.asked == [("PUT", "/rides/r-1"), ("GET", "/rides/r-1")]
 
 
+NO_RIDE_ID = VendorMissingRideId("no Monitex ride id on the order")
+NOT_A_SEGMENT = VendorMalformedResponse("ride id is not a plain path segment")
+
+
 @pytest.mark.parametrize(
     ("ride_id", "error"),
     [
-        pytest.param(None, VendorMissingRideId, id="none"),
-        pytest.param("", VendorMissingRideId, id="empty"),
-        pytest.param("..", VendorMalformedResponse, id="dot-dot"),
-        pytest.param("../admin", VendorMalformedResponse, id="parent"),
+        pytest.param(None, NO_RIDE_ID, id="none"),
+        pytest.param("", NO_RIDE_ID, id="empty"),
+        pytest.param("..", NOT_A_SEGMENT, id="dot-dot"),
+        pytest.param("../admin", NOT_A_SEGMENT, id="parent"),
     ],
 )
 async def test_a_stored_ride_id_that_cannot_name_a_ride_is_never_sent(
     aiohttp_server: ServerFactory,
     http: aiohttp.ClientSession,
     ride_id: str | None,
-    error: type[VendorError],
+    error: VendorError,
 ) -> None:
     vendor, scripted = await monitex_at(aiohttp_server, http, {})
 
-    with pytest.raises(error):
+    with pytest.raises(type(error), match=f"^{re.escape(str(error))}$"):
         await vendor.stop_ride(finish(ride_id))
-    with pytest.raises(error):
+    with pytest.raises(type(error), match=f"^{re.escape(str(error))}$"):
         await vendor.get_price(finish(ride_id))
 
     assert scripted.asked == []
@@ -261,7 +281,82 @@ async def test_a_stop_answered_with_another_status_is_an_error_status(
         aiohttp_server, http, {("PUT", "/rides/r-1"): (201, {"status": "OK"})}
     )
 
-    with pytest.raises(VendorError) as raised:
+    with pytest.raises(VendorErrorStatus) as raised:
         await vendor.stop_ride(finish("r-1"))
 
-    assert raised.value.reason == "vendor_error_status"
+    assert (raised.value.status, str(raised.value)) == (201, "vendor answered HTTP 201")
+
+
+@pytest.mark.parametrize("status", [201, 404, 500])
+async def test_a_ride_read_answered_with_another_status_is_an_error_status(
+    aiohttp_server: ServerFactory, http: aiohttp.ClientSession, status: int
+) -> None:
+    vendor, _ = await monitex_at(
+        aiohttp_server, http, {("GET", "/rides/r-1"): (status, {"state": "COMPLETED"})}
+    )
+
+    with pytest.raises(VendorErrorStatus) as raised:
+        await vendor.get_price(finish("r-1"))
+
+    assert (raised.value.status, str(raised.value)) == (status, f"vendor answered HTTP {status}")
+
+
+class RecordedSleeps:
+    """Stands in for the vendor module's ``asyncio``: its polls' pauses, recorded not slept."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+
+
+@pytest.mark.parametrize(
+    ("states", "outcome"),
+    [
+        pytest.param(["PENDING", "IN_PROGRESS"], "r-1", id="runs-at-the-second-poll"),
+        pytest.param(
+            ["PENDING", "COMPLETED"],
+            VendorMalformedResponse("a starting ride went COMPLETED"),
+            id="went-completed",
+        ),
+        pytest.param(
+            ["PENDING", "PENDING", "PENDING"],
+            VendorRideStillPending("ride still pending after 3 polls"),
+            id="still-pending",
+        ),
+    ],
+)
+async def test_a_pending_start_is_polled_at_the_configured_interval(
+    aiohttp_server: ServerFactory,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+    states: list[str],
+    outcome: str | VendorError,
+) -> None:
+    sleeps = RecordedSleeps()
+    monkeypatch.setattr(monitex_vendor, "asyncio", sleeps)
+    vendor, scripted = await monitex_at(
+        aiohttp_server,
+        http,
+        {("POST", "/ride"): (206, {"status": "PENDING", "rideId": "r-1"})},
+        pending_polls=3,
+        pending_poll_interval_ms=250,
+    )
+    answers = iter(states)
+
+    async def next_state(request: web.Request) -> web.Response:
+        scripted.asked.append((request.method, request.path))
+        return web.json_response({"state": next(answers)})
+
+    scripted.override[("GET", "/rides/r-1")] = next_state
+
+    if isinstance(outcome, str):
+        assert await vendor.start_ride(START) == outcome
+    else:
+        with pytest.raises(type(outcome)) as raised:
+            await vendor.start_ride(START)
+        assert str(raised.value) == str(outcome)
+
+    assert sleeps.pauses == [0.25] * len(states)
+    assert scripted.asked == [("POST", "/ride")] + [("GET", "/rides/r-1")] * len(states)
