@@ -5,6 +5,7 @@ Each test compares the whole JSON answer and the upstream calls it made.
 """
 
 from decimal import Decimal
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -295,3 +296,63 @@ async def test_the_vendor_is_handed_the_orders_ride_at_finish(
     assert [event["log_level"] for event in flow_log.events("finish_ride.vendor_stopped")] == [
         "debug"
     ]
+
+
+@pytest.mark.parametrize(
+    ("fault", "answer"),
+    [
+        pytest.param(
+            Fault(GET_FIELDS, status=500),
+            (502, {"code": "order_core_error", "message": "order_core: HTTP 500 injected_fault"}),
+            id="error-status",
+        ),
+        pytest.param(
+            Fault(GET_FIELDS, delay_ms=800),
+            (
+                504,
+                {
+                    "code": "upstream_timeout",
+                    "message": "order_core: get_order timed out after 500 ms",
+                },
+            ),
+            id="timeout",
+        ),
+    ],
+)
+async def test_an_order_core_failure_answers_what_failed(
+    world: RunningWorld, gateway: Gateway, fault: Fault, answer: tuple[int, dict[str, str]]
+) -> None:
+    world.sims.seed_ride(FIFTY)
+    world.sims.order_core.faults.add(fault)
+
+    assert await gateway.finish_ride("alias-il-1", 50.0) == answer
+
+
+async def test_an_order_in_no_configured_zone_is_answered_with_no_country(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(replace(FIFTY, zone="atlantis"))
+    line_log = capture_log_of(monkeypatch, finish_ride_handler)
+
+    answer = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert answer == (
+        409,
+        {"code": "not_enabled", "message": "smart meter not enabled: no_vendor_for_zone"},
+    )
+    (line,) = line_log.events("finish_ride.answered")
+    assert (line["vendor"], line["country"]) == ("", "")
+
+
+async def test_a_finish_answered_again_says_it_was_replayed(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await started_ride(world, gateway, FIFTY, 5000)
+    flow_log = capture_log_of(monkeypatch, finish_ride_module)
+
+    first = await gateway.finish_ride("alias-il-1", 50.0)
+    again = await gateway.finish_ride("alias-il-1", 50.0)
+
+    assert first == again == (200, {"price": 50.0})
+    assert len(world.sims.monitex.calls.to(MONITEX_STOP)) == 1
+    assert [event["log_level"] for event in flow_log.events("finish_ride.replayed")] == ["debug"]

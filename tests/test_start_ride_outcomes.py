@@ -426,26 +426,40 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
     assert run.finished["orphaned_ride_ended"] == ride_id
 
 
-async def test_a_setcar_row_set_to_leave_unacknowledged_leaves_a_started_run_pending(
-    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("step", "fault", "setcar"),
+    [
+        pytest.param(StartStep.SETCAR, SETCAR_FAILS, ["true"], id="setcar"),
+        pytest.param(StartStep.VENDOR_START, VENDOR_FAILS, [], id="vendor-start"),
+    ],
+)
+async def test_a_row_set_to_leave_unacknowledged_leaves_the_run_pending(
+    world: RunningWorld,
+    gateway: Gateway,
+    monkeypatch: pytest.MonkeyPatch,
+    step: StartStep,
+    fault: tuple[str, Fault],
+    setcar: list[str],
 ) -> None:
-    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.SETCAR, Reaction.LEAVE_UNACKNOWLEDGED)
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, step, Reaction.LEAVE_UNACKNOWLEDGED)
     world.sims.seed_ride(RIDE)
-    world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
+    section, injected = fault
+    world.sims.simulators()[section].faults.add(injected)
     log = capture_log_of(monkeypatch, start_ride_module)
     before = await scrape(gateway.client)
 
-    with pytest.raises(LeaveUnacknowledged, match=r"^setcar_failed$"):
+    with pytest.raises(LeaveUnacknowledged, match=f"^{step.value}$"):
         await start_ride("order-il-1", gateway.client.app[SERVICES])
 
     counted = increase(before, await scrape(gateway.client), STARTED)
     assert counted == Counter(
-        {labels(vendor="monitex", country="IL", result="ended", reason="setcar_failed"): 1}
+        {labels(vendor="monitex", country="IL", result="ended", reason=step.value): 1}
     )
     (finished,) = log.events("start_ride.finished")
     assert (finished["result"], finished["reason"], finished["left_unacknowledged"]) == (
         "ended",
-        "setcar_failed",
+        step.value,
         True,
     )
+    assert setcar_values(world.sims) == setcar
     assert world.sims.client_notify.calls.to(PUSH) == []
