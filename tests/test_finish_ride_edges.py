@@ -4,8 +4,8 @@ the rollout allow-list, another driver's order, and a vendor plugin that crashes
 Each test compares the whole JSON answer and the upstream calls it made.
 """
 
-from decimal import Decimal
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 import pytest
