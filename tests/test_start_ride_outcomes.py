@@ -25,7 +25,11 @@ from tests.conftest import Gateway, GatewayFactory, RunningWorld
 from tests.log_capture import CapturedLog, capture_log_of
 from tests.observability.scrape import Labels, increase, labels, scrape
 from tests.plugins.cancellable_monitex import CancellableMonitex
-from tests.plugins.catalog import catalog_with_cancellable_monitex, catalog_with_closing_monitex
+from tests.plugins.catalog import (
+    catalog_with_cancellable_monitex,
+    catalog_with_closing_monitex,
+    catalog_with_crashing_monitex,
+)
 from tests.plugins.closing_monitex import ClosingMonitex
 
 RIDE = RideSeed("order-il-1", "alias-il-1")
@@ -106,7 +110,7 @@ PUSH_FAILS = ("client_notify", Fault(PUSH, status=500))
             StartResult.FALLBACK,
             "vendor_start_failed",
             ["false"],
-            [("vendor_start_failed", "FALLBACK")],
+            [("vendor_start_failed", "vendor_error_status", "FALLBACK")],
             id="vendor-failed",
         ),
         pytest.param(
@@ -114,7 +118,7 @@ PUSH_FAILS = ("client_notify", Fault(PUSH, status=500))
             StartResult.FALLBACK,
             "ride_id_not_stored",
             ["false"],
-            [("ride_id_not_stored", "FALLBACK_AND_CANCEL_RIDE")],
+            [("ride_id_not_stored", "order_core_error_status", "FALLBACK_AND_CANCEL_RIDE")],
             id="not-stored",
         ),
         pytest.param(
@@ -122,7 +126,7 @@ PUSH_FAILS = ("client_notify", Fault(PUSH, status=500))
             StartResult.ENDED,
             "setcar_failed",
             ["true"],
-            [("setcar_failed", "END")],
+            [("setcar_failed", "driver_orders_builder_error_status", "END")],
             id="setcar-failed",
         ),
         pytest.param(
@@ -130,7 +134,10 @@ PUSH_FAILS = ("client_notify", Fault(PUSH, status=500))
             StartResult.FALLBACK,
             "vendor_start_failed",
             ["false"],
-            [("vendor_start_failed", "FALLBACK"), ("setcar_failed", "END")],
+            [
+                ("vendor_start_failed", "vendor_error_status", "FALLBACK"),
+                ("setcar_failed", "driver_orders_builder_error_status", "END"),
+            ],
             id="fallback-setcar-failed",
         ),
         pytest.param(
@@ -138,7 +145,7 @@ PUSH_FAILS = ("client_notify", Fault(PUSH, status=500))
             StartResult.STARTED,
             "ok",
             ["true"],
-            [("push_failed", "IGNORE")],
+            [("push_failed", "client_notify_error_status", "IGNORE")],
             id="push-ignored",
         ),
     ],
@@ -151,7 +158,7 @@ async def test_every_run_records_one_outcome_in_its_result_metric_and_line(
     result: StartResult,
     reason: str,
     setcar: list[str],
-    failed_steps: list[tuple[str, str]],
+    failed_steps: list[tuple[str, str, str]],
 ) -> None:
     world.sims.seed_ride(RIDE)
     for section, fault in faults:
@@ -161,8 +168,45 @@ async def test_every_run_records_one_outcome_in_its_result_metric_and_line(
 
     assert_recorded(run, "monitex", result, reason, level="warning" if failed_steps else "info")
     assert setcar_values(world.sims) == setcar
-    recorded = [(step["step"], step["reaction"]) for step in run.finished.get("failed_steps", [])]
+    fields = ("step", "cause", "reaction")
+    recorded = [tuple(step[key] for key in fields) for step in run.finished.get("failed_steps", [])]
     assert recorded == failed_steps
+    assert events(run, "start_ride.step_failed") == [
+        {"log_level": "debug", **dict(zip(fields, step, strict=True))} for step in failed_steps
+    ]
+    (ride_id,) = world.sims.monitex.rides or [None]
+    stored = [] if reason in ("vendor_start_failed", "ride_id_not_stored") else [ride_id]
+    assert [event["ride_id"] for event in events(run, "start_ride.ride_id_stored")] == stored
+
+
+async def test_a_vendor_plugin_crashing_at_start_falls_back_and_logs_the_crash(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings_tree["countries"]["IL"]["vendor"] = "start_crashing_monitex"
+    settings_tree["vendors"]["start_crashing_monitex"] = settings_tree["vendors"]["monitex"]
+    gateway = await make_gateway(catalog_with_crashing_monitex())
+    world.sims.seed_ride(RIDE)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(
+        run, "start_crashing_monitex", StartResult.FALLBACK, "vendor_start_failed", level="warning"
+    )
+    (step,) = run.finished["failed_steps"]
+    assert step == {
+        "step": "vendor_start_failed",
+        "cause": "unexpected_RuntimeError",
+        "reaction": "FALLBACK",
+    }
+    (crash,) = events(run, "start_ride.vendor_crashed")
+    assert (crash["log_level"], crash["error_type"]) == ("error", "RuntimeError")
+    assert crash["raised_at"].endswith(" in start_ride")
+    # The exception's message quoted the national id: it never reaches a log.
+    assert "123456782" not in repr(run.log.capture.entries)
+    assert setcar_values(world.sims) == ["false"]
 
 
 @pytest.mark.parametrize(
