@@ -177,6 +177,28 @@ async def test_every_run_records_one_outcome_in_its_result_metric_and_line(
     (ride_id,) = world.sims.monitex.rides or [None]
     stored = [] if reason in ("vendor_start_failed", "ride_id_not_stored") else [ride_id]
     assert [event["ride_id"] for event in events(run, "start_ride.ride_id_stored")] == stored
+    told = [event["running"] for event in events(run, "start_ride.setcar_updated")]
+    assert told == ([] if SETCAR_FAILS in faults else [setcar == ["true"]])
+    pushed = SETCAR_FAILS not in faults and PUSH_FAILS not in faults
+    assert len(events(run, "start_ride.push_sent")) == (1 if pushed else 0)
+
+
+async def test_a_push_row_set_to_end_keeps_a_fallbacks_own_reason(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.PUSH, Reaction.END)
+    world.sims.seed_ride(RIDE)
+    for section, fault in (VENDOR_FAILS, PUSH_FAILS):
+        world.sims.simulators()[section].faults.add(fault)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, "monitex", StartResult.FALLBACK, "vendor_start_failed", level="warning")
+    assert [step["step"] for step in run.finished["failed_steps"]] == [
+        "vendor_start_failed",
+        "push_failed",
+    ]
+    assert setcar_values(world.sims) == ["false"]
 
 
 async def test_a_vendor_plugin_crashing_at_start_falls_back_and_logs_the_crash(
