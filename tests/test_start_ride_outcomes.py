@@ -14,13 +14,28 @@ import pytest
 
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
-from gateway.plugins import MeterRideFinish, PaymentMethod, VendorErrorStatus
+from gateway.plugins import (
+    MeterRideFinish,
+    MeterRideStart,
+    NationalIdNumber,
+    PaymentMethod,
+    VendorErrorStatus,
+)
 from gateway.rides import start_ride as start_ride_module
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
-from tests.calls import GET_FIELDS, MONITEX_START, PUSH, SET_FIELDS, SETCAR, setcar_values
+from tests.calls import (
+    GET_FIELDS,
+    IDENTITY_DOCS,
+    MONITEX_START,
+    PUSH,
+    SET_FIELDS,
+    SETCAR,
+    VEHICLES,
+    setcar_values,
+)
 from tests.conftest import Gateway, GatewayFactory, RunningWorld
 from tests.log_capture import CapturedLog, capture_log_of
 from tests.observability.scrape import Labels, increase, labels, scrape
@@ -99,6 +114,8 @@ VENDOR_FAILS = ("monitex", Fault(MONITEX_START, status=500))
 STORE_FAILS = ("order_core", Fault(SET_FIELDS, status=500))
 SETCAR_FAILS = ("driver_orders_builder", Fault(SETCAR, status=500))
 PUSH_FAILS = ("client_notify", Fault(PUSH, status=500))
+IDENTITY_FAILS = ("driver_profiles", Fault(IDENTITY_DOCS, status=500))
+PERMIT_FAILS = ("fleet_vehicles", Fault(VEHICLES, status=500))
 
 
 @pytest.mark.parametrize(
@@ -112,6 +129,22 @@ PUSH_FAILS = ("client_notify", Fault(PUSH, status=500))
             ["false"],
             [("vendor_start_failed", "vendor_error_status", "FALLBACK")],
             id="vendor-failed",
+        ),
+        pytest.param(
+            [IDENTITY_FAILS],
+            StartResult.FALLBACK,
+            "driver_id_unavailable",
+            ["false"],
+            [("driver_id_unavailable", "driver_profiles_error_status", "FALLBACK")],
+            id="driver-id-failed",
+        ),
+        pytest.param(
+            [PERMIT_FAILS],
+            StartResult.FALLBACK,
+            "permit_unavailable",
+            ["false"],
+            [("permit_unavailable", "fleet_vehicles_error_status", "FALLBACK")],
+            id="permit-failed",
         ),
         pytest.param(
             [STORE_FAILS],
@@ -175,7 +208,7 @@ async def test_every_run_records_one_outcome_in_its_result_metric_and_line(
         {"log_level": "debug", **dict(zip(fields, step, strict=True))} for step in failed_steps
     ]
     (ride_id,) = world.sims.monitex.rides or [None]
-    stored = [] if reason in ("vendor_start_failed", "ride_id_not_stored") else [ride_id]
+    stored = [ride_id] if reason in ("ok", "setcar_failed") else []
     assert [event["ride_id"] for event in events(run, "start_ride.ride_id_stored")] == stored
     told = [event["running"] for event in events(run, "start_ride.setcar_updated")]
     assert told == ([] if SETCAR_FAILS in faults else [setcar == ["true"]])
@@ -468,6 +501,7 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
     settings_tree["countries"]["IL"]["vendor"] = "closing_monitex"
     settings_tree["vendors"]["closing_monitex"] = settings_tree["vendors"]["monitex"]
     gateway = await make_gateway(catalog_with_closing_monitex())
+    ClosingMonitex.started.clear()
     ClosingMonitex.closed.clear()
     world.sims.seed_ride(seed)
     world.sims.order_core.faults.add(Fault(SET_FIELDS, status=500))
@@ -478,6 +512,17 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
         run, "closing_monitex", StartResult.FALLBACK, "ride_id_not_stored", level="warning"
     )
     (ride_id,) = world.sims.monitex.rides
+    assert ClosingMonitex.started == [
+        MeterRideStart(
+            order_id="order-il-1",
+            driver_national_id=NationalIdNumber("123456782"),
+            vehicle_permit="PERMIT-7",
+            car_number=car_number,
+            country="IL",
+            currency="ILS",
+            price_limit=Decimal("42.24"),
+        )
+    ]
     assert ClosingMonitex.closed == [
         MeterRideFinish(
             order_id="order-il-1",
@@ -529,3 +574,54 @@ async def test_a_row_set_to_leave_unacknowledged_leaves_the_run_pending(
     )
     assert setcar_values(world.sims) == setcar
     assert world.sims.client_notify.calls.to(PUSH) == []
+
+
+@pytest.mark.parametrize(
+    ("seed", "reason", "cause"),
+    [
+        pytest.param(replace(RIDE, car_id=""), "permit_unavailable", "order_without_car", id="car"),
+        pytest.param(
+            replace(RIDE, fixed_price=None),
+            "fixed_price_missing",
+            "order has no fixed price",
+            id="fixed-price",
+        ),
+    ],
+)
+async def test_an_order_missing_what_the_vendor_needs_falls_back_naming_it(
+    world: RunningWorld,
+    gateway: Gateway,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: RideSeed,
+    reason: str,
+    cause: str,
+) -> None:
+    world.sims.seed_ride(seed)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, "monitex", StartResult.FALLBACK, reason, level="warning")
+    assert run.finished["failed_steps"] == [
+        {"step": reason, "cause": cause, "reaction": "FALLBACK"}
+    ]
+    assert world.sims.monitex.calls.all() == []
+    assert setcar_values(world.sims) == ["false"]
+
+
+async def test_a_bug_in_the_flow_is_counted_and_logged_as_the_gateways_own_fault(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def routing_bug(*_: object) -> None:
+        raise RuntimeError("routing bug")
+
+    monkeypatch.setattr(start_ride_module, "meter_route", routing_bug)
+    world.sims.seed_ride(RIDE)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, "", StartResult.ENDED, "unexpected_error", level="error", country="")
+    (crash,) = events(run, "start_ride.crashed")
+    assert (crash["log_level"], crash["error_type"]) == ("error", "RuntimeError")
+    assert crash["raised_at"].endswith(" in routing_bug")
+    assert world.sims.monitex.calls.all() == []
+    assert setcar_values(world.sims) == []
