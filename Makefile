@@ -31,6 +31,16 @@ test: setup lint
 	scripts/ensure-promtool.sh
 	$(BIN)/python -m pytest
 
+# Mutation testing (docs/testing.md): mutmut 3 on the decision modules, with the in-process tests
+# that exercise them ([tool.mutmut] in pyproject.toml); tens of minutes, not part of `make test`.
+# A fresh run each time (rm -rf mutants), so the score is that of the code and tests checked out.
+.PHONY: mutate
+mutate: setup
+	$(BIN)/pip install --quiet -e '.[mutate]'
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/python scripts/mutation_score.py
+
 # Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.
 .PHONY: bench
 bench: setup

@@ -42,7 +42,12 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 
 def from_minor_units(minor: int | float | Decimal, currency: str) -> Decimal:
-    """4004 agorot → 40.04 ILS; a float is taken by its decimal spelling, never binary."""
+    """4004 agorot → 40.04 ILS; a float is taken by its decimal spelling, never binary.
+
+    A bool is an int to Python but never an amount: JSON ``true`` is refused, not 1 agora.
+    """
+    if isinstance(minor, bool):
+        raise TypeError(f"{minor!r} is not an amount of minor units")
     exact = price_from_float(minor) if isinstance(minor, float) else Decimal(minor)
     exponent = minor_unit_exponent(currency)
     return exact.scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))

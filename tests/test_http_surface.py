@@ -1,8 +1,10 @@
 """The rest of the HTTP surface (docs/design.md §6): enqueueing start-ride, ping, the API doc."""
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 import structlog
 import yaml
 from aiohttp import web
@@ -10,9 +12,11 @@ from aiohttp.test_utils import TestClient
 
 from gateway.http.app import START_RIDE_PATH
 from gateway.http.error_answers import json_errors_middleware
+from gateway.rides import start_ride as start_ride_module
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START
 from tests.conftest import Gateway, RunningWorld
+from tests.log_capture import capture_log_of
 
 
 async def test_start_ride_endpoint_enqueues_the_task_with_the_callers_task_id(
@@ -30,14 +34,41 @@ async def test_start_ride_endpoint_enqueues_the_task_with_the_callers_task_id(
     assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
 
 
-async def test_start_ride_endpoint_generates_a_task_id(gateway: Gateway) -> None:
-    response = await gateway.client.post(START_RIDE_PATH, json={"order_id": "order-x"})
+async def test_start_ride_endpoint_generates_a_task_id(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
+    world.sims.seed_ride(
+        RideSeed(
+            "order-il-2",
+            "alias-il-2",
+            driver_profile_id="driver2",
+            car_id="car2",
+            national_id="234567897",
+            permit="PERMIT-8",
+        )
+    )
+    log = capture_log_of(monkeypatch, start_ride_module)
+
+    answers = []
+    for order_id in ("order-il-1", "order-il-2"):
+        response = await gateway.client.post(START_RIDE_PATH, json={"order_id": order_id})
+        answers.append((response.status, await response.json()))
     await gateway.wait_for_tasks()
 
-    assert response.status == 202
-    task_id = (await response.json())["task_id"]
-    assert isinstance(task_id, str)
-    assert len(task_id) == 32
+    task_ids = [body["task_id"] for _, body in answers]
+    assert answers == [(202, {"task_id": task_id}) for task_id in task_ids]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", task_id) for task_id in task_ids)
+    assert task_ids[0] != task_ids[1]
+    # Each run is known by the id its caller was answered.
+    finished = {
+        (line["order_id"], line["task_id"], line["result"])
+        for line in log.events("start_ride.finished")
+    }
+    assert finished == {
+        ("order-il-1", task_ids[0], "started"),
+        ("order-il-2", task_ids[1], "started"),
+    }
 
 
 async def test_start_ride_endpoint_refuses_bad_bodies(

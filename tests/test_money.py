@@ -6,6 +6,7 @@ import pytest
 
 from gateway.money import (
     UnknownCurrency,
+    check_currency,
     currency_of_country,
     from_minor_units,
     price_from_float,
@@ -58,3 +59,30 @@ def test_floats_from_json_or_bson_keep_their_decimal_spelling(value: float) -> N
 def test_meter_prices_in_float_agorot_are_read_exactly() -> None:
     assert from_minor_units(4004.0, "ILS") == Decimal("40.04")
     assert from_minor_units(4304, "ILS") == Decimal("43.04")
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_a_boolean_is_never_an_amount(flag: bool) -> None:
+    # JSON true is a Python int: read as minor units it would be a price of 0.01.
+    with pytest.raises(TypeError, match="is not an amount of minor units"):
+        from_minor_units(flag, "ILS")
+
+
+@pytest.mark.parametrize(
+    ("minor", "currency", "price"),
+    [(1, "ILS", "0.01"), (4004, "JPY", "4004"), (1, "BHD", "0.001"), (-150, "EUR", "-1.50")],
+)
+def test_minor_units_keep_the_currencys_places(minor: int, currency: str, price: str) -> None:
+    amount = from_minor_units(minor, currency)
+    assert (amount, str(amount)) == (Decimal(price), price)
+
+
+@pytest.mark.parametrize("currency", ["ils", "Ils", "", "ILSX"])
+def test_a_currency_not_spelled_as_an_iso_code_is_refused(currency: str) -> None:
+    with pytest.raises(UnknownCurrency, match=repr(currency)):
+        check_currency(currency)
+
+
+def test_an_amount_of_minor_units_beyond_a_floats_precision_stays_exact() -> None:
+    # 10**17 + 1 has no float of its own: through a float it would lose its last agora.
+    assert from_minor_units(10**17 + 1, "ILS") == Decimal("1000000000000000.01")

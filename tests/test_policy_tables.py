@@ -93,9 +93,14 @@ async def test_a_setcar_row_set_to_ignore_still_pushes(
     world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
     world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
 
-    await gateway.start_ride("order-il-1")
+    outcome = await start_ride("order-il-1", gateway.client.app[SERVICES])
 
-    assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+    # The failed setcar is carried past: the push is sent and the started ride stays started.
+    assert outcome == StartOutcome(StartResult.STARTED, "ok", "monitex", "IL")
+    assert setcar_values(world.sims) == ["true"]
+    (push,) = world.sims.client_notify.calls.to(PUSH)
+    assert push.status == 200
+    assert len(world.sims.monitex.rides) == 1
 
 
 async def test_a_store_row_set_to_plain_fallback_does_not_cancel_the_ride(

@@ -167,6 +167,13 @@ def test_nesting_up_to_the_bound_is_accepted() -> None:
     assert parse_body("finishRide", _nested(MAX_JSON_DEPTH))["order_id"] == "a"
 
 
+def test_nesting_to_the_bound_beside_other_brackets_is_accepted() -> None:
+    # More brackets than the bound in all, so the depth is walked: the walk must count exactly.
+    raw = _nested(MAX_JSON_DEPTH).replace(b'"x":', b'"y": [[], {}], "x":')
+
+    assert parse_body("finishRide", raw)["y"] == [[], {}]
+
+
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100_000])
 def test_deeper_nesting_is_refused(depth: int) -> None:
     with pytest.raises(InvalidRequest) as refused:

@@ -87,6 +87,7 @@ async def test_a_ride_another_order_holds_is_a_fallback_and_is_left_alone(
     assert warning["log_level"] == "warning"
     assert (warning["order_id"], warning["holding_order_id"]) == ("order-b", "order-a")
     assert warning["ride_id"] == ride_a
+    assert warning["detail"] == "the vendor answered a ride another order holds; it is left alone"
     assert "123456782" not in repr(log.capture.entries)
 
     # B's finish-ride cannot reach A's ride: B holds none.

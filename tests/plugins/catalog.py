@@ -31,3 +31,9 @@ def catalog_with_closing_monitex() -> VendorCatalog:
     return catalog_from_entry_points(
         [*shipped_entry_points(), plugin("closing_monitex", "closing_monitex")]
     )
+
+
+def catalog_with_crashing_monitex() -> VendorCatalog:
+    return catalog_from_entry_points(
+        [*shipped_entry_points(), plugin("crashing_monitex", "crashing_monitex")]
+    )

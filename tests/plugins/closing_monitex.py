@@ -4,7 +4,7 @@
 from collections.abc import Callable
 from typing import ClassVar
 
-from gateway.plugins import Capability, MeterVendor, hookimpl
+from gateway.plugins import Capability, MeterRideFinish, MeterRideStart, MeterVendor, hookimpl
 from vendors.monitex.vendor import MonitexVendor
 
 PLUGIN_API_MAJOR = 1
@@ -15,6 +15,17 @@ class ClosingMonitex(MonitexVendor):
     capabilities: ClassVar[frozenset[Capability]] = (
         MonitexVendor.capabilities - {Capability.IDEMPOTENT_START}
     ) | {Capability.CLOSE_ENDS_ORPHAN}
+    started: ClassVar[list[MeterRideStart]] = []
+    closed: ClassVar[list[MeterRideFinish]] = []
+    """What each start and stop was handed, for a test to compare whole."""
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        self.started.append(ride)
+        return await super().start_ride(ride)
+
+    async def stop_ride(self, ride: MeterRideFinish) -> None:
+        self.closed.append(ride)
+        await super().stop_ride(ride)
 
 
 class IdempotentClosingMonitex(MonitexVendor):
