@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
-import structlog
 from prometheus_client import Histogram
 
-from gateway.metrics import CANCELLED
+from gateway.metrics import CANCELLED, labelled
 from gateway.observability.canonical_line import current_line
+from gateway.observability.request_ids import current_request_id
 from gateway.observability.tracing import end_call_span, outgoing_call
 
 OK = "ok"
@@ -85,9 +85,9 @@ async def exchange(
     failures become the counterpart's typed errors; whatever ``interpret`` raises of that
     type is recorded by its reason.
     """
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    request_id = current_request_id()
     if request_id:
-        headers[REQUEST_ID_HEADER] = str(request_id)
+        headers[REQUEST_ID_HEADER] = request_id
     errors = counterpart.errors
     started = time.perf_counter()
     outcome = OK
@@ -123,7 +123,7 @@ async def exchange(
             raise
         finally:
             elapsed = time.perf_counter() - started
-            counterpart.histogram.labels(counterpart.name, operation, outcome).observe(elapsed)
+            labelled(counterpart.histogram, counterpart.name, operation, outcome).observe(elapsed)
             end_call_span(span, outcome, status)
             line = current_line()
             if line is not None:

@@ -2,13 +2,13 @@
 
 import uuid
 
-import structlog
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AsyncBroker
 
 from gateway.broker.metrics import ENQUEUES
 from gateway.broker.redis_streams import NotReplicated, describe
 from gateway.broker.start_ride_task import REQUEST_ID_LABEL, START_RIDE_TASK_NAME
+from gateway.observability.request_ids import current_request_id
 from gateway.observability.tracing import trace_headers_to_send
 
 # After a timeout or too few replicas the XADD may well have landed: the producer is told that
@@ -39,9 +39,9 @@ async def enqueue_start_ride(broker: AsyncBroker, order_id: str, task_id: str | 
     # The worker that runs the task may be another process: the request id and the trace
     # context travel in the message.
     labels = trace_headers_to_send()
-    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    request_id = current_request_id()
     if request_id:
-        labels[REQUEST_ID_LABEL] = str(request_id)
+        labels[REQUEST_ID_LABEL] = request_id
     if labels:
         kicker = kicker.with_labels(**labels)
     try:

@@ -3,11 +3,11 @@ meters_integration_api_call(order_id)."""
 
 from typing import Annotated
 
-import structlog
 from opentelemetry.trace import SpanKind
 from taskiq import Context, TaskiqDepends, TaskiqState
 
 from gateway.broker.delivery import deliveries_of, mark_redelivered
+from gateway.observability.request_ids import BoundRequestId
 from gateway.observability.tracing import continued_trace
 from gateway.rides.start_ride import start_ride
 from gateway.services import Services
@@ -32,10 +32,10 @@ async def meters_integration_api_call(
     deliveries = deliveries_of(context.message.labels)
     mark_redelivered(deliveries > 1)
     with (
-        structlog.contextvars.bound_contextvars(
+        BoundRequestId(
+            str(request_id),
             order_id=order_id,
             task_id=task_id,
-            request_id=str(request_id),
             redelivered=deliveries > 1,
             deliveries=deliveries,
         ),

