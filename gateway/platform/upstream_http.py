@@ -1,10 +1,10 @@
 """One call to a platform service over the shared exchange core (``gateway.http_exchange``)."""
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import orjson
 import structlog
 
 from gateway.call_timeout import call_timeout
@@ -34,10 +34,6 @@ Encoder = Callable[[Any], bytes]
 Decoder = Callable[[bytes], Any]
 
 
-def _encode_json(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":")).encode()
-
-
 class UpstreamClient:
     """Base of every platform client: posts and decodes, or raises UpstreamError."""
 
@@ -53,10 +49,10 @@ class UpstreamClient:
         )
 
     def _encode(self, body: Any) -> bytes:
-        return _encode_json(body)
+        return orjson.dumps(body)
 
     def _decode(self, raw: bytes) -> Any:
-        return json.loads(raw)
+        return orjson.loads(raw)
 
     async def _post(
         self,
@@ -97,7 +93,7 @@ class UpstreamClient:
 def _error_code(raw: bytes) -> str | None:
     """Platform error bodies are JSON ``{"code", "message"}``; anything else has no code."""
     try:
-        code = json.loads(raw).get("code")
+        code = orjson.loads(raw).get("code")
     except (ValueError, AttributeError):
         return None
     return code if isinstance(code, str) else None

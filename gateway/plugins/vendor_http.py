@@ -7,13 +7,13 @@ the same typed errors (``gateway.plugins.vendor_errors``) and is measured alike
 line, WARNING with the HTTP status when the call failed).
 """
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import orjson
 import structlog
 
 from gateway.call_timeout import call_timeout
@@ -110,7 +110,7 @@ class VendorHttp:
             body = urlencode(form).encode()
             sent_headers["Content-Type"] = FORM
         elif json_body is not None:
-            body = json.dumps(json_body, separators=(",", ":")).encode()
+            body = orjson.dumps(json_body)
             sent_headers["Content-Type"] = JSON
         response = await self._send(
             operation, method, url, body, params, sent_headers, authenticate
@@ -165,8 +165,8 @@ def _decode(raw: bytes, status: int) -> Any:
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:  # invalid UTF-8 included
         raise VendorMalformedResponse(f"HTTP {status} body is not JSON") from error
 
 
