@@ -45,7 +45,12 @@ class UpstreamClient:
         self._base_url = settings.url.rstrip("/")
         self._timeout = call_timeout(settings.timeout_ms)
         self._counterpart = Counterpart(
-            "upstream", "service", self.service, UPSTREAM_CALL_DURATION, UPSTREAM_ERRORS, _log
+            "upstream",
+            "service",
+            self.service,
+            UPSTREAM_CALL_DURATION,
+            UPSTREAM_ERRORS,
+            _log.bind(),
         )
 
     def _encode(self, body: Any) -> bytes:

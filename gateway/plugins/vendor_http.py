@@ -81,7 +81,7 @@ class VendorHttp:
         self._timeout = call_timeout(timeout_ms)
         self._auth = auth
         self._counterpart = Counterpart(
-            "vendor", "vendor", vendor, VENDOR_CALL_DURATION, VENDOR_ERRORS, _log
+            "vendor", "vendor", vendor, VENDOR_CALL_DURATION, VENDOR_ERRORS, _log.bind()
         )
 
     async def request(
