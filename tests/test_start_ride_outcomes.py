@@ -284,6 +284,50 @@ async def test_an_order_without_a_performer_is_skipped_calling_no_vendor(
     assert setcar_values(world.sims) == []
 
 
+@pytest.mark.parametrize(
+    ("seed", "result", "reason", "vendor"),
+    [
+        pytest.param(RIDE, StartResult.STARTED, "ok", "monitex", id="listed"),
+        pytest.param(
+            replace(RIDE, park_id=""),
+            StartResult.SKIPPED,
+            "driver_not_in_rollout",
+            "",
+            id="no-park",
+        ),
+        pytest.param(
+            replace(RIDE, driver_profile_id=""),
+            StartResult.SKIPPED,
+            "driver_not_in_rollout",
+            "",
+            id="no-driver",
+        ),
+    ],
+)
+async def test_a_rollout_list_admits_its_driver_and_no_order_missing_a_park_or_driver(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: RideSeed,
+    result: StartResult,
+    reason: str,
+    vendor: str,
+) -> None:
+    # Entries an order without a park ("_driver1") or a driver ("park1_") would spell.
+    settings_tree["countries"]["IL"]["drivers"] = ["_driver1", "park1_", "park1_driver1"]
+    gateway = await make_gateway()
+    world.sims.seed_ride(seed)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, vendor, result, reason)
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == (
+        1 if result is StartResult.STARTED else 0
+    )
+    assert setcar_values(world.sims) == (["true"] if result is StartResult.STARTED else [])
+
+
 async def test_a_successful_start_never_cancels_its_own_ride(
     world: RunningWorld, cancellable_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
