@@ -5,6 +5,8 @@ cancel (the ride the run started is cancelled only when it is an orphan this run
 """
 
 import asyncio
+import time
+from collections import Counter
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -34,6 +36,7 @@ from tests.calls import (
     setcar_values,
 )
 from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.observability.scrape import increase, labels, samples, scrape
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.plugins.catalog import catalog_with_closing_monitex, catalog_with_crashing_monitex
 from tests.plugins.closing_monitex import ClosingMonitex
@@ -46,6 +49,7 @@ from tests.start_runs import (
 )
 
 RIDE = RideSeed("order-il-1", "alias-il-1")
+DURATION = "meters_start_ride_task_duration_seconds"
 
 
 VENDOR_FAILS = ("monitex", Fault(MONITEX_START, status=500))
@@ -152,6 +156,26 @@ async def test_every_run_records_one_outcome_in_its_result_metric_and_line(
     assert told == ([] if SETCAR_FAILS in faults else [setcar == ["true"]])
     pushed = SETCAR_FAILS not in faults and PUSH_FAILS not in faults
     assert len(events(run, "start_ride.push_sent")) == (1 if pushed else 0)
+
+
+async def test_a_runs_duration_is_observed_under_its_result_and_within_the_time_it_took(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    before = await scrape(gateway.client)
+
+    # Not a timing threshold: the run happens inside this interval, however fast or slow.
+    began = time.perf_counter()
+    await run_start(gateway, monkeypatch, "order-il-1")
+    took = time.perf_counter() - began
+
+    after = await scrape(gateway.client)
+    series = labels(result="started", redelivered="false")
+    assert increase(before, after, f"{DURATION}_count") == Counter({series: 1})
+    observed = samples(after, f"{DURATION}_sum")[series] - samples(before, f"{DURATION}_sum").get(
+        series, 0.0
+    )
+    assert 0 < observed <= took
 
 
 async def test_a_push_row_set_to_end_keeps_a_fallbacks_own_reason(
@@ -447,11 +471,19 @@ async def test_a_cancel_that_fails_is_logged_and_the_app_still_falls_back(
 
 
 @pytest.mark.parametrize(
-    ("seed", "car_number", "payment_method"),
+    ("seed", "car_number", "payment_method", "price"),
     [
-        pytest.param(RIDE, "12-345-67", PaymentMethod.CASH, id="cash"),
+        pytest.param(RIDE, "12-345-67", PaymentMethod.CASH, Decimal("42.24"), id="cash"),
         pytest.param(
-            replace(RIDE, payment_type="card", car_number=""), "", PaymentMethod.APP, id="card"
+            replace(RIDE, payment_type="card", car_number=""),
+            "",
+            PaymentMethod.APP,
+            Decimal("42.24"),
+            id="card",
+        ),
+        # A fixed price of zero is a price like any other: the ride is closed at zero.
+        pytest.param(
+            replace(RIDE, fixed_price=0.0), "12-345-67", PaymentMethod.CASH, Decimal(0), id="free"
         ),
     ],
 )
@@ -463,6 +495,7 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
     seed: RideSeed,
     car_number: str,
     payment_method: PaymentMethod,
+    price: Decimal,
 ) -> None:
     settings_tree["countries"]["IL"]["vendor"] = "closing_monitex"
     settings_tree["vendors"]["closing_monitex"] = settings_tree["vendors"]["monitex"]
@@ -486,7 +519,7 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
             car_number=car_number,
             country="IL",
             currency="ILS",
-            price_limit=Decimal("42.24"),
+            price_limit=price,
         )
     ]
     assert ClosingMonitex.closed == [
@@ -496,7 +529,7 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
             car_number=car_number,
             country="IL",
             currency="ILS",
-            price=Decimal("42.24"),
+            price=price,
             payment_method=payment_method,
         )
     ]
