@@ -144,8 +144,14 @@ class CountrySettings(_Section):
             raise ValueError("min_price_ratio must not exceed max_price_ratio")
         return self
 
-    def includes_driver(self, park_id: str, driver_profile_id: str) -> bool:
-        return ALL_DRIVERS in self.drivers or f"{park_id}_{driver_profile_id}" in self.drivers
+    def includes_driver(self, park_id: str | None, driver_profile_id: str | None) -> bool:
+        """An order missing its park or its driver is admitted only by ``ALL_DRIVERS``: no
+        entry of the list names it (``_driver1`` is not a driver of no park)."""
+        if ALL_DRIVERS in self.drivers:
+            return True
+        if park_id is None or driver_profile_id is None:
+            return False
+        return f"{park_id}_{driver_profile_id}" in self.drivers
 
 
 class Settings(BaseSettings):

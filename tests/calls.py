@@ -40,3 +40,24 @@ def setcar_values(world: SimulatedWorld) -> list[Any]:
         for call in world.driver_orders_builder.calls.to(SETCAR)
         for change in call.body["changes"]
     ]
+
+
+# A start-ride run's calls (docs/design.md §3), step by step, as ``calls_made`` counts them.
+READ_ORDER = {f"order_core {GET_FIELDS}": 1}
+GATHER = {
+    f"driver_profiles {IDENTITY_DOCS}": 1,
+    f"personal {IDENTIFICATION}": 1,
+    f"fleet_vehicles {VEHICLES}": 1,
+}
+VENDOR_START = {f"monitex {MONITEX_START}": 1}
+STORE = {f"order_core {GET_FIELDS}": 1, f"order_core {SET_FIELDS}": 1}
+REREAD_ORDER = {f"order_core {GET_FIELDS}": 1}
+TELL_APP = {f"driver_orders_builder {SETCAR}": 1, f"client_notify {PUSH}": 1}
+
+
+def expected(*parts: dict[str, int]) -> Counter[str]:
+    """The calls of these steps together, to compare with ``calls_made``."""
+    total: Counter[str] = Counter()
+    for part in parts:
+        total.update(part)
+    return total

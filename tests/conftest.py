@@ -14,6 +14,8 @@ from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH, build_app
 from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.sandbox.world import SimulatedWorld, settings_for, vendor_simulators
 from gateway.settings import Settings
+from tests.plugins.cancellable_monitex import CancellableMonitex
+from tests.plugins.catalog import catalog_with_cancellable_monitex
 from vendors.monitex.simulator import MonitexSimulator
 from vendors.optumplus.simulator import OptumPlusSimulator
 
@@ -121,3 +123,14 @@ def make_gateway(
 @pytest.fixture
 async def gateway(make_gateway: GatewayFactory) -> Gateway:
     return await make_gateway()
+
+
+@pytest.fixture
+async def cancellable_gateway(
+    settings_tree: dict[str, Any], make_gateway: GatewayFactory
+) -> Gateway:
+    """A gateway whose Israeli vendor is Monitex that can also cancel a ride it started."""
+    settings_tree["countries"]["IL"]["vendor"] = "cancellable_monitex"
+    settings_tree["vendors"]["cancellable_monitex"] = settings_tree["vendors"]["monitex"]
+    CancellableMonitex.cancelled.clear()
+    return await make_gateway(catalog_with_cancellable_monitex())

@@ -257,6 +257,8 @@ async def test_a_vendor_failure_answers_its_reason_and_logs_its_detail(
         "vendor_error_status",
         "vendor answered HTTP 500",
     )
+    # Every event of the flow names the order as the app knows it, and its vendor.
+    assert (failed["alias_id"], failed["vendor"]) == ("alias-il-1", "monitex")
     (line,) = line_log.events("finish_ride.answered")
     assert (line["vendor_failure"], line["vendor_detail"]) == (
         "vendor_error_status",

@@ -88,6 +88,12 @@ async def test_a_ride_another_order_holds_is_a_fallback_and_is_left_alone(
     assert (warning["order_id"], warning["holding_order_id"]) == ("order-b", "order-a")
     assert warning["ride_id"] == ride_a
     assert warning["detail"] == "the vendor answered a ride another order holds; it is left alone"
+    (failed,) = log.events("start_ride.step_failed")
+    assert (failed["step"], failed["cause"], failed["reaction"]) == (
+        "stale_meter_ride",
+        "claimed_by_another_order",
+        "FALLBACK",
+    )
     assert "123456782" not in repr(log.capture.entries)
 
     # B's finish-ride cannot reach A's ride: B holds none.

@@ -4,7 +4,6 @@ Each test enqueues the task through the gateway's HTTP endpoint, lets the
 in-memory worker run it, and asserts exactly which upstream calls were made.
 """
 
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -15,16 +14,23 @@ from gateway.platform.order import ORDER_FIELDS
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
+    GATHER,
     GET_FIELDS,
     IDENTIFICATION,
     IDENTITY_DOCS,
     MONITEX_GET,
     MONITEX_START,
     PUSH,
+    READ_ORDER,
+    REREAD_ORDER,
     SET_FIELDS,
     SETCAR,
+    STORE,
+    TELL_APP,
     VEHICLES,
+    VENDOR_START,
     calls_made,
+    expected,
     only_call,
     setcar_values,
 )
@@ -41,25 +47,6 @@ def step_failures(step: str, cause: str) -> float:
 def rides_started(vendor: str, country: str, result: str, reason: str) -> float:
     labels = {"vendor": vendor, "country": country, "result": result, "reason": reason}
     return REGISTRY.get_sample_value("meters_rides_started_total", labels) or 0.0
-
-
-READ_ORDER = {f"order_core {GET_FIELDS}": 1}
-GATHER = {
-    f"driver_profiles {IDENTITY_DOCS}": 1,
-    f"personal {IDENTIFICATION}": 1,
-    f"fleet_vehicles {VEHICLES}": 1,
-}
-VENDOR_START = {f"monitex {MONITEX_START}": 1}
-STORE = {f"order_core {GET_FIELDS}": 1, f"order_core {SET_FIELDS}": 1}
-REREAD_ORDER = {f"order_core {GET_FIELDS}": 1}
-TELL_APP = {f"driver_orders_builder {SETCAR}": 1, f"client_notify {PUSH}": 1}
-
-
-def expected(*parts: dict[str, int]) -> Counter[str]:
-    total: Counter[str] = Counter()
-    for part in parts:
-        total.update(part)
-    return total
 
 
 async def test_happy_path_starts_the_meter_stores_the_ride_and_tells_the_app(

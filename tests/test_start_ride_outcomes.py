@@ -5,15 +5,14 @@ cancel (the ride the run started is cancelled only when it is an orphan this run
 """
 
 import asyncio
+import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from gateway.broker.unacknowledged import LeaveUnacknowledged
-from gateway.http.app_keys import SERVICES
 from gateway.plugins import (
     MeterRideFinish,
     MeterRideStart,
@@ -23,7 +22,7 @@ from gateway.plugins import (
 )
 from gateway.rides import start_ride as start_ride_module
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
-from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
+from gateway.rides.start_ride import StartResult
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
@@ -37,77 +36,20 @@ from tests.calls import (
     setcar_values,
 )
 from tests.conftest import Gateway, GatewayFactory, RunningWorld
-from tests.log_capture import CapturedLog, capture_log_of
-from tests.observability.scrape import Labels, increase, labels, scrape
+from tests.observability.scrape import increase, labels, samples, scrape
 from tests.plugins.cancellable_monitex import CancellableMonitex
-from tests.plugins.catalog import (
-    catalog_with_cancellable_monitex,
-    catalog_with_closing_monitex,
-    catalog_with_crashing_monitex,
-)
+from tests.plugins.catalog import catalog_with_closing_monitex, catalog_with_crashing_monitex
 from tests.plugins.closing_monitex import ClosingMonitex
+from tests.start_runs import (
+    assert_left_pending,
+    assert_recorded,
+    events,
+    run_start,
+    step_failures,
+)
 
 RIDE = RideSeed("order-il-1", "alias-il-1")
-STARTED = "meters_rides_started_total"
-STEP_FAILURES = "meters_start_ride_step_failures_total"
-
-
-@dataclass
-class Run:
-    outcome: StartOutcome
-    counted: Counter[Labels]
-    finished: dict[str, Any]
-    log: CapturedLog
-
-
-async def run_start(gateway: Gateway, monkeypatch: pytest.MonkeyPatch, order_id: str) -> Run:
-    """Run the task in-process, as the worker does, and read what it left behind."""
-    log = capture_log_of(monkeypatch, start_ride_module)
-    before = await scrape(gateway.client)
-    outcome = await start_ride(order_id, gateway.client.app[SERVICES])
-    counted = increase(before, await scrape(gateway.client), STARTED)
-    (finished,) = log.events("start_ride.finished")
-    return Run(outcome, counted, dict(finished), log)
-
-
-def assert_recorded(
-    run: Run,
-    vendor: str,
-    result: StartResult,
-    reason: str,
-    *,
-    level: str = "info",
-    country: str = "IL",
-) -> None:
-    """The outcome, its one metric increment and its canonical line all say the same; the line
-    is a WARNING when an upstream step failed (§9)."""
-    assert run.outcome == StartOutcome(result, reason, vendor, country)
-    assert run.counted == Counter(
-        {labels(vendor=vendor, country=run.outcome.country, result=result, reason=reason): 1}
-    )
-    line = run.finished
-    assert (line["log_level"], line["result"], line["reason"], line["vendor"]) == (
-        level,
-        result.value,
-        reason,
-        vendor,
-    )
-    assert line["country"] == run.outcome.country
-    assert line["left_unacknowledged"] is False
-
-
-def route_israel_to_cancellable(settings_tree: dict[str, Any]) -> None:
-    settings_tree["countries"]["IL"]["vendor"] = "cancellable_monitex"
-    settings_tree["vendors"]["cancellable_monitex"] = settings_tree["vendors"]["monitex"]
-
-
-@pytest.fixture
-async def cancellable_gateway(
-    settings_tree: dict[str, Any], make_gateway: GatewayFactory
-) -> Gateway:
-    route_israel_to_cancellable(settings_tree)
-    CancellableMonitex.cancelled.clear()
-    return await make_gateway(catalog_with_cancellable_monitex())
+DURATION = "meters_start_ride_task_duration_seconds"
 
 
 VENDOR_FAILS = ("monitex", Fault(MONITEX_START, status=500))
@@ -216,6 +158,26 @@ async def test_every_run_records_one_outcome_in_its_result_metric_and_line(
     assert len(events(run, "start_ride.push_sent")) == (1 if pushed else 0)
 
 
+async def test_a_runs_duration_is_observed_under_its_result_and_within_the_time_it_took(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    before = await scrape(gateway.client)
+
+    # Not a timing threshold: the run happens inside this interval, however fast or slow.
+    began = time.perf_counter()
+    await run_start(gateway, monkeypatch, "order-il-1")
+    took = time.perf_counter() - began
+
+    after = await scrape(gateway.client)
+    series = labels(result="started", redelivered="false")
+    assert increase(before, after, f"{DURATION}_count") == Counter({series: 1})
+    observed = samples(after, f"{DURATION}_sum")[series] - samples(before, f"{DURATION}_sum").get(
+        series, 0.0
+    )
+    assert 0 < observed <= took
+
+
 async def test_a_push_row_set_to_end_keeps_a_fallbacks_own_reason(
     world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -284,6 +246,50 @@ async def test_an_order_without_a_performer_is_skipped_calling_no_vendor(
     assert setcar_values(world.sims) == []
 
 
+@pytest.mark.parametrize(
+    ("seed", "result", "reason", "vendor"),
+    [
+        pytest.param(RIDE, StartResult.STARTED, "ok", "monitex", id="listed"),
+        pytest.param(
+            replace(RIDE, park_id=""),
+            StartResult.SKIPPED,
+            "driver_not_in_rollout",
+            "",
+            id="no-park",
+        ),
+        pytest.param(
+            replace(RIDE, driver_profile_id=""),
+            StartResult.SKIPPED,
+            "driver_not_in_rollout",
+            "",
+            id="no-driver",
+        ),
+    ],
+)
+async def test_a_rollout_list_admits_its_driver_and_no_order_missing_a_park_or_driver(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: RideSeed,
+    result: StartResult,
+    reason: str,
+    vendor: str,
+) -> None:
+    # Entries an order without a park ("_driver1") or a driver ("park1_") would spell.
+    settings_tree["countries"]["IL"]["drivers"] = ["_driver1", "park1_", "park1_driver1"]
+    gateway = await make_gateway()
+    world.sims.seed_ride(seed)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(run, vendor, result, reason)
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == (
+        1 if result is StartResult.STARTED else 0
+    )
+    assert setcar_values(world.sims) == (["true"] if result is StartResult.STARTED else [])
+
+
 async def test_a_successful_start_never_cancels_its_own_ride(
     world: RunningWorld, cancellable_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -320,14 +326,6 @@ async def test_an_orphan_this_run_claimed_is_cancelled_and_the_app_falls_back(
     assert setcar_values(world.sims) == ["false"]
 
 
-def events(run: Run, name: str) -> list[dict[str, Any]]:
-    """The run's log events of that name, without the fields every event carries."""
-    return [
-        {key: value for key, value in event.items() if key not in ("event", "vendor")}
-        for event in run.log.events(name)
-    ]
-
-
 async def test_an_order_in_no_configured_zone_is_skipped_with_no_country(
     world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -346,19 +344,11 @@ async def test_a_run_that_cannot_read_its_order_counts_its_failure_with_no_vendo
 ) -> None:
     world.sims.seed_ride(RIDE)
     world.sims.order_core.faults.add(Fault(GET_FIELDS, status=500))
-    before = await scrape(gateway.client)
 
     run = await run_start(gateway, monkeypatch, "order-il-1")
 
     assert_recorded(run, "", StartResult.ENDED, "order_read_failed", level="warning", country="")
-    failures = increase(before, await scrape(gateway.client), STEP_FAILURES)
-    assert failures == Counter(
-        {
-            labels(
-                vendor="", country="", step="order_read_failed", cause="order_core_error_status"
-            ): 1
-        }
-    )
+    assert run.failures == step_failures("", "", ("order_read_failed", "order_core_error_status"))
 
 
 @pytest.mark.parametrize("same_ride", [True, False], ids=["this-ride", "another-delivery's"])
@@ -481,11 +471,19 @@ async def test_a_cancel_that_fails_is_logged_and_the_app_still_falls_back(
 
 
 @pytest.mark.parametrize(
-    ("seed", "car_number", "payment_method"),
+    ("seed", "car_number", "payment_method", "price"),
     [
-        pytest.param(RIDE, "12-345-67", PaymentMethod.CASH, id="cash"),
+        pytest.param(RIDE, "12-345-67", PaymentMethod.CASH, Decimal("42.24"), id="cash"),
         pytest.param(
-            replace(RIDE, payment_type="card", car_number=""), "", PaymentMethod.APP, id="card"
+            replace(RIDE, payment_type="card", car_number=""),
+            "",
+            PaymentMethod.APP,
+            Decimal("42.24"),
+            id="card",
+        ),
+        # A fixed price of zero is a price like any other: the ride is closed at zero.
+        pytest.param(
+            replace(RIDE, fixed_price=0.0), "12-345-67", PaymentMethod.CASH, Decimal(0), id="free"
         ),
     ],
 )
@@ -497,6 +495,7 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
     seed: RideSeed,
     car_number: str,
     payment_method: PaymentMethod,
+    price: Decimal,
 ) -> None:
     settings_tree["countries"]["IL"]["vendor"] = "closing_monitex"
     settings_tree["vendors"]["closing_monitex"] = settings_tree["vendors"]["monitex"]
@@ -520,7 +519,7 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
             car_number=car_number,
             country="IL",
             currency="ILS",
-            price_limit=Decimal("42.24"),
+            price_limit=price,
         )
     ]
     assert ClosingMonitex.closed == [
@@ -530,7 +529,7 @@ async def test_a_vendor_that_closes_orphans_is_handed_the_orders_ride(
             car_number=car_number,
             country="IL",
             currency="ILS",
-            price=Decimal("42.24"),
+            price=price,
             payment_method=payment_method,
         )
     ]
@@ -556,22 +555,10 @@ async def test_a_row_set_to_leave_unacknowledged_leaves_the_run_pending(
     world.sims.seed_ride(RIDE)
     section, injected = fault
     world.sims.simulators()[section].faults.add(injected)
-    log = capture_log_of(monkeypatch, start_ride_module)
-    before = await scrape(gateway.client)
 
-    with pytest.raises(LeaveUnacknowledged, match=f"^{step.value}$"):
-        await start_ride("order-il-1", gateway.client.app[SERVICES])
+    run = await run_start(gateway, monkeypatch, "order-il-1")
 
-    counted = increase(before, await scrape(gateway.client), STARTED)
-    assert counted == Counter(
-        {labels(vendor="monitex", country="IL", result="ended", reason=step.value): 1}
-    )
-    (finished,) = log.events("start_ride.finished")
-    assert (finished["result"], finished["reason"], finished["left_unacknowledged"]) == (
-        "ended",
-        step.value,
-        True,
-    )
+    assert_left_pending(run, "monitex", step.value)
     assert setcar_values(world.sims) == setcar
     assert world.sims.client_notify.calls.to(PUSH) == []
 

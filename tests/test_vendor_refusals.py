@@ -4,13 +4,14 @@ written, the vendor's code in the log line and in a metric label bounded to decl
 from typing import Any
 
 import pytest
-import structlog
 from prometheus_client import REGISTRY
 
 from gateway.plugins.registry import catalog_from_entry_points
+from gateway.rides import start_ride as start_ride_module
 from gateway.sandbox.world import RideSeed
 from tests.calls import PUSH, SET_FIELDS, setcar_values
 from tests.conftest import GatewayFactory, RunningWorld
+from tests.log_capture import capture_log_of
 from tests.plugins.catalog import plugin, shipped_entry_points
 from tests.plugins.refusing_monitex import RefusingMonitex
 
@@ -49,8 +50,9 @@ async def test_a_refused_start_falls_back_with_the_vendors_code_bounded(
     refusals_before = _count("meters_vendor_refusals_total", refusals)
     fallbacks_before = _count("meters_rides_started_total", fallbacks)
 
-    with structlog.testing.capture_logs() as logs:
-        await gateway.start_ride("order-il-1")
+    log = capture_log_of(monkeypatch, start_ride_module)
+
+    await gateway.start_ride("order-il-1")
 
     assert setcar_values(world.sims) == ["false"]
     assert len(world.sims.client_notify.calls.to(PUSH)) == 1
@@ -58,7 +60,9 @@ async def test_a_refused_start_falls_back_with_the_vendors_code_bounded(
     assert _count("meters_vendor_refusals_total", refusals) == refusals_before + 1
     assert _count("meters_rides_started_total", fallbacks) == fallbacks_before + 1
     # The run's canonical line states the refusal, its bounded code and the policy's row.
-    [line] = [line for line in logs if line["event"] == "start_ride.finished"]
+    (refused,) = log.events("start_ride.vendor_refused")
+    assert (refused["log_level"], refused["vendor_code"]) == ("debug", label)
+    (line,) = log.events("start_ride.finished")
     assert (line["log_level"], line["result"], line["reason"], line["vendor_code"]) == (
         "warning",
         "fallback",

@@ -20,8 +20,6 @@ def meter_route(order: Order, router: VendorRouter) -> MeterRoute | NotEligible:
     route = router.route(order.zone)
     if route is None:
         return NotEligible.NO_VENDOR_FOR_ZONE
-    if not route.country_settings.includes_driver(
-        order.park_id or "", order.driver_profile_id or ""
-    ):
+    if not route.country_settings.includes_driver(order.park_id, order.driver_profile_id):
         return NotEligible.DRIVER_NOT_IN_ROLLOUT
     return route
