@@ -16,7 +16,7 @@ from gateway.observability.tracing import continued_trace
 from gateway.rides import start_ride as start_ride_module
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
 from gateway.services import Services
-from tests.conftest import Gateway
+from tests.gateway_world import Gateway
 from tests.log_capture import CapturedLog, capture_log_of
 from tests.observability.scrape import Labels, increase, labels, scrape
 

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from gateway.sandbox.faults import Fault
 from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, OPTUMPLUS_SUBMIT, calls_made
-from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.test_finish_ride import ISRAELI_RIDE, LATVIAN_RIDE, started_israeli_ride
 
 PRICED = (200, {"price": 40.04})

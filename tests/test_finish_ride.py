@@ -20,7 +20,7 @@ from tests.calls import (
     calls_made,
     only_call,
 )
-from tests.conftest import (
+from tests.gateway_world import (
     DRIVER_HEADERS,
     MONITEX_TOKEN,
     OPTUMPLUS_TOKEN,

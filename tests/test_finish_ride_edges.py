@@ -16,7 +16,7 @@ from gateway.rides import finish_ride as finish_ride_module
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, calls_made
-from tests.conftest import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
 from tests.log_capture import capture_log_of
 from tests.plugins.catalog import catalog_with_closing_monitex, catalog_with_crashing_monitex
 from tests.plugins.closing_monitex import ClosingMonitex

@@ -21,7 +21,7 @@ from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
 from gateway.http.limits import MAX_BODY_BYTES
 from gateway.sandbox.world import RideSeed
 from tests.calls import calls_made
-from tests.conftest import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
 from tests.raw_http import exchange
 
 JSON = {hdrs.CONTENT_TYPE: "application/json"}

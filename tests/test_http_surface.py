@@ -15,7 +15,7 @@ from gateway.http.error_answers import json_errors_middleware
 from gateway.rides import start_ride as start_ride_module
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START
-from tests.conftest import Gateway, RunningWorld
+from tests.gateway_world import Gateway, RunningWorld
 from tests.log_capture import capture_log_of
 
 

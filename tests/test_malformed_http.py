@@ -15,7 +15,7 @@ import pytest
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
 from gateway.http.protocol_errors import UNQUOTED_TEXT
 from tests.calls import calls_made
-from tests.conftest import RunningWorld
+from tests.gateway_world import RunningWorld
 from tests.processes import HOST, serving
 from tests.raw_http import exchange
 

@@ -9,7 +9,7 @@ import pytest
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_STOP, SET_FIELDS, setcar_values
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.plugins.catalog import catalog_with_cancellable_monitex, catalog_with_closing_monitex
 

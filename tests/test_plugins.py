@@ -15,7 +15,7 @@ from gateway.plugins.registry import (
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START, PUSH, SET_FIELDS, setcar_values
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.plugins.catalog import catalog_with_cancellable_monitex, plugin, shipped_entry_points
 from vendors.monitex.vendor import MonitexVendor

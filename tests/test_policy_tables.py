@@ -20,7 +20,7 @@ from tests.calls import (
     SETCAR,
     setcar_values,
 )
-from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.plugins.catalog import catalog_with_cancellable_monitex, catalog_with_refusing_monitex
 

@@ -9,7 +9,7 @@ import aiohttp
 
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_START, OPTUMPLUS_SUBMIT, SET_FIELDS, setcar_values
-from tests.conftest import DRIVER_HEADERS, RunningWorld
+from tests.gateway_world import DRIVER_HEADERS, RunningWorld
 from tests.processes import serving
 
 FINISH = "/driver/v1/meters-integration-api/finish-ride"

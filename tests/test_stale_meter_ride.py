@@ -26,7 +26,7 @@ from tests.calls import (
     VEHICLES,
     calls_made,
 )
-from tests.conftest import Gateway, RunningWorld
+from tests.gateway_world import Gateway, RunningWorld
 from tests.log_capture import capture_log_of
 
 ORDER_A = RideSeed(order_id="order-a", alias_id="alias-a", fixed_price=42.24)

@@ -34,7 +34,7 @@ from tests.calls import (
     only_call,
     setcar_values,
 )
-from tests.conftest import MONITEX_TOKEN, Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import MONITEX_TOKEN, Gateway, GatewayFactory, RunningWorld
 
 ISRAELI_RIDE = RideSeed(order_id="order-il-1", alias_id="alias-il-1")
 

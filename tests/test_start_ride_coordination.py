@@ -33,7 +33,6 @@ from tests.calls import (
     expected,
     setcar_values,
 )
-from tests.conftest import Gateway, RunningWorld
 from tests.coordination_doubles import (
     CheckedLease,
     GivenOrderLease,
@@ -41,6 +40,7 @@ from tests.coordination_doubles import (
     lost_once,
     with_coordination,
 )
+from tests.gateway_world import Gateway, RunningWorld
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.start_runs import (
     Run,

@@ -35,7 +35,7 @@ from tests.calls import (
     VEHICLES,
     setcar_values,
 )
-from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.observability.scrape import increase, labels, samples, scrape
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.plugins.catalog import catalog_with_closing_monitex, catalog_with_crashing_monitex

@@ -10,7 +10,7 @@ from gateway.plugins.registry import catalog_from_entry_points
 from gateway.rides import start_ride as start_ride_module
 from gateway.sandbox.world import RideSeed
 from tests.calls import PUSH, SET_FIELDS, setcar_values
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.log_capture import capture_log_of
 from tests.plugins.catalog import plugin, shipped_entry_points
 from tests.plugins.refusing_monitex import RefusingMonitex

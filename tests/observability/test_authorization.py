@@ -8,7 +8,7 @@ import pytest
 
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, calls_made
-from tests.conftest import DRIVER_HEADERS, Gateway, RunningWorld
+from tests.gateway_world import DRIVER_HEADERS, Gateway, RunningWorld
 
 IDENTITY = ("X-YaTaxi-Park-Id", "X-YaTaxi-Driver-Profile-Id")
 OTHER_DRIVER = {**DRIVER_HEADERS, "X-YaTaxi-Driver-Profile-Id": "driver2"}

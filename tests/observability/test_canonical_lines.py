@@ -18,7 +18,7 @@ import pytest_asyncio
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed, settings_for
 from tests.calls import MONITEX_START, MONITEX_STOP
-from tests.conftest import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
+from tests.gateway_world import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
 from tests.observability.scrape import samples
 from tests.processes import serving
 

@@ -30,7 +30,7 @@ from tests.calls import (
     VEHICLES,
     setcar_values,
 )
-from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.observability.scrape import Labels, increase, labels, scrape
 
 HANG_MS = 10_000

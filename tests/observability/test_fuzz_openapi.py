@@ -18,7 +18,7 @@ import schemathesis
 
 from gateway.http.request_validation import openapi_text
 from gateway.sandbox.world import RideSeed, settings_for
-from tests.conftest import MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
+from tests.gateway_world import MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
 from tests.processes import in_background, serving
 
 MAX_EXAMPLES = 50

@@ -22,7 +22,7 @@ from gateway.plugins.registry import (
     discover_vendor_plugins,
 )
 from gateway.settings import Settings
-from tests.conftest import Gateway
+from tests.gateway_world import Gateway
 from tests.processes import HOST, free_port
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]

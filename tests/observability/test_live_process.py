@@ -28,7 +28,7 @@ from tests.calls import (
     MONITEX_STOP,
     OPTUMPLUS_SUBMIT,
 )
-from tests.conftest import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
+from tests.gateway_world import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
 from tests.observability.scrape import samples
 from tests.processes import Served, serving
 

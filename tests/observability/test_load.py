@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 
 from gateway.sandbox.world import RideSeed
-from tests.conftest import DRIVER_HEADERS, RunningWorld
+from tests.gateway_world import DRIVER_HEADERS, RunningWorld
 from tests.observability.scrape import samples
 from tests.processes import Served, serving
 

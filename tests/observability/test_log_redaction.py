@@ -13,7 +13,7 @@ from gateway.logging_setup import REDACTED
 from gateway.observability.secrets import configured_secrets
 from gateway.plugins.registry import discover_vendor_plugins
 from gateway.settings import Settings
-from tests.conftest import MONITEX_TOKEN, OPTUMPLUS_TOKEN
+from tests.gateway_world import MONITEX_TOKEN, OPTUMPLUS_TOKEN
 
 # Quotes, a backslash and a non-ASCII letter: the line holds this one JSON-escaped.
 AWKWARD_SECRET = 'tok"en\\é-9f3a'

@@ -17,7 +17,13 @@ from tests.calls import (
     SETCAR,
     VEHICLES,
 )
-from tests.conftest import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, Gateway, RunningWorld
+from tests.gateway_world import (
+    DRIVER_HEADERS,
+    MONITEX_TOKEN,
+    OPTUMPLUS_TOKEN,
+    Gateway,
+    RunningWorld,
+)
 from tests.observability.scrape import Labels, increase, labels, samples, scrape
 
 NATIONAL_ID = "123456782"

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS
-from tests.conftest import DRIVER_HEADERS, Gateway, RunningWorld
+from tests.gateway_world import DRIVER_HEADERS, Gateway, RunningWorld
 
 FINISH_RIDE = "/driver/v1/meters-integration-api/finish-ride"
 BODY = {"order_id": "alias-1", "user_price": 42.24, "driver_price": 42.24}

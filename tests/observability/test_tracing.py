@@ -32,7 +32,7 @@ from tests.calls import (
     SETCAR,
     VEHICLES,
 )
-from tests.conftest import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
+from tests.gateway_world import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
 from tests.observability.otlp_collector import Collector, ExportedSpan, collecting
 from tests.observability.scrape import samples
 from tests.processes import serving

@@ -4,7 +4,7 @@ ran into its timeout reads as that timeout at p99 (0.5 s, not 0.995 s)."""
 import tomllib
 
 from gateway.sandbox.world import RideSeed
-from tests.conftest import Gateway, RunningWorld
+from tests.gateway_world import Gateway, RunningWorld
 from tests.observability.scrape import samples, scrape
 from tests.operations.artifacts import ROOT
 

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
 from gateway.sandbox.world import RideSeed
-from tests.conftest import RunningWorld
+from tests.gateway_world import RunningWorld
 from tests.operations.artifacts import (
     dashboard_queries,
     dashboard_variable_metrics,

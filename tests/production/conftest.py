@@ -22,9 +22,7 @@ from gateway.broker.redis_connection import connection_pool
 from tests.production.redis_server import RedisServer
 from tests.production.sentinel_cluster import SentinelCluster
 from tests.production.stream import StreamProbe
-from tests.production.workers import Workers
-
-REDELIVERY_TIMEOUT_MS = 1000
+from tests.production.workers import REDELIVERY_TIMEOUT_MS, Workers
 
 
 @pytest.fixture(scope="session")

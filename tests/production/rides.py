@@ -4,7 +4,7 @@ from typing import Any
 
 from gateway.http.app import START_RIDE_PATH
 from gateway.sandbox.world import RideSeed, SimulatedWorld
-from tests.conftest import Gateway
+from tests.gateway_world import Gateway
 
 
 def ride(n: int) -> RideSeed:

@@ -13,12 +13,11 @@ import tomli_w
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
 from gateway.sandbox.faults import Fault
 from tests.calls import MONITEX_START
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.processes import CLI
-from tests.production.conftest import REDELIVERY_TIMEOUT_MS
 from tests.production.rides import enqueue, meter_flag, ride
 from tests.production.stream import StreamProbe, eventually, pid_of
-from tests.production.workers import WorkerProcess, Workers
+from tests.production.workers import REDELIVERY_TIMEOUT_MS, WorkerProcess, Workers
 
 pytestmark = pytest.mark.timeout(90)
 

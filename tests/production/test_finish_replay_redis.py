@@ -9,7 +9,7 @@ import pytest
 
 from gateway.sandbox.world import RideSeed
 from tests.calls import OPTUMPLUS_SUBMIT
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.production.redis_server import RedisServer
 
 LATVIAN_RIDE = RideSeed(

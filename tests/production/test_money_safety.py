@@ -17,7 +17,7 @@ from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from gateway.services import Services
 from tests.calls import GET_FIELDS, MONITEX_START, MONITEX_STOP, SET_FIELDS, calls_made
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.production.redis_users import LEASE_KEYS, LEDGER_KEYS, RedisUser
 from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
 from tests.production.stream import StreamProbe, eventually

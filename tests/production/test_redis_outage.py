@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.observability.scrape import increase, labels, samples, scrape
 from tests.production.redis_server import RedisServer
 from tests.production.rides import enqueue, meter_flag, ride

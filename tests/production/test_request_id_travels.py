@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from gateway.http.app import START_RIDE_PATH
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.production.rides import meter_flag, ride
 from tests.production.stream import eventually
 from tests.production.workers import Workers

@@ -10,7 +10,7 @@ import pytest
 from gateway.broker.enqueue import MAY_BE_ENQUEUED
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START
-from tests.conftest import Gateway, GatewayFactory, RunningWorld
+from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.observability.scrape import labels, samples
 from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
 from tests.production.sentinel_cluster import SentinelCluster

@@ -13,7 +13,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from gateway.http.app import START_RIDE_PATH
 from gateway.sandbox.world import RideSeed
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.observability.otlp_collector import collecting
 from tests.production.rides import meter_flag
 from tests.production.stream import StreamProbe, eventually

@@ -7,11 +7,10 @@ import pytest
 
 from gateway.sandbox.faults import Fault
 from tests.calls import MONITEX_START, SET_FIELDS, SETCAR, setcar_values
-from tests.conftest import GatewayFactory, RunningWorld
-from tests.production.conftest import REDELIVERY_TIMEOUT_MS
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
 from tests.production.stream import StreamProbe, eventually, pid_of
-from tests.production.workers import Workers
+from tests.production.workers import REDELIVERY_TIMEOUT_MS, Workers
 
 RIDE = ride(1)
 # Long enough that the victim is surely still inside the call when it is killed.

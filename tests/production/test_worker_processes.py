@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.observability.scrape import samples
 from tests.processes import free_port
 from tests.production.rides import enqueue, meter_flag, ride

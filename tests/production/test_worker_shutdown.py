@@ -9,7 +9,7 @@ import pytest
 
 from gateway.sandbox.faults import Fault
 from tests.calls import MONITEX_START, setcar_values
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
 from tests.production.stream import StreamProbe, eventually, pid_of
 from tests.production.workers import Workers

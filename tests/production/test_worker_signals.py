@@ -8,14 +8,13 @@ import pytest
 
 from gateway.sandbox.faults import Fault
 from tests.calls import MONITEX_START
-from tests.conftest import GatewayFactory, RunningWorld
+from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.observability.scrape import labels, samples
 from tests.processes import free_port
-from tests.production.conftest import REDELIVERY_TIMEOUT_MS
 from tests.production.redis_server import RedisServer
 from tests.production.rides import enqueue, meter_flag, ride
 from tests.production.stream import StreamProbe, eventually, pid_of
-from tests.production.workers import WorkerProcess, Workers
+from tests.production.workers import REDELIVERY_TIMEOUT_MS, WorkerProcess, Workers
 
 pytestmark = pytest.mark.timeout(60)
 

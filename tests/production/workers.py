@@ -13,6 +13,8 @@ from tests.processes import CLI
 from tests.production.stream import eventually
 
 READY_TIMEOUT_S = 15.0
+# The broker's redelivery timeout in the suite's settings: short, so a lost task comes back soon.
+REDELIVERY_TIMEOUT_MS = 1000
 
 
 class WorkerProcess:
