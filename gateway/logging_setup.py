@@ -12,12 +12,10 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
 import structlog
-from structlog.typing import EventDict
 
 REDACTED = "***"
 
@@ -25,28 +23,17 @@ _SHARED_PROCESSORS: list[structlog.typing.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
 ]
 # The stdlib route renders text for logging's StreamHandler.
 _RENDERING: list[structlog.typing.Processor] = [
-    structlog.processors.TimeStamper(fmt="iso", utc=True),
     structlog.processors.format_exc_info,
     structlog.processors.JSONRenderer(),
 ]
-
-
-def _stamp_datetime(_logger: Any, _method: str, event_dict: EventDict) -> EventDict:
-    """The time as a datetime, which orjson writes in the ISO 8601 form TimeStamper gives the
-    stdlib route ("2026-12-01T00:55:01.957584Z"), 3.6 µs a line faster than TimeStamper's own
-    isoformat (docs/benchmarks.md, "What was changed")."""
-    event_dict["timestamp"] = datetime.now(UTC)
-    return event_dict
-
-
 # Our route renders bytes, which BytesLogger writes as they are.
 _FAST_RENDERING: list[structlog.typing.Processor] = [
-    _stamp_datetime,
     structlog.processors.format_exc_info,
-    structlog.processors.JSONRenderer(serializer=orjson.dumps, option=orjson.OPT_UTC_Z),
+    structlog.processors.JSONRenderer(serializer=orjson.dumps),
 ]
 
 Redact = Callable[[str], str]
