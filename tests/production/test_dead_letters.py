@@ -136,23 +136,31 @@ async def test_a_dead_workers_consumer_leaves_the_group(
     await eventually(probe.is_empty, TAKEOVER_S, "the ride runs")
     [gone] = dying.consumers()
     assert await probe.consumers() == [gone]  # Redis lists a consumer once it was delivered to
-    survivor = await workers.start("survivor")
+    # Two live workers: each one's cleanup could remove the other's consumer (never its own).
+    first = await workers.start("first")
+    second = await workers.start("second")
 
     dying.kill()
     await dying.exit_code(timeout_s=5)
     world.sims.seed_ride(LATER)
     assert (await enqueue(gateway, LATER))[0] == 202
-    await eventually(probe.is_empty, TAKEOVER_S, "the survivor runs the next ride")
+    await eventually(probe.is_empty, TAKEOVER_S, "a live worker runs the next ride")
+    [ran] = [worker for worker in (first, second) if worker.events("start_ride.finished")]
 
-    # Once gone, the dead worker's consumer is removed; the idle survivor's stays.
+    # Once gone, the dead worker's consumer is removed. The consumer of the live worker that ran
+    # the ride, idle since, stays through three redelivery timeouts of the other live worker's
+    # cleanup passes (one every quarter of a timeout).
     await eventually(
-        lambda: _consumers_are(probe, survivor.consumers()),
+        lambda: _consumers_are(probe, ran.consumers()),
         GONE_S,
         "the dead worker's consumer goes",
     )
-    removed = survivor.events("broker.consumer_removed")
+    await asyncio.sleep(3 * REDELIVERY_TIMEOUT_MS / 1000)
+    assert await probe.consumers() == ran.consumers()
+    removed = first.events("broker.consumer_removed") + second.events("broker.consumer_removed")
     assert [event["removed_consumer"] for event in removed] == [gone]
-    assert survivor.process.returncode is None
+    assert first.process.returncode is None
+    assert second.process.returncode is None
 
 
 async def _consumers_are(probe: StreamProbe, names: list[str]) -> bool:
