@@ -28,6 +28,7 @@ from gateway.plugins import (
     basic_auth,
     bearer_auth,
     run_simulator,
+    vendor_auth,
 )
 
 Answer = Callable[[int, str], Awaitable[VendorResponse]]
@@ -179,20 +180,44 @@ def _oauth(issuer: OAuth2TokenIssuer, url: str, secret: str = "s3cret") -> Vendo
     return OAuth2ClientCredentials(url + issuer.token_path, "acme-client", SecretStr(secret))
 
 
+class FakeClock:
+    """``time.monotonic`` for the token cache alone, moved on by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
 async def test_oauth2_fetches_one_token_and_keeps_it_until_expiry(
-    http: aiohttp.ClientSession,
+    http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    issuer = OAuth2TokenIssuer("acme-client", "s3cret")
+    clock = FakeClock()
+    monkeypatch.setattr(vendor_auth, "time", clock)
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", expires_in=3600)
     simulator = GuardedApi(issuer.guard(), issuer)
     async with run_simulator(simulator) as url:
         auth = _oauth(issuer, url)
 
         first = await _get_ride(http, url, auth)
+        # Kept until EXPIRY_MARGIN_S before the announced expiry, then fetched again.
+        clock.now += 3600 - vendor_auth.EXPIRY_MARGIN_S - 1
         second = await _get_ride(http, url, auth)
+        issued_before_expiry = issuer.issued
+        clock.now += 1
+        third = await _get_ride(http, url, auth)
 
-    assert (first.status, second.status, issuer.issued) == (200, 200, 1)
-    [token_call, *_] = simulator.calls.all()
-    assert token_call.endpoint == "POST /oauth/token"
+    assert (first.status, second.status, third.status) == (200, 200, 200)
+    assert (issued_before_expiry, issuer.issued) == (1, 2)
+    assert [call.endpoint for call in simulator.calls.all()] == [
+        "POST /oauth/token",
+        "GET /rides/r-1",
+        "GET /rides/r-1",
+        "POST /oauth/token",
+        "GET /rides/r-1",
+    ]
+    token_call = simulator.calls.all()[0]
     assert token_call.body == b"grant_type=client_credentials"
     assert (
         token_call.headers["authorization"]
