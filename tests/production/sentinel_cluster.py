@@ -21,6 +21,8 @@ MASTER_NAME = "meters"
 DOWN_AFTER_MS = 1000
 START_TIMEOUT_S = 15.0
 POLL_S = 0.05
+# A node's port was only probed free: another process may take it before the node binds it.
+STARTS_PER_NODE = 3
 
 
 class _Node:
@@ -68,34 +70,38 @@ class SentinelCluster:
         return f"redis-sentinel://{userinfo}{hosts}/{db}?{query}"
 
     def start(self) -> None:
-        master_port = free_port()
-        self._data_node(master_port, [])
+        master_port = self._data_node([])
         for _ in range(2):
-            self._data_node(free_port(), ["--replicaof", HOST, str(master_port)])
+            self._data_node(["--replicaof", HOST, str(master_port)])
         # Sentinels learn the replicas from the master's INFO, which they read every 10 s:
         # starting them once the replicas are online saves that wait.
         self._until(lambda: self._replicas_of(master_port) >= 2, "the replicas are online")
         for _ in range(3):
-            port = free_port()
-            config = self._workdir / f"sentinel-{port}.conf"
-            config.write_text(
-                f"port {port}\nbind {HOST}\ndir {self._workdir}\n"
-                f"sentinel monitor {MASTER_NAME} {HOST} {master_port} 2\n"
-                f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
-                f"sentinel failover-timeout {MASTER_NAME} 10000\n"
-                f"sentinel parallel-syncs {MASTER_NAME} 2\n"
-                + (f"sentinel auth-pass {MASTER_NAME} {self._password}\n" if self._password else "")
-                + (
-                    f"requirepass {self._sentinel_password}\n"
-                    f"sentinel sentinel-pass {self._sentinel_password}\n"
-                    if self._sentinel_password
-                    else ""
+            self.sentinels.append(
+                self._started_node(
+                    lambda port: [str(self._sentinel_config(port, master_port)), "--sentinel"],
+                    self._sentinel_password,
                 )
             )
-            self.sentinels.append(
-                _Node(self._binary, self._workdir, port, [str(config), "--sentinel"])
-            )
         self._until(lambda: self._settled(master_port, replicas=2), "the cluster settles")
+
+    def _sentinel_config(self, port: int, master_port: int) -> Path:
+        config = self._workdir / f"sentinel-{port}.conf"
+        config.write_text(
+            f"port {port}\nbind {HOST}\ndir {self._workdir}\n"
+            f"sentinel monitor {MASTER_NAME} {HOST} {master_port} 2\n"
+            f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
+            f"sentinel failover-timeout {MASTER_NAME} 10000\n"
+            f"sentinel parallel-syncs {MASTER_NAME} 2\n"
+            + (f"sentinel auth-pass {MASTER_NAME} {self._password}\n" if self._password else "")
+            + (
+                f"requirepass {self._sentinel_password}\n"
+                f"sentinel sentinel-pass {self._sentinel_password}\n"
+                if self._sentinel_password
+                else ""
+            )
+        )
+        return config
 
     def master_port(self) -> int:
         """The master the sentinels name now."""
@@ -131,8 +137,7 @@ class SentinelCluster:
         would); returns its port once the master counts it online."""
         master_port = self.master_port()
         before = self._replicas_of(master_port)
-        port = free_port()
-        self._data_node(port, ["--replicaof", HOST, str(master_port)])
+        port = self._data_node(["--replicaof", HOST, str(master_port)])
         self._until(lambda: self._replicas_of(master_port) > before, "the new replica is online")
         return port
 
@@ -145,18 +150,54 @@ class SentinelCluster:
             host=HOST, port=sentinel.port, password=self._sentinel_password, socket_timeout=1
         )
 
-    def _data_node(self, port: int, extra: list[str]) -> None:
+    def _data_node(self, extra: list[str]) -> int:
+        """Start a data node with ``extra`` arguments; returns its port."""
         auth = ["--requirepass", self._password, "--masterauth", self._password]
-        args = [
-            *("--port", str(port), "--bind", HOST, "--dir", str(self._workdir)),
-            *("--save", "", "--appendonly", "no", "--dbfilename", f"dump-{port}.rdb"),
-            # A replica that needs a full resync (at start, or after a failover when a partial
-            # one is refused) gets it at once instead of after 5 s.
-            *("--repl-diskless-sync-delay", "0"),
-            *(auth if self._password else []),
-            *extra,
-        ]
-        self.data_nodes[port] = _Node(self._binary, self._workdir, port, args)
+
+        def args(port: int) -> list[str]:
+            return [
+                *("--port", str(port), "--bind", HOST, "--dir", str(self._workdir)),
+                *("--save", "", "--appendonly", "no", "--dbfilename", f"dump-{port}.rdb"),
+                # A replica that needs a full resync (at start, or after a failover when a
+                # partial one is refused) gets it at once instead of after 5 s.
+                *("--repl-diskless-sync-delay", "0"),
+                *(auth if self._password else []),
+                *extra,
+            ]
+
+        node = self._started_node(args, self._password)
+        self.data_nodes[node.port] = node
+        return node.port
+
+    def _started_node(self, args: Callable[[int], list[str]], password: str | None) -> _Node:
+        """A node answering on a free port, checked to be ours; a port another process took
+        between the probe and the bind gives way to a new one."""
+        for _ in range(STARTS_PER_NODE):
+            port = free_port()
+            node = _Node(self._binary, self._workdir, port, args(port))
+            if self._answers_as(node, password):
+                return node
+            node.stop()
+        raise RuntimeError(f"a redis-server node did not start in {STARTS_PER_NODE} attempts")
+
+    @staticmethod
+    def _answers_as(node: _Node, password: str | None) -> bool:
+        client = redis.Redis(
+            host=HOST, port=node.port, password=password, socket_connect_timeout=0.2
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        try:
+            while True:
+                try:
+                    return bool(client.info("server")["process_id"] == node.process.pid)
+                except redis.AuthenticationError:
+                    return False  # another server, with another password
+                except redis.ConnectionError:
+                    if not node.alive() or time.monotonic() > deadline:
+                        return False
+                    time.sleep(POLL_S)
+        finally:
+            client.close()
 
     def _settled(self, master_port: int, replicas: int) -> bool:
         if self._replicas_of(master_port) < replicas:
