@@ -19,6 +19,7 @@ from taskiq.abc.formatter import TaskiqFormatter
 
 from gateway.broker.delivery import DELIVERIES_FIELD
 from gateway.broker.metrics import DEAD_LETTER_STREAM_LENGTH, DEAD_LETTERS
+from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
 
 if TYPE_CHECKING:
     from gateway.broker.redis_streams import Delivery
@@ -86,12 +87,21 @@ class DeadLetter:
 
 class DeadLetters:
     def __init__(
-        self, pool: ConnectionPool, stream: str, dead_letter_stream: str, formatter: TaskiqFormatter
+        self,
+        pool: ConnectionPool,
+        stream: str,
+        dead_letter_stream: str,
+        formatter: TaskiqFormatter,
+        *,
+        replicas: int,
     ) -> None:
+        """``replicas``: how many replicas must hold a requeued task before it is reported
+        requeued (``broker.replicas_to_acknowledge()``), as for an enqueue."""
         self._pool = pool
         self._stream = stream
         self.stream = dead_letter_stream
         self._formatter = formatter
+        self._replicas = replicas
 
     async def bury(self, redis: Redis, delivery: "Delivery", group: str, consumer: str) -> None:
         """Move a task delivered too often to the dead letters (on the reading connection)."""
@@ -131,24 +141,36 @@ class DeadLetters:
         return [self._dead_letter(entry_id, fields) for entry_id, fields in entries]
 
     async def requeue(self, dead_letter_id: str) -> str | None:
-        """Put one back in the task stream; its new entry id, or None if there is no such one."""
+        """Put one back in the task stream; its new entry id, or None if there is no such one.
+
+        With replicas required, the requeue and WAIT go on one connection, as an enqueue's do:
+        NotReplicated when too few replicas confirmed it. Were the master lost then, the dead
+        letter would still be listed on the promoted replica, to be requeued again.
+        """
         async with Redis(connection_pool=self._pool) as redis:
-            new_id = await redis.register_script(_REQUEUE)(
-                keys=[self.stream, self._stream], args=[dead_letter_id]
-            )
+            async with redis.pipeline(transaction=False) as pipe:
+                await redis.register_script(_REQUEUE)(
+                    keys=[self.stream, self._stream], args=[dead_letter_id], client=pipe
+                )
+                if self._replicas:
+                    pipe.wait(self._replicas, REPLICATION_WAIT_MS)
+                replies = await pipe.execute()
             await self.report_length(redis)
+        new_id = replies[0]
         if not new_id:
             return None
         entry_id = str(new_id.decode())
+        if self._replicas and replies[1] < self._replicas:
+            log.warning(
+                "broker.dead_letter_requeue_not_replicated",
+                dead_letter_id=dead_letter_id,
+                entry_id=entry_id,
+                acknowledged=replies[1],
+                required=self._replicas,
+            )
+            raise NotReplicated(replies[1], self._replicas)
         log.info("broker.dead_letter_requeued", dead_letter_id=dead_letter_id, entry_id=entry_id)
         return entry_id
-
-    async def requeue_all(self) -> list[tuple[str, str | None]]:
-        """Every dead letter back in the task stream: (dead-letter id, new entry id) pairs."""
-        return [
-            (dead.dead_letter_id, await self.requeue(dead.dead_letter_id))
-            for dead in await self.listed()
-        ]
 
     def _dead_letter(self, entry_id: bytes, fields: dict[bytes, bytes]) -> DeadLetter:
         message = self._message(fields.get(b"data", b""))

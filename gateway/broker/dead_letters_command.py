@@ -1,7 +1,8 @@
 """``meters-integration-api dead-letters list | requeue ID... | requeue --all``.
 
 Reads and requeues the dead letters of the broker that ``broker.url`` names (docs/production.md,
-"Dead letters"). Exit status 0 on success, 1 when a named dead letter does not exist or Redis
+"Dead letters"). Exit status 0 on success, 1 when a named dead letter does not exist, when
+fewer replicas than ``broker.replicas_to_acknowledge()`` confirmed a requeue, or when Redis
 cannot be reached.
 """
 
@@ -13,6 +14,7 @@ from taskiq.formatters.json_formatter import JSONFormatter
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX, DeadLetters
 from gateway.broker.redis_connection import connection_pool
+from gateway.broker.replication import NotReplicated
 from gateway.settings import BrokerSettings
 
 EXIT_FAILED = 1
@@ -26,7 +28,11 @@ def run_dead_letters_command(settings: BrokerSettings, action: str, ids: list[st
 async def _run(settings: BrokerSettings, action: str, ids: list[str]) -> int:
     pool = connection_pool(settings.url)
     dead_letters = DeadLetters(
-        pool, settings.queue_name, settings.queue_name + DEAD_LETTER_SUFFIX, JSONFormatter()
+        pool,
+        settings.queue_name,
+        settings.queue_name + DEAD_LETTER_SUFFIX,
+        JSONFormatter(),
+        replicas=settings.replicas_to_acknowledge(),
     )
     try:
         if action == "list":
@@ -52,13 +58,18 @@ async def _list(dead_letters: DeadLetters) -> int:
 
 
 async def _requeue(dead_letters: DeadLetters, ids: list[str]) -> int:
-    requeued = (
-        [(dead_id, await dead_letters.requeue(dead_id)) for dead_id in ids]
-        if ids
-        else await dead_letters.requeue_all()
-    )
     failed = 0
-    for dead_id, entry_id in requeued:
+    for dead_id in ids or [dead.dead_letter_id for dead in await dead_letters.listed()]:
+        try:
+            entry_id = await dead_letters.requeue(dead_id)
+        except NotReplicated as error:
+            failed += 1
+            print(
+                f"{dead_id}: requeued on the master, but {error}; should the master fail over "
+                "before they catch up, it is still a dead letter there: list and requeue again",
+                file=sys.stderr,
+            )
+            continue
         if entry_id is None:
             failed += 1
             print(f"{dead_id}: no such dead letter", file=sys.stderr)

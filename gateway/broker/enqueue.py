@@ -6,7 +6,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AsyncBroker
 
 from gateway.broker.metrics import ENQUEUES
-from gateway.broker.redis_streams import NotReplicated, describe
+from gateway.broker.redis_streams import describe
+from gateway.broker.replication import NotReplicated
 from gateway.broker.start_ride_task import REQUEST_ID_LABEL, START_RIDE_TASK_NAME
 from gateway.observability.request_ids import current_request_id
 from gateway.observability.tracing import trace_headers_to_send

@@ -52,6 +52,7 @@ from gateway.broker.metrics import (
     STREAM_LENGTH,
 )
 from gateway.broker.redis_connection import connection_pool
+from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"
@@ -60,8 +61,6 @@ CONSUMER_GROUP = "meters_integration_api"
 # Safe because acknowledged entries are deleted, so the start holds only unfinished tasks.
 GROUP_START_ID = "0"
 ENQUEUE_TIMEOUT_S = 1.0
-# Redis WAIT's own bound for replicas to acknowledge a write (docs/design.md §8).
-REPLICATION_WAIT_MS = 1000
 READ_BLOCK_MS = 1000
 RECLAIM_INTERVAL_BOUNDS_MS = (50, 5000)
 # Idle entries looked at per reclaim step; those still running here are skipped.
@@ -72,13 +71,6 @@ GONE_CONSUMER_IDLE_FACTOR = 3
 RECONNECT_BACKOFF = EqualJitterBackoff(cap=5.0, base=0.1)
 
 log = structlog.get_logger("gateway.broker")
-
-
-class NotReplicated(RedisError):
-    """The task is in the master's stream, but fewer replicas than required confirmed it."""
-
-    def __init__(self, acknowledged: int, required: int) -> None:
-        super().__init__(f"{acknowledged} of {required} replicas acknowledged within 1 s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +146,7 @@ class ReliableStreamBroker(RedisStreamBroker):
             self.queue_name,
             self.queue_name + DEAD_LETTER_SUFFIX,
             self.formatter,
+            replicas=self._replicas,
         )
 
     async def _declare_consumer_group(self) -> None:

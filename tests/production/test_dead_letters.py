@@ -165,3 +165,35 @@ async def test_a_dead_workers_consumer_leaves_the_group(
 
 async def _consumers_are(probe: StreamProbe, names: list[str]) -> bool:
     return await probe.consumers() == names
+
+
+async def test_a_requeue_fewer_replicas_confirm_is_reported_and_fails(
+    production_tree: dict[str, Any], probe: StreamProbe, tmp_path: Path
+) -> None:
+    # More replicas than either setup has (none on a plain Redis, two under Sentinel).
+    production_tree["broker"]["min_replicas_acked"] = 3
+    dead_letters = probe.stream + DEAD_LETTER_SUFFIX
+    dead_id = (await probe.redis.xadd(dead_letters, {"data": b'{"task_id": "task-1"}'})).decode()
+    config = tmp_path / "cli.toml"
+    config.write_text(tomli_w.dumps(production_tree))
+
+    status, output = await run_cli(config, "requeue", dead_id)
+
+    assert status == 1
+    [logged, answer] = output.splitlines()
+    warning = json.loads(logged)
+    assert (warning["event"], warning["level"]) == (
+        "broker.dead_letter_requeue_not_replicated",
+        "warning",
+    )
+    assert (warning["dead_letter_id"], warning["required"]) == (dead_id, 3)
+    acknowledged = warning["acknowledged"]
+    assert acknowledged < 3
+    assert answer == (
+        f"{dead_id}: requeued on the master, but {acknowledged} of 3 replicas acknowledged "
+        "within 1 s; should the master fail over before they catch up, it is still a dead "
+        "letter there: list and requeue again"
+    )
+    # The master holds the requeued entry and no longer the dead letter.
+    assert await probe.length() == 1
+    assert await probe.redis.xlen(dead_letters) == 0
