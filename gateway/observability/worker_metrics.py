@@ -19,6 +19,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -27,6 +28,7 @@ from prometheus_client import make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
 from gateway.metrics import multiprocess_dir, scrape_registry
+from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
 
 HealthReport = Callable[[], dict[str, Any]]
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
@@ -67,7 +69,13 @@ def start_metrics_server(host: str, port: int, health: HealthReport) -> MetricsS
             report = health()
             status = "200 OK" if report.get("ready") else "503 Service Unavailable"
             return _json(start_response, status, report)
-        return _json(start_response, "404 Not Found", {"code": "not_found", "message": path})
+        # Any other path: the gateway's own answer to one (the refusal table's not_found).
+        not_found = HTTPStatus(REFUSAL_STATUS[Refusal.NOT_FOUND])
+        return _json(
+            start_response,
+            f"{not_found.value} {not_found.phrase}",
+            {"code": Refusal.NOT_FOUND.value, "message": path},
+        )
 
     httpd = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
