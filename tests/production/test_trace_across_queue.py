@@ -45,6 +45,9 @@ async def test_the_trace_of_a_start_ride_reaches_the_workers_calls(
         )
         assert response.status == 202
         await eventually(lambda: meter_flag(world.sims, RIDE) == "true", WAIT_S, "started")
+        # The run goes on after storing the ride (setcar, the push): its calls are counted
+        # once it is acknowledged, which it is after its last one.
+        await eventually(probe.is_empty, WAIT_S, "the run is acknowledged")
         calls = [
             call for simulator in world.sims.simulators().values() for call in simulator.calls.all()
         ]
