@@ -101,7 +101,9 @@ class VendorHttp:
         ``path`` is appended to the vendor's URL unless it is a whole ``http(s)://`` URL (a
         token endpoint on another host). ``operation`` names the call in the metric and the
         log (``start_ride``, ``get_ride``...). ``authenticate=False`` sends no credentials:
-        for the authentication's own calls.
+        for the authentication's own calls. ``json_body`` and the answer go through orjson:
+        keys that are not strings are written as strings, as ``json.dumps`` writes them; an
+        answer holding ``NaN`` is malformed, and an integer beyond 64 bits is read as a float.
         """
         url = path if path.startswith(("http://", "https://")) else self._base_url + path
         sent_headers = dict(headers or {})
@@ -110,7 +112,7 @@ class VendorHttp:
             body = urlencode(form).encode()
             sent_headers["Content-Type"] = FORM
         elif json_body is not None:
-            body = orjson.dumps(json_body)
+            body = orjson.dumps(json_body, option=orjson.OPT_NON_STR_KEYS)
             sent_headers["Content-Type"] = JSON
         response = await self._send(
             operation, method, url, body, params, sent_headers, authenticate
