@@ -8,10 +8,13 @@ TESTS = Path(__file__).parent
 
 
 def _imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+    """Every module named, and every name imported from one (``from tests import conftest``)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            found.add(node.module or "")
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return {name for name in found if name}
 

@@ -76,6 +76,11 @@ async def test_a_success_that_is_not_json_is_malformed(answer: Answer) -> None:
         await answer(200, "<html>ok</html>")
 
 
+async def test_a_success_holding_nan_is_malformed(answer: Answer) -> None:
+    with pytest.raises(VendorMalformedResponse):
+        await answer(200, '{"totalPrice": NaN}')
+
+
 async def test_an_error_page_keeps_its_status_for_the_vendor_to_judge(answer: Answer) -> None:
     assert await answer(502, "<html>Bad Gateway</html>") == VendorResponse(502, None)
     assert await answer(500, '{"status": "ERROR"}') == VendorResponse(500, {"status": "ERROR"})
@@ -120,6 +125,7 @@ class GuardedApi(Simulator):
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         router.add_get("/rides/r-1", self._ride)
+        router.add_put("/rides/r-1", self._ride)
         if self.issuer is not None:
             self.issuer.add_routes(router)
 
@@ -259,3 +265,17 @@ async def test_oauth2_refused_client_credentials_are_a_typed_error(
     assert refused.value.status == 401
     assert "wrong" not in str(refused.value)
     assert [c.endpoint for c in simulator.calls.all()] == ["POST /oauth/token"]
+
+
+async def test_a_json_body_is_sent_as_json_dumps_writes_it(http: aiohttp.ClientSession) -> None:
+    simulator = GuardedApi(bearer_auth("tok"))
+    async with run_simulator(simulator) as url:
+        api = VendorHttp(
+            http, vendor="acme", base_url=url, timeout_ms=1000, auth=BearerToken(SecretStr("tok"))
+        )
+        await api.request("stop_ride", "PUT", "/rides/r-1", json_body={"car": "12 א", 1: True})
+
+    [call] = simulator.calls.all()
+    # A key that is not a string goes out as json.dumps writes it (orjson would refuse it).
+    assert (call.endpoint, call.body) == ("PUT /rides/r-1", {"car": "12 א", "1": True})
+    assert call.headers["content-type"] == "application/json"

@@ -145,7 +145,8 @@ class DeadLetters:
 
         With replicas required, the requeue and WAIT go on one connection, as an enqueue's do:
         NotReplicated when too few replicas confirmed it. Were the master lost then, the dead
-        letter would still be listed on the promoted replica, to be requeued again.
+        letter may still be listed on the promoted replica (if no replica got the write), to be
+        requeued again.
         """
         async with Redis(connection_pool=self._pool) as redis:
             async with redis.pipeline(transaction=False) as pipe:

@@ -66,7 +66,8 @@ async def _requeue(dead_letters: DeadLetters, ids: list[str]) -> int:
             failed += 1
             print(
                 f"{dead_id}: requeued on the master, but {error}; should the master fail over "
-                "before they catch up, it is still a dead letter there: list and requeue again",
+                "before they catch up, it may still be a dead letter there: list and requeue "
+                "again",
                 file=sys.stderr,
             )
             continue

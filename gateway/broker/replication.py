@@ -15,4 +15,7 @@ class NotReplicated(RedisError):
     """The write is in the master, but fewer replicas than required confirmed it."""
 
     def __init__(self, acknowledged: int, required: int) -> None:
-        super().__init__(f"{acknowledged} of {required} replicas acknowledged within 1 s")
+        super().__init__(
+            f"{acknowledged} of {required} replicas acknowledged within "
+            f"{REPLICATION_WAIT_MS / 1000:g} s"
+        )

@@ -69,7 +69,8 @@ def start_metrics_server(host: str, port: int, health: HealthReport) -> MetricsS
             report = health()
             status = "200 OK" if report.get("ready") else "503 Service Unavailable"
             return _json(start_response, status, report)
-        # Any other path: the gateway's own answer to one (the refusal table's not_found).
+        # Any other path: the status and code the gateway answers one with (the refusal table's
+        # not_found); the message names the path.
         not_found = HTTPStatus(REFUSAL_STATUS[Refusal.NOT_FOUND])
         return _json(
             start_response,

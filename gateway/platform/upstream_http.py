@@ -54,6 +54,7 @@ class UpstreamClient:
         )
 
     def _encode(self, body: Any) -> bytes:
+        # Our own bodies: string keys and Decimal-free numbers, which orjson writes as json would.
         return orjson.dumps(body)
 
     def _decode(self, raw: bytes) -> Any:

@@ -7,6 +7,7 @@ the same typed errors (``gateway.plugins.vendor_errors``) and is measured alike
 line, WARNING with the HTTP status when the call failed).
 """
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -101,9 +102,9 @@ class VendorHttp:
         ``path`` is appended to the vendor's URL unless it is a whole ``http(s)://`` URL (a
         token endpoint on another host). ``operation`` names the call in the metric and the
         log (``start_ride``, ``get_ride``...). ``authenticate=False`` sends no credentials:
-        for the authentication's own calls. ``json_body`` and the answer go through orjson:
-        keys that are not strings are written as strings, as ``json.dumps`` writes them; an
-        answer holding ``NaN`` is malformed, and an integer beyond 64 bits is read as a float.
+        for the authentication's own calls. ``json_body`` is encoded by ``json.dumps``; the
+        answer is decoded by orjson: one holding ``NaN`` is malformed, and an integer beyond
+        64 bits (above 2**64 - 1 or below -2**63) is read as a float.
         """
         url = path if path.startswith(("http://", "https://")) else self._base_url + path
         sent_headers = dict(headers or {})
@@ -112,7 +113,8 @@ class VendorHttp:
             body = urlencode(form).encode()
             sent_headers["Content-Type"] = FORM
         elif json_body is not None:
-            body = orjson.dumps(json_body, option=orjson.OPT_NON_STR_KEYS)
+            # Encoded as plugins were promised (json.dumps): orjson would send a NaN as null.
+            body = json.dumps(json_body, separators=(",", ":")).encode()
             sent_headers["Content-Type"] = JSON
         response = await self._send(
             operation, method, url, body, params, sent_headers, authenticate

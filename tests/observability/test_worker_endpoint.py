@@ -35,7 +35,7 @@ async def test_health_answers_503_with_the_report_while_not_ready(
     )
 
 
-async def test_an_unknown_path_is_answered_as_the_gateway_answers_it(
+async def test_an_unknown_path_gets_the_status_and_code_the_gateway_answers_it_with(
     endpoint: MetricsServer, gateway: Gateway
 ) -> None:
     from_worker = await _get(f"http://127.0.0.1:{endpoint.port}/nope")

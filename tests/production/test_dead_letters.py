@@ -191,7 +191,7 @@ async def test_a_requeue_fewer_replicas_confirm_is_reported_and_fails(
     assert acknowledged < 3
     assert answer == (
         f"{dead_id}: requeued on the master, but {acknowledged} of 3 replicas acknowledged "
-        "within 1 s; should the master fail over before they catch up, it is still a dead "
+        "within 1 s; should the master fail over before they catch up, it may still be a dead "
         "letter there: list and requeue again"
     )
     # The master holds the requeued entry and no longer the dead letter.
