@@ -18,6 +18,7 @@ from tests.calls import (
     MONITEX_STOP,
     OPTUMPLUS_SUBMIT,
     calls_made,
+    expected,
     only_call,
 )
 from tests.gateway_world import (
@@ -54,21 +55,13 @@ async def started_israeli_ride(
     return ride_id
 
 
-def assert_calls(world: RunningWorld, *parts: dict[str, int]) -> None:
-    expected: dict[str, int] = {}
-    for part in parts:
-        for key, count in part.items():
-            expected[key] = expected.get(key, 0) + count
-    assert dict(calls_made(world.sims)) == expected
-
-
 async def test_monitex_ride_answers_the_meter_price(world: RunningWorld, gateway: Gateway) -> None:
     ride_id = await started_israeli_ride(world, gateway)
 
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body) == (200, {"price": 40.04})
-    assert_calls(world, READ_ORDER, STOP_AND_READ)
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
     read = only_call(world.sims, "order_core", GET_FIELDS)
     assert read.query == {"order_id": "alias-il-1", "order_id_type": "alias_id"}
     assert read.body == {"fields": list(ORDER_FIELDS)}
@@ -111,7 +104,7 @@ async def test_meter_price_must_be_plausible_against_the_fixed_price(
 
     assert got_status == status
     assert body == answer if status == 200 else body["code"] == answer
-    assert_calls(world, READ_ORDER, STOP_AND_READ)
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
 
 
 async def test_optumplus_ride_submits_our_price_and_answers_it(
@@ -122,7 +115,7 @@ async def test_optumplus_ride_submits_our_price_and_answers_it(
     status, body = await gateway.finish_ride("alias-lv-1", 42.24)
 
     assert (status, body) == (200, {"price": 42.24})
-    assert_calls(world, READ_ORDER, {f"optumplus {OPTUMPLUS_SUBMIT}": 1})
+    assert calls_made(world.sims) == expected(READ_ORDER, {f"optumplus {OPTUMPLUS_SUBMIT}": 1})
     submit = only_call(world.sims, "optumplus", OPTUMPLUS_SUBMIT)
     assert submit.headers["authorization"] == f"Bearer {OPTUMPLUS_TOKEN}"
     assert submit.body == {"car_number": "LV-1234", "price": 4224.0}
@@ -174,7 +167,7 @@ async def test_invalid_request_is_refused_before_any_upstream_call(
     body = await response.json()
     assert body["code"] == "invalid_request"
     assert body["message"]
-    assert_calls(world)
+    assert calls_made(world.sims) == expected()
 
 
 @pytest.mark.parametrize("missing", ["X-YaTaxi-Park-Id", "X-YaTaxi-Driver-Profile-Id"])
@@ -187,14 +180,14 @@ async def test_missing_identity_header_is_unauthorized(
     status, body = await gateway.finish_ride("alias-il-1", 42.24, headers=headers)
 
     assert (status, body["code"]) == (401, "unauthorized")
-    assert_calls(world)
+    assert calls_made(world.sims) == expected()
 
 
 async def test_unknown_order_is_not_found(world: RunningWorld, gateway: Gateway) -> None:
     status, body = await gateway.finish_ride("alias-nobody", 42.24)
 
     assert (status, body["code"]) == (404, "order_not_found")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize(
@@ -215,7 +208,7 @@ async def test_another_drivers_order_is_answered_as_not_found_without_vendor_cal
 
     assert (status, body["code"]) == (404, "order_not_found")
     assert body["message"] == "no such order"
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +228,7 @@ async def test_order_core_failure_is_refused_without_vendor_call(
     got_status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (got_status, body["code"]) == (status, code)
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize(
@@ -263,7 +256,7 @@ async def test_orders_outside_the_meter_flow_are_not_enabled(
     status, body = await gateway.finish_ride("alias-1", 42.24)
 
     assert (status, body["code"]) == (409, "not_enabled")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 async def test_prices_that_differ_are_refused(world: RunningWorld, gateway: Gateway) -> None:
@@ -272,7 +265,7 @@ async def test_prices_that_differ_are_refused(world: RunningWorld, gateway: Gate
     status, body = await gateway.finish_ride("alias-il-1", 42.24, driver_price=42.25)
 
     assert (status, body["code"]) == (400, "prices_differ")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize("price", [Decimal("42.25"), Decimal("0"), Decimal("4224")])
@@ -284,7 +277,7 @@ async def test_price_other_than_the_fixed_price_is_refused(
     status, body = await gateway.finish_ride("alias-il-1", price)
 
     assert (status, body["code"]) == (400, "fixed_price_mismatch")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 async def test_order_without_fixed_price_is_a_mismatch(
@@ -295,7 +288,7 @@ async def test_order_without_fixed_price_is_a_mismatch(
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body["code"]) == (400, "fixed_price_mismatch")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 async def test_monitex_order_without_meter_ride_is_refused(
@@ -306,7 +299,7 @@ async def test_monitex_order_without_meter_ride_is_refused(
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body["code"]) == (409, "meter_ride_not_found")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize(
@@ -333,7 +326,7 @@ async def test_vendor_failure_is_a_vendor_error(
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body["code"]) == (502, "vendor_error")
-    assert_calls(world, READ_ORDER, expected_calls)
+    assert calls_made(world.sims) == expected(READ_ORDER, expected_calls)
 
 
 async def test_unreachable_vendor_is_a_vendor_error(
@@ -346,7 +339,7 @@ async def test_unreachable_vendor_is_a_vendor_error(
     status, body = await gateway.finish_ride("alias-lv-1", 42.24)
 
     assert (status, body["code"]) == (502, "vendor_error")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 async def test_ride_that_is_not_completed_after_the_stop_is_refused(
@@ -359,7 +352,7 @@ async def test_ride_that_is_not_completed_after_the_stop_is_refused(
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body["code"]) == (409, "meter_ride_not_completed")
-    assert_calls(world, READ_ORDER, STOP_AND_READ)
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
 
 
 async def test_dry_run_calls_the_vendor_but_refuses(
@@ -372,7 +365,7 @@ async def test_dry_run_calls_the_vendor_but_refuses(
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body["code"]) == (409, "dry_run")
-    assert_calls(world, READ_ORDER, STOP_AND_READ)
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
     (ride,) = world.sims.monitex.rides.values()
     assert ride.state == "COMPLETED"
 
@@ -384,7 +377,7 @@ async def test_vendor_timeout_is_an_upstream_timeout(world: RunningWorld, gatewa
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
     assert (status, body["code"]) == (504, "upstream_timeout")
-    assert_calls(world, READ_ORDER, {f"monitex {MONITEX_STOP}": 1})
+    assert calls_made(world.sims) == expected(READ_ORDER, {f"monitex {MONITEX_STOP}": 1})
 
 
 async def test_request_past_its_deadline_is_an_upstream_timeout(
@@ -411,7 +404,7 @@ async def test_optumplus_order_without_car_number_is_refused_without_a_call(
     status, body = await gateway.finish_ride("alias-lv-1", 42.24)
 
     assert (status, body["code"]) == (502, "vendor_error")
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize("stored_ride_id", ["../admin", "ride?state=x", "a/b", ""])
@@ -424,9 +417,9 @@ async def test_ride_id_that_is_not_a_path_segment_never_reaches_the_vendor(
 
     status, body = await gateway.finish_ride("alias-il-1", 42.24)
 
-    expected = ("meter_ride_not_found", 409) if not stored_ride_id else ("vendor_error", 502)
-    assert (body["code"], status) == expected
-    assert_calls(world, READ_ORDER)
+    refusal = ("meter_ride_not_found", 409) if not stored_ride_id else ("vendor_error", 502)
+    assert (body["code"], status) == refusal
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize("total_price", [4004.5, "4004", None])

@@ -15,7 +15,7 @@ from gateway.plugins import MeterRideFinish, PaymentMethod
 from gateway.rides import finish_ride as finish_ride_module
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
-from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, calls_made
+from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, calls_made, expected
 from tests.gateway_world import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
 from tests.log_capture import capture_log_of
 from tests.plugins.catalog import catalog_with_closing_monitex, catalog_with_crashing_monitex
@@ -32,14 +32,6 @@ async def started_ride(world: RunningWorld, gateway: Gateway, ride: RideSeed, ag
     world.sims.monitex.set_meter_price(ride.permit or "", agorot)
     await gateway.start_ride(ride.order_id)
     world.sims.forget_calls()
-
-
-def assert_calls(world: RunningWorld, *parts: dict[str, int]) -> None:
-    expected: dict[str, int] = {}
-    for part in parts:
-        for key, count in part.items():
-            expected[key] = expected.get(key, 0) + count
-    assert dict(calls_made(world.sims)) == expected
 
 
 @pytest.mark.parametrize(
@@ -75,7 +67,7 @@ async def test_the_band_includes_its_edges_and_nothing_beyond(
     answer = await gateway.finish_ride("alias-il-1", 50.0)
 
     assert answer == (status, body)
-    assert_calls(world, READ_ORDER, STOP_AND_READ)
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
 
 
 @pytest.mark.parametrize(
@@ -96,7 +88,7 @@ async def test_another_drivers_order_is_answered_exactly_as_a_missing_one(
     answer = await gateway.finish_ride(alias_id, 50.0, headers=headers)
 
     assert answer == (404, {"code": "order_not_found", "message": "no such order"})
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 @pytest.mark.parametrize(
@@ -191,7 +183,7 @@ async def test_prices_that_differ_are_refused_with_the_whole_answer(
         400,
         {"code": "prices_differ", "message": "user_price differs from driver_price"},
     )
-    assert_calls(world, READ_ORDER)
+    assert calls_made(world.sims) == expected(READ_ORDER)
 
 
 async def test_a_ride_still_running_after_the_stop_is_refused_with_its_state(
@@ -238,7 +230,7 @@ async def test_a_dry_run_answers_what_the_meter_said(
             "message": "dry run: the meter said 50.00, the app keeps its own price",
         },
     )
-    assert_calls(world, READ_ORDER, STOP_AND_READ)
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
 
 
 async def test_a_vendor_failure_answers_its_reason_and_logs_its_detail(
