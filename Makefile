@@ -3,16 +3,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint setup
+.PHONY: run test lint setup lock test-latest
 
 EXAMPLE_VENDOR := examples/meters-vendor-taxameter
+LOCK := requirements.lock
 
-$(BIN)/meters-integration-api: pyproject.toml $(EXAMPLE_VENDOR)/pyproject.toml
+# The venv holds exactly the lock (README "Versions"): every package pinned and its file hashed,
+# pip and the build backend included, so a fresh clone installs what CI tested. Then the gateway
+# and the example third-party vendor themselves, editable, over it and adding nothing.
+$(BIN)/meters-integration-api: pyproject.toml $(LOCK) $(EXAMPLE_VENDOR)/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	# The example third-party vendor, installed next to the gateway as an integrator would.
-	$(BIN)/pip install --quiet -e $(EXAMPLE_VENDOR)
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . -e $(EXAMPLE_VENDOR)
+	$(BIN)/pip check
 	touch $@
 
 setup: $(BIN)/meters-integration-api
@@ -21,10 +24,15 @@ run: setup
 	$(BIN)/meters-integration-api sandbox --config config/meters.toml
 
 lint: setup
+	$(MAKE) --no-print-directory lint-venv
+
+# The linters of whichever venv BIN names (test-latest passes its throwaway one).
+.PHONY: lint-venv
+lint-venv:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	cd $(EXAMPLE_VENDOR) && MYPYPATH=$(CURDIR) $(CURDIR)/$(BIN)/mypy
+	cd $(EXAMPLE_VENDOR) && MYPYPATH=$(CURDIR) $(abspath $(BIN))/mypy
 
 test: setup lint
 	scripts/ensure-redis-server.sh
@@ -36,7 +44,6 @@ test: setup lint
 # A fresh run each time (rm -rf mutants), so the score is that of the code and tests checked out.
 .PHONY: mutate
 mutate: setup
-	$(BIN)/pip install --quiet -e '.[mutate]'
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/python scripts/mutation_score.py
@@ -44,5 +51,16 @@ mutate: setup
 # Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.
 .PHONY: bench
 bench: setup
-	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench --profile
+
+# Refresh the lock to the newest releases pyproject.toml's ranges allow ([tool.pip-tools] holds
+# the options); then `make test` installs and tests it. Commit both files together.
+lock: setup
+	$(BIN)/pip-compile --upgrade --quiet pyproject.toml
+
+# The same checks on the newest releases the ranges allow, in a throwaway venv, naming every
+# package that differs from the lock (docs/testing.md "The latest-releases check").
+test-latest:
+	scripts/ensure-redis-server.sh
+	scripts/ensure-promtool.sh
+	scripts/test-latest.sh $(PYTHON) $(LOCK) $(EXAMPLE_VENDOR)

@@ -61,8 +61,7 @@ def connection_pool(url: str) -> ConnectionPool:
     connection_class: type[AbstractConnection] = (
         SentinelManagedSSLConnection if address.tls else SentinelManagedConnection
     )
-    # redis-py's Sentinel classes are untyped.
-    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = Sentinel(
         address.sentinels,
         sentinel_kwargs=_sentinel_options(address),
         **_data_node_options(address),
@@ -71,6 +70,7 @@ def connection_pool(url: str) -> ConnectionPool:
     for client in sentinel.sentinels:
         pool = client.connection_pool
         pool.connection_class = cancellable_connection_class(pool.connection_class)
+    # redis-py's asyncio SentinelConnectionPool is untyped.
     return SentinelConnectionPool(  # type: ignore[no-untyped-call]
         address.master_name,
         sentinel,
@@ -84,10 +84,10 @@ def blocking_client(url: str) -> redis.Redis:
     if urlsplit(url).scheme not in SENTINEL_SCHEMES:
         return redis.Redis.from_url(url, **_CONNECTION_OPTIONS)
     address = parse_sentinel_url(url)
-    sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+    sentinel = redis.sentinel.Sentinel(
         address.sentinels, sentinel_kwargs=_sentinel_options(address), **_data_node_options(address)
     )
-    client: redis.Redis = sentinel.master_for(address.master_name)  # type: ignore[no-untyped-call]
+    client: redis.Redis = sentinel.master_for(address.master_name)
     return client
 
 
