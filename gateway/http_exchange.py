@@ -45,8 +45,9 @@ class ErrorModel:
     """Raised by the answer's interpretation: recorded by its own ``reason``, then re-raised."""
     timeout: Callable[[str, str], CallFailed]
     """Builds the error of a call that ran out of time from the counterpart's name and what
-    happened; so does ``unreachable`` for a call that got no answer."""
-    unreachable: Callable[[str, str], CallFailed]
+    happened; so does ``unreachable`` for a call that got no answer, told also whether the
+    request may have gone out (the connection failed after it was made, not while making it)."""
+    unreachable: Callable[[str, str, bool], CallFailed]
     error_status_reason: str
     """The outcome of an answer with status >= 400 that the interpretation did not raise for."""
 
@@ -116,7 +117,9 @@ async def exchange(
             raise failure from error
         except aiohttp.ClientError as error:
             failure = errors.unreachable(
-                counterpart.name, f"{operation} failed: {type(error).__name__}"
+                counterpart.name,
+                f"{operation} failed: {type(error).__name__}",
+                not isinstance(error, aiohttp.ClientConnectorError),
             )
             outcome = failure.reason
             raise failure from error

@@ -57,6 +57,12 @@ STALE_METER_RIDES = Counter(
     "(docs/design.md §3a); each ended in a fallback and the ride was left alone.",
     ["vendor", "country"],
 )
+UNSETTLED_STARTS = Counter(
+    "meters_unsettled_starts_total",
+    "Starts whose answer was lost and stayed unknown after asking again (docs/design.md §3a): "
+    "the driver is marked, so the next ride the vendor answers them is held for this order.",
+    ["vendor", "country"],
+)
 RIDE_LEDGER_AGE = Gauge(
     "meters_ride_ledger_age_seconds",
     "Time since the ride ledger was created where it lives (the broker's Redis, or this "

@@ -17,6 +17,8 @@ from gateway.coordination import (
     OrderLease,
     RideClaim,
     RideLedger,
+    RidePerformer,
+    RideRecord,
 )
 from gateway.services import Services
 
@@ -66,8 +68,18 @@ class UnavailableRideLedger(RideLedger):
     def __init__(self) -> None:
         self.claims: list[tuple[str, str, str]] = []
 
-    async def claim(self, vendor: str, ride_id: str, order_id: str) -> RideClaim:
+    async def claim(
+        self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
+    ) -> RideClaim:
         self.claims.append((vendor, ride_id, order_id))
+        raise LedgerUnavailable("ConnectionError: the test cut Redis off")
+
+    async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
+        raise LedgerUnavailable("ConnectionError: the test cut Redis off")
+
+    async def mark_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
         raise LedgerUnavailable("ConnectionError: the test cut Redis off")
 
     async def report_age(self) -> None:

@@ -173,7 +173,9 @@ async def test_a_fallback_whose_lease_is_lost_tells_the_app_nothing(
     world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.sims.seed_ride(RIDE)
-    world.sims.monitex.faults.add(Fault(MONITEX_START, status=500))
+    # A 401 says nothing was started, so the vendor-start row applies at once (a 500 would be
+    # asked again first: the next test).
+    world.sims.monitex.faults.add(Fault(MONITEX_START, status=401))
     lease = lost_once(called(world, "monitex", MONITEX_START))
 
     run = await run_holding(gateway, monkeypatch, lease)
@@ -183,6 +185,22 @@ async def test_a_fallback_whose_lease_is_lost_tells_the_app_nothing(
         ("vendor_start_failed", "vendor_error_status", "FALLBACK"),
         LEASE_LOST,
     ]
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START)
+
+
+async def test_a_start_to_ask_again_whose_lease_is_lost_asks_nothing_and_marks_nobody(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(Fault(MONITEX_START, status=500))
+    lease = lost_once(called(world, "monitex", MONITEX_START))
+
+    run = await run_holding(gateway, monkeypatch, lease)
+
+    # The redelivery asks the vendor again; no fallback is sent that it could contradict.
+    assert_left_pending(run, "monitex", "order_lease_lost")
+    assert failed_steps(run) == [LEASE_LOST]
+    assert "unsettled_start_marked" not in run.finished
     assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START)
 
 

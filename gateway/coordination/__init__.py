@@ -8,7 +8,13 @@ the broker lives.
 from gateway.coordination.factory import Coordination, coordination_for
 from gateway.coordination.finish_replay import FinishReplay, Priced, ReplayKey
 from gateway.coordination.order_lease import Lease, LeaseLost, LeaseUnavailable, OrderLease
-from gateway.coordination.ride_ledger import LedgerUnavailable, RideClaim, RideLedger
+from gateway.coordination.ride_ledger import (
+    LedgerUnavailable,
+    RideClaim,
+    RideLedger,
+    RidePerformer,
+    RideRecord,
+)
 
 __all__ = [
     "Coordination",
@@ -22,5 +28,7 @@ __all__ = [
     "ReplayKey",
     "RideClaim",
     "RideLedger",
+    "RidePerformer",
+    "RideRecord",
     "coordination_for",
 ]

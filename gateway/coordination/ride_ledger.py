@@ -10,13 +10,23 @@ The ledger lives where the broker lives: in the process for the embedded default
 broker's Redis in production. It records when it was created; ``meters_ride_ledger_age_seconds``
 says how long ago, so an alert can warn while it is younger than its retention (Redis came back
 empty or lost writes in a failover) and stale rides are not fully guarded.
+
+Each claim records who the ride was started for (``RidePerformer``: the driver and the car), so
+a ride stored on an order that moved to another driver is never reused or stopped for them.
+
+A start whose outcome stayed unknown (the vendor may have made a ride whose id never reached
+us) leaves a mark on its driver: the next ride id the vendor answers for that driver, if no
+order holds it yet, is claimed for the order that left the mark, and the mark is gone with that
+answer, whatever it was (docs/design.md §3a "A start whose answer was lost").
 """
 
 import asyncio
+import json
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -29,12 +39,41 @@ REPLICATION_TIMEOUT_MS = 1000
 REPORT_BUDGET_S = 0.1
 KEY_PREFIX = "meters:ride_ledger:"
 CREATED_KEY = "meters:ride_ledger_created"
+UNSETTLED_PREFIX = "meters:unsettled_start:"
 
 
 class LedgerUnavailable(Exception):
     """The ledger could not be read or written (or the claim was not replicated): nothing is
     known about the ride, so the run must stop where it is and leave the decision to its
     redelivery."""
+
+
+@dataclass(frozen=True, slots=True)
+class RidePerformer:
+    """Whom a meter ride was started for: the driver (park and profile ids) and the car."""
+
+    park_id: str
+    driver_profile_id: str
+    car_id: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"park": self.park_id, "driver": self.driver_profile_id, "car": self.car_id}
+
+
+@dataclass(frozen=True, slots=True)
+class RideRecord:
+    """What the ledger holds for a ride: the order it belongs to and whom it was started for."""
+
+    holder: str
+    performer: RidePerformer
+
+    @classmethod
+    def from_json(cls, stored: bytes | str) -> "RideRecord":
+        entry = json.loads(stored)
+        return cls(
+            holder=entry["order"],
+            performer=RidePerformer(entry["park"], entry["driver"], entry["car"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,8 +89,24 @@ class RideClaim:
 
 class RideLedger(ABC):
     @abstractmethod
-    async def claim(self, vendor: str, ride_id: str, order_id: str) -> RideClaim:
-        """Claim the ride for the order unless some order holds it; answer who holds it."""
+    async def claim(
+        self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
+    ) -> RideClaim:
+        """Claim the ride for the order unless some order holds it; answer who holds it.
+
+        An unsettled start marked on the performer's driver takes the claim instead of
+        ``order_id`` (the ride may be the one that start made), and the mark is gone.
+        """
+
+    @abstractmethod
+    async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
+        """The ride's claim, or None when the ledger holds none (never claimed, or expired)."""
+
+    @abstractmethod
+    async def mark_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        """The order's start may have made a ride whose id never arrived: mark its driver."""
 
     @abstractmethod
     async def report_age(self) -> None:
@@ -63,32 +118,58 @@ class InProcessRideLedger(RideLedger):
 
     def __init__(self) -> None:
         self._created_at = time.time()
-        self._holders: dict[tuple[str, str], str] = {}
+        self._records: dict[tuple[str, str], RideRecord] = {}
         # Claims in the order they were made, so the expired ones are dropped from the front.
         self._claimed: deque[tuple[float, tuple[str, str]]] = deque()
+        self._unsettled: dict[tuple[str, str, str], tuple[float, str]] = {}
 
-    async def claim(self, vendor: str, ride_id: str, order_id: str) -> RideClaim:
+    async def claim(
+        self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
+    ) -> RideClaim:
+        now = self._expire()
+        marked = self._unsettled.pop(_driver_key(vendor, performer), None)
+        key = (vendor, ride_id)
+        record = self._records.get(key)
+        new = record is None
+        if record is None:
+            record = RideRecord(marked[1] if marked is not None else order_id, performer)
+            self._records[key] = record
+            self._claimed.append((now + LEDGER_RETENTION_S, key))
+        await self.report_age()
+        return RideClaim(holder=record.holder, new=new)
+
+    async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
+        self._expire()
+        return self._records.get((vendor, ride_id))
+
+    async def mark_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        now = self._expire()
+        self._unsettled[_driver_key(vendor, performer)] = (now + LEDGER_RETENTION_S, order_id)
+
+    def _expire(self) -> float:
         now = time.monotonic()
         while self._claimed and self._claimed[0][0] <= now:
             _, expired = self._claimed.popleft()
-            del self._holders[expired]
-        key = (vendor, ride_id)
-        holder = self._holders.get(key)
-        if holder is None:
-            self._holders[key] = order_id
-            self._claimed.append((now + LEDGER_RETENTION_S, key))
-        await self.report_age()
-        return RideClaim(holder=holder or order_id, new=holder is None)
+            del self._records[expired]
+        for stale in [key for key, (until, _) in self._unsettled.items() if until <= now]:
+            del self._unsettled[stale]
+        return now
 
     async def report_age(self) -> None:
         RIDE_LEDGER_AGE.set(time.time() - self._created_at)
 
 
-# One round trip, atomic: the creation record (kept forever), the claim (SET NX, never
-# overwritten), the holder and the creation time.
+# One round trip, atomic: the creation record (kept forever); the driver's unsettled-start
+# mark, taken and removed (it names the claimant when present); the claim (SET NX, never
+# overwritten), recording the claimant and the performer; then the record and the creation time.
 _CLAIM_SCRIPT = """
 redis.call('SET', KEYS[2], ARGV[3], 'NX')
-local made = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+local claimant = redis.call('GET', KEYS[3]) or ARGV[1]
+redis.call('DEL', KEYS[3])
+local record = cjson.encode({order = claimant, park = ARGV[4], driver = ARGV[5], car = ARGV[6]})
+local made = redis.call('SET', KEYS[1], record, 'NX', 'EX', ARGV[2])
 return {redis.call('GET', KEYS[1]), made and 1 or 0, redis.call('GET', KEYS[2])}
 """
 
@@ -105,31 +186,62 @@ class RedisRideLedger(RideLedger):
         self._redis = redis
         self._replicas = replicas_to_acknowledge
 
-    async def claim(self, vendor: str, ride_id: str, order_id: str) -> RideClaim:
+    async def claim(
+        self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
+    ) -> RideClaim:
+        (record, made, created), acknowledged = await self._run(
+            _CLAIM_SCRIPT,
+            [_ride_key(vendor, ride_id), CREATED_KEY, _unsettled_key(vendor, performer)],
+            [
+                order_id,
+                LEDGER_RETENTION_S,
+                repr(time.time()),
+                performer.park_id,
+                performer.driver_profile_id,
+                performer.car_id,
+            ],
+        )
+        _report(created)
+        self._require_replicas("claim", acknowledged)
+        return RideClaim(holder=RideRecord.from_json(record).holder, new=made == 1)
+
+    async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
+        try:
+            # Bounded as the finish-ride replay's reads are: a hung Redis must not hold a driver.
+            async with asyncio.timeout(REPORT_BUDGET_S):
+                stored = await self._redis.get(_ride_key(vendor, ride_id))
+        except (RedisError, TimeoutError) as error:
+            raise LedgerUnavailable(f"{type(error).__name__}: {error}") from error
+        return None if stored is None else RideRecord.from_json(stored)
+
+    async def mark_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        _, acknowledged = await self._run(
+            _MARK_SCRIPT, [_unsettled_key(vendor, performer)], [order_id, LEDGER_RETENTION_S]
+        )
+        self._require_replicas("mark", acknowledged)
+
+    async def _run(self, script: str, keys: list[str], args: list[str | int]) -> tuple[Any, int]:
+        """The script's answer, and how many replicas acknowledged its writes (WAIT, on the same
+        connection; not asked when none need to)."""
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.eval(
-                    _CLAIM_SCRIPT,
-                    2,
-                    f"{KEY_PREFIX}{vendor}:{ride_id}",
-                    CREATED_KEY,
-                    order_id,
-                    LEDGER_RETENTION_S,
-                    repr(time.time()),
-                )
+                pipe.eval(script, len(keys), *keys, *args)
                 if self._replicas > 0:
                     pipe.execute_command("WAIT", self._replicas, REPLICATION_TIMEOUT_MS)
                 answers = await pipe.execute()
         except RedisError as error:
             raise LedgerUnavailable(f"{type(error).__name__}: {error}") from error
-        holder, made, created = answers[0]
-        _report(created)
-        if self._replicas > 0 and answers[1] < self._replicas:
+        return answers[0], answers[1] if self._replicas > 0 else 0
+
+    def _require_replicas(self, what: str, acknowledged: int) -> None:
+        """A write the replicas do not hold could vanish in a failover: it counts as not made."""
+        if acknowledged < self._replicas:
             raise LedgerUnavailable(
-                f"the claim reached {answers[1]} of {self._replicas} replicas within "
+                f"the {what} reached {acknowledged} of {self._replicas} replicas within "
                 f"{REPLICATION_TIMEOUT_MS} ms"
             )
-        return RideClaim(holder=holder.decode(), new=made == 1)
 
     async def report_age(self) -> None:
         try:
@@ -146,6 +258,23 @@ _CREATED_SCRIPT = """
 redis.call('SET', KEYS[1], ARGV[1], 'NX')
 return redis.call('GET', KEYS[1])
 """
+
+
+_MARK_SCRIPT = """
+return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+"""
+
+
+def _ride_key(vendor: str, ride_id: str) -> str:
+    return f"{KEY_PREFIX}{vendor}:{ride_id}"
+
+
+def _unsettled_key(vendor: str, performer: RidePerformer) -> str:
+    return f"{UNSETTLED_PREFIX}{vendor}:{performer.park_id}:{performer.driver_profile_id}"
+
+
+def _driver_key(vendor: str, performer: RidePerformer) -> tuple[str, str, str]:
+    return (vendor, performer.park_id, performer.driver_profile_id)
 
 
 def _report(created: bytes) -> None:

@@ -44,6 +44,8 @@ METER_SHOWS_40_04 = SimCall(
 )
 # The same driver's and car's previous order, whose meter ride is left open.
 PREVIOUS_ISRAELI_RIDE = RideSeed("order-il-0", "alias-il-0")
+# Whom the order is reassigned to: another driver of the same park, in another car.
+SECOND_DRIVER = RideSeed("order-il-1", "alias-il-1", driver_profile_id="driver2", car_id="car2")
 # Longer than the vendor's timeout in the demo's settings (1000 ms), shorter than a coffee.
 VENDOR_HANGS_MS = 1500
 
@@ -104,6 +106,48 @@ START_SCENARIOS = (
             FinishRide(priced("42.24"), alias_id=PREVIOUS_ISRAELI_RIDE.alias_id),
         ),
         earlier_rides=(PREVIOUS_ISRAELI_RIDE,),
+    ),
+    Scenario(
+        "Order reassigned",
+        "§3a a ride belongs to its driver and car: the order moved to another driver",
+        ISRAELI_RIDE,
+        (
+            StartRide(started()),
+            StartRide(
+                # The order still holds the first driver's ride: told to the second driver's app
+                # as a fallback, and left alone.
+                StartOutcome(
+                    StartResult.FALLBACK,
+                    StartStep.RIDE_OF_ANOTHER_PERFORMER,
+                    "false",
+                    pushed=True,
+                    stored=True,
+                ),
+                (
+                    SimCall(
+                        "order_core",
+                        f"/_sim/orders/{ISRAELI_RIDE.order_id}/reassign",
+                        {
+                            "park_id": SECOND_DRIVER.park_id,
+                            "driver_profile_id": SECOND_DRIVER.driver_profile_id,
+                            "car_id": SECOND_DRIVER.car_id,
+                        },
+                    ),
+                    SimCall(
+                        "driver_orders_builder",
+                        "/_sim/setcars",
+                        {
+                            "order_id": SECOND_DRIVER.alias_id,
+                            "park_id": SECOND_DRIVER.park_id,
+                            "driver_profile_id": SECOND_DRIVER.driver_profile_id,
+                        },
+                    ),
+                ),
+            ),
+            FinishRide(
+                refused(Refusal.METER_RIDE_NOT_FOUND), headers=SECOND_DRIVER.driver_headers()
+            ),
+        ),
     ),
     Scenario(
         "Order no longer live",

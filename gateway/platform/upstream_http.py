@@ -25,7 +25,8 @@ JSON = "application/json"
 UPSTREAM_ERRORS = ErrorModel(
     base=UpstreamError,
     timeout=UpstreamTimeout,
-    unreachable=UpstreamUnreachable,
+    # Every platform call the flows make is safe to repeat or is never repeated: either way alike.
+    unreachable=lambda service, what, _answer_lost: UpstreamUnreachable(service, what),
     error_status_reason=UpstreamErrorStatus.reason,
 )
 _log = structlog.get_logger("gateway.upstream")

@@ -16,14 +16,28 @@ class VendorError(CallFailed):
     """Base of every failure a vendor call may surface; ``reason`` is the metric/log label."""
 
     reason = "vendor_error"
+    may_have_taken_effect = False
+    """True when the vendor may have carried the request out though its answer never arrived
+    whole (sent, then timed out, a 5xx, a cut-off or malformed answer); False when nothing can
+    have been done (refused, never sent). A start that may have made a ride is asked again
+    (docs/design.md §3a "A start whose answer was lost"); a subclass sets it for its case."""
 
 
 class VendorTimeout(VendorError):
     reason = "vendor_timeout"
+    # The budget covers connecting too, but a timeout cannot tell whether the request was sent.
+    may_have_taken_effect = True
 
 
 class VendorUnreachable(VendorError):
+    """No answer: never connected (nothing was sent), or the connection failed after the
+    request went out (``answer_lost``: a reset, a cut-off answer)."""
+
     reason = "vendor_unreachable"
+
+    def __init__(self, message: str = "", *, answer_lost: bool = False) -> None:
+        super().__init__(message)
+        self.may_have_taken_effect = answer_lost
 
 
 class VendorErrorStatus(VendorError):
@@ -32,18 +46,23 @@ class VendorErrorStatus(VendorError):
     def __init__(self, status: int, message: str = "") -> None:
         super().__init__(message or f"vendor answered HTTP {status}")
         self.status = status
+        # A 4xx says the request was not carried out; a 5xx (or a proxy's 502 page) does not.
+        self.may_have_taken_effect = status >= 500
 
 
 class VendorMalformedResponse(VendorError):
     reason = "vendor_malformed_response"
+    may_have_taken_effect = True
 
 
 class VendorMissingRideId(VendorError):
     reason = "vendor_no_ride_id"
+    may_have_taken_effect = True
 
 
 class VendorRideStillPending(VendorError):
     reason = "vendor_ride_pending"
+    may_have_taken_effect = True
 
 
 class VendorRequestIncomplete(VendorError):

@@ -35,7 +35,9 @@ FORM = "application/x-www-form-urlencoded"
 VENDOR_ERRORS = ErrorModel(
     base=VendorError,
     timeout=lambda vendor, what: VendorTimeout(f"{vendor} {what}"),
-    unreachable=lambda vendor, what: VendorUnreachable(f"{vendor} {what}"),
+    unreachable=lambda vendor, what, answer_lost: VendorUnreachable(
+        f"{vendor} {what}", answer_lost=answer_lost
+    ),
     error_status_reason=VendorErrorStatus.reason,
 )
 _log = structlog.get_logger("gateway.vendor")

@@ -28,6 +28,7 @@ class StartStep(StrEnum):
     VENDOR_REFUSED = "vendor_refused"
     CLAIM_RIDE = "ride_ledger_unavailable"
     STALE_METER_RIDE = "stale_meter_ride"
+    RIDE_OF_ANOTHER_PERFORMER = "meter_ride_of_another_performer"
     STORE_RIDE_ID = "ride_id_not_stored"
     SETCAR = "setcar_failed"
     PUSH = "push_failed"
@@ -74,6 +75,9 @@ START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
     # could contradict it.
     StartStep.CLAIM_RIDE: Reaction.LEAVE_UNACKNOWLEDGED,
     StartStep.STALE_METER_RIDE: Reaction.FALLBACK,  # another order's ride: left alone
+    # The order holds a ride started for another driver or car (the order was reassigned):
+    # never reused for this performer; left alone.
+    StartStep.RIDE_OF_ANOTHER_PERFORMER: Reaction.FALLBACK,
     StartStep.STORE_RIDE_ID: Reaction.FALLBACK_AND_CANCEL_RIDE,  # revision or set-fields
     StartStep.SETCAR: Reaction.END,  # no push
     StartStep.PUSH: Reaction.IGNORE,
@@ -82,3 +86,12 @@ START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
 
 def reaction_to(step: StartStep) -> Reaction:
     return START_RIDE_FALLBACK_POLICY[step]
+
+
+def asks_start_again(answer_may_be_lost: bool, start_is_idempotent: bool) -> bool:
+    """A start whose answer was lost (docs/design.md §3a): the vendor may have made a ride whose
+    id never arrived. A vendor whose start is idempotent answers a second start with that same
+    ride, so it is asked once more, and only then; no other failure and no other vendor is
+    asked twice. When the second ask fails too, the run marks the driver and the vendor-start
+    row applies."""
+    return answer_may_be_lost and start_is_idempotent

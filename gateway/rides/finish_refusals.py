@@ -22,6 +22,7 @@ class Refusal(StrEnum):
     METER_PRICE_REJECTED = "meter_price_rejected"
     DRY_RUN = "dry_run"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    RIDE_LEDGER_UNAVAILABLE = "ride_ledger_unavailable"
     # The HTTP surface's own (§6), in the order they are checked: size, media type, then the
     # body as HTTP (its chunking, its encoding, its arrival).
     PAYLOAD_TOO_LARGE = "payload_too_large"
@@ -48,6 +49,8 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.METER_PRICE_REJECTED: 409,
     Refusal.DRY_RUN: 409,
     Refusal.UPSTREAM_TIMEOUT: 504,
+    # Whom the meter ride was started for cannot be read (the broker's Redis): not stopped.
+    Refusal.RIDE_LEDGER_UNAVAILABLE: 503,
     Refusal.PAYLOAD_TOO_LARGE: 413,
     Refusal.UNSUPPORTED_MEDIA_TYPE: 415,
     Refusal.BAD_REQUEST: 400,

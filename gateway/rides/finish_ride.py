@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import structlog
 
-from gateway.coordination import ReplayKey
+from gateway.coordination import LedgerUnavailable, ReplayKey, RidePerformer
 from gateway.observability.canonical_line import annotate_line
 from gateway.observability.crash_site import crash_site
 from gateway.platform.errors import UpstreamError, UpstreamTimeout
@@ -62,6 +62,8 @@ class FinishRide:
         self.vendor, self.country = route.vendor.name, route.country
         structlog.contextvars.bind_contextvars(vendor=self.vendor)
         ride = self._checked_ride(order, route)
+        if ride.ride_id is not None:
+            await self._ensure_started_for_this_performer(order, ride.ride_id)
         key = ReplayKey(
             vendor=self.vendor,
             # Read by alias id, the order is known by it; with the performer it names one ride.
@@ -131,6 +133,29 @@ class FinishRide:
             price=order.fixed_price,
             payment_method=PaymentMethod.CASH if order.is_cash else PaymentMethod.APP,
         )
+
+    async def _ensure_started_for_this_performer(self, order: Order, ride_id: str) -> None:
+        """A ride is stopped only for the driver and car it was started for (§3a): an order
+        moved to another driver keeps the first driver's ride id, and stopping it would answer
+        the first driver's meter."""
+        performer = RidePerformer(
+            self._request.park_id, self._request.driver_profile_id, order.car_id or ""
+        )
+        try:
+            record = await self._services.coordination.ride_ledger.record_of(self.vendor, ride_id)
+        except LedgerUnavailable as error:
+            raise FinishRideRefused(
+                Refusal.RIDE_LEDGER_UNAVAILABLE, "whom the meter ride belongs to is unknown"
+            ) from error
+        if record is not None and record.performer != performer:
+            log.warning(
+                "finish_ride.meter_ride_of_another_performer",
+                ride_id=ride_id,
+                detail="the order holds a ride started for another driver or car",
+            )
+            raise FinishRideRefused(
+                Refusal.METER_RIDE_NOT_FOUND, "no meter ride was started for this driver and car"
+            )
 
     async def _stop_and_read(self, route: MeterRoute, ride: MeterRideFinish) -> MeterReading:
         try:

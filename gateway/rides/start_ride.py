@@ -22,12 +22,20 @@ import structlog
 
 from gateway.broker.delivery import redelivered_label
 from gateway.broker.unacknowledged import LeaveUnacknowledged
-from gateway.coordination import Lease, LeaseLost, LeaseUnavailable, LedgerUnavailable, RideClaim
+from gateway.coordination import (
+    Lease,
+    LeaseLost,
+    LeaseUnavailable,
+    LedgerUnavailable,
+    RideClaim,
+    RidePerformer,
+)
 from gateway.metrics import (
     RIDES_STARTED,
     STALE_METER_RIDES,
     START_RIDE_STEP_FAILURES,
     START_RIDE_TASK_DURATION,
+    UNSETTLED_STARTS,
 )
 from gateway.observability.canonical_line import annotate_line, current_line, gathering
 from gateway.observability.crash_site import crash_site
@@ -45,7 +53,7 @@ from gateway.plugins.meter_vendor import (
 from gateway.plugins.refusals import count_refusal
 from gateway.plugins.vendor_errors import VendorError, VendorRefused
 from gateway.rides.eligibility import NotEligible, meter_route
-from gateway.rides.fallback_policy import Reaction, StartStep, reaction_to
+from gateway.rides.fallback_policy import Reaction, StartStep, asks_start_again, reaction_to
 from gateway.routing import MeterRoute
 from gateway.services import Services
 
@@ -77,10 +85,12 @@ class StartOutcome:
 
 
 class StepFailed(Exception):
-    def __init__(self, step: StartStep, cause: str) -> None:
+    def __init__(self, step: StartStep, cause: str, *, answer_may_be_lost: bool = False) -> None:
         super().__init__(f"{step.value}: {cause}")
         self.step = step
         self.cause = cause
+        self.answer_may_be_lost = answer_may_be_lost
+        """A vendor start that may have made a ride whose id never arrived (§3a)."""
 
 
 def _cause(error: Exception) -> str:
@@ -200,6 +210,7 @@ class _MeterRideLaunch:
         self._alias_id = order.alias_id or ""
         self._park_id = order.park_id or ""
         self._driver_profile_id = order.driver_profile_id or ""
+        self._performer = RidePerformer(self._park_id, self._driver_profile_id, order.car_id or "")
 
     def _outcome(
         self, result: StartResult, reason: str, *, left_unacknowledged: bool = False
@@ -216,8 +227,14 @@ class _MeterRideLaunch:
             raise StepFailed(StartStep.LEASE_LOST, _cause(error)) from error
 
     async def run(self) -> StartOutcome:
-        if self._order.external_meter_ride_id:
-            # An earlier delivery of this task started the meter ride; only the app is left to tell.
+        stored = self._order.external_meter_ride_id
+        if stored:
+            # An earlier delivery of this task started the meter ride; only the app is left to
+            # tell, if the ride was started for this driver and car.
+            try:
+                await self._ensure_started_for_this_performer(stored)
+            except StepFailed as failure:
+                return await self._after_failure(failure, None)
             log.debug("start_ride.already_started")
             return await self._tell_driver_app(StartResult.ALREADY_STARTED, "ok", running=True)
         ride: _ClaimedRide | None = None
@@ -243,39 +260,105 @@ class _MeterRideLaunch:
                 permit = group.create_task(self._vehicle_permit())
         except* StepFailed as failures:
             raise failures.exceptions[0] from None
-        vendor = self._route.vendor
-        self._before_side_effect()
-        try:
-            ride_id = await vendor.start_ride(
-                MeterRideStart(
-                    order_id=self._order.order_id,
-                    driver_national_id=national_id.result(),
-                    vehicle_permit=permit.result(),
-                    car_number=self._order.car_number or "",
-                    country=self._route.country,
-                    currency=self._route.country_settings.currency,
-                    price_limit=fixed_price,
-                )
+        ride_id = await self._vendor_ride(
+            MeterRideStart(
+                order_id=self._order.order_id,
+                driver_national_id=national_id.result(),
+                vehicle_permit=permit.result(),
+                car_number=self._order.car_number or "",
+                country=self._route.country,
+                currency=self._route.country_settings.currency,
+                price_limit=fixed_price,
             )
-        except VendorRefused as refusal:
-            code = count_refusal(vendor, refusal)
-            annotate_line(vendor_code=code)
-            log.debug("start_ride.vendor_refused", vendor_code=code)
-            raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
-        except Exception as error:  # a third-party vendor's bug must still end in a fallback
-            if not isinstance(error, VendorError):
-                log.error("start_ride.vendor_crashed", **crash_site(error))
-            raise StepFailed(StartStep.VENDOR_START, _cause(error)) from None
+        )
         annotate_line(ride_id=ride_id)
         log.debug("start_ride.vendor_started", ride_id=ride_id)
         # Claimed the moment the vendor answers, before anything is written (§3a).
         try:
             claim = await self._services.coordination.ride_ledger.claim(
-                vendor.name, ride_id, self._order.order_id
+                self._route.vendor.name, ride_id, self._order.order_id, self._performer
             )
         except LedgerUnavailable as error:
             raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
         return _ClaimedRide(ride_id, claim)
+
+    async def _vendor_ride(self, ride: MeterRideStart) -> str:
+        """The vendor's ride id. A start whose answer was lost is asked once more where the
+        policy says so (§3a); if that fails too, the driver is marked before the failure's row
+        applies, so the ride the first start may have made is held for this order."""
+        self._before_side_effect()
+        try:
+            return await self._ask_vendor_to_start(ride)
+        except StepFailed as lost:
+            vendor = self._route.vendor
+            if not asks_start_again(
+                lost.answer_may_be_lost, vendor.can(Capability.IDEMPOTENT_START)
+            ):
+                raise
+            annotate_line(start_asked_again=lost.cause)
+            log.debug("start_ride.vendor_asked_again", cause=lost.cause)
+        self._before_side_effect()
+        try:
+            return await self._ask_vendor_to_start(ride)
+        except StepFailed:
+            self._before_side_effect()
+            await self._mark_unsettled_start()
+            raise
+
+    async def _ask_vendor_to_start(self, ride: MeterRideStart) -> str:
+        vendor = self._route.vendor
+        try:
+            return await vendor.start_ride(ride)
+        except VendorRefused as refusal:
+            code = count_refusal(vendor, refusal)
+            annotate_line(vendor_code=code)
+            log.debug("start_ride.vendor_refused", vendor_code=code)
+            raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
+        except VendorError as error:
+            raise StepFailed(
+                StartStep.VENDOR_START,
+                error.reason,
+                answer_may_be_lost=error.may_have_taken_effect,
+            ) from None
+        except Exception as error:  # a third-party vendor's bug must still end in a fallback
+            log.error("start_ride.vendor_crashed", **crash_site(error))
+            # It may have failed reading an answer that carried a ride.
+            raise StepFailed(
+                StartStep.VENDOR_START, _cause(error), answer_may_be_lost=True
+            ) from None
+
+    async def _mark_unsettled_start(self) -> None:
+        vendor, country = self._route.vendor.name, self._route.country
+        try:
+            await self._services.coordination.ride_ledger.mark_unsettled_start(
+                vendor, self._performer, self._order.order_id
+            )
+        except LedgerUnavailable as error:
+            raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
+        UNSETTLED_STARTS.labels(vendor, country).inc()
+        # The run's canonical line is a WARNING already (a fallback follows): it carries this.
+        annotate_line(unsettled_start_marked=True)
+        log.debug("start_ride.unsettled_start_marked")
+
+    async def _ensure_started_for_this_performer(self, ride_id: str) -> None:
+        """A stored ride is reused only for the order, driver and car it was started for: an
+        order moved to another driver keeps the first driver's ride id (§3a)."""
+        try:
+            record = await self._services.coordination.ride_ledger.record_of(
+                self._route.vendor.name, ride_id
+            )
+        except LedgerUnavailable as error:
+            raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
+        if record is None or (
+            record.holder == self._order.order_id and record.performer == self._performer
+        ):
+            return
+        log.warning(
+            "start_ride.meter_ride_of_another_performer",
+            ride_id=ride_id,
+            detail="the order holds a ride started for another driver or car; it is left alone",
+        )
+        raise StepFailed(StartStep.RIDE_OF_ANOTHER_PERFORMER, "started_for_another_performer")
 
     def _report_stale(self, ride: _ClaimedRide) -> None:
         STALE_METER_RIDES.labels(self._route.vendor.name, self._route.country).inc()

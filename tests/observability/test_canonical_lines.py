@@ -114,7 +114,8 @@ async def lines(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Lines
                     statuses[name] = response.status
 
             await start("start-ok", STARTED)
-            sims.monitex.faults.add(Fault(MONITEX_START, status=503, times=1))
+            # Down for the start and for the second ask a 503 earns (§3a): the start falls back.
+            sims.monitex.faults.add(Fault(MONITEX_START, status=503, times=2))
             await start("start-vendor-503", FALLS_BACK)
             await start("start-for-stop-503", STOP_FAILS)
             await finish("finish-ok", STARTED)
@@ -249,8 +250,14 @@ def test_a_fallback_is_a_warning_naming_the_failed_step_and_call(lines: Lines) -
     assert line["failed_steps"] == [
         {"step": "vendor_start_failed", "cause": "vendor_error_status", "reaction": "FALLBACK"}
     ]
+    # The 503 may have made a ride: asked once more (§3a), then the driver was marked.
+    assert (line["start_asked_again"], line["unsettled_start_marked"]) == (
+        "vendor_error_status",
+        True,
+    )
     calls = without_timings(line["calls"])
     assert calls[4:] == [
+        {"call": "monitex.start_ride", "outcome": "vendor_error_status", "status": 503},
         {"call": "monitex.start_ride", "outcome": "vendor_error_status", "status": 503},
         {"call": "driver_orders_builder.setcar_update_lite", "outcome": "ok", "status": 200},
         {"call": "client_notify.push_force_polling_order", "outcome": "ok", "status": 200},

@@ -73,7 +73,8 @@ async def drive_start_rides(world: RunningWorld, gateway: Gateway) -> None:
     await gateway.start_ride("order-no-permit")
     sims.personal.faults.add(Fault(IDENTIFICATION, status=500, times=1))
     await gateway.start_ride("order-no-id")
-    sims.monitex.faults.add(Fault(MONITEX_START, status=500, times=1))
+    # Down for the start and for the second ask a 500 earns (§3a), so the start falls back.
+    sims.monitex.faults.add(Fault(MONITEX_START, status=500, times=2))
     await gateway.start_ride("order-vendor-down")
     sims.order_core.faults.add(Fault(SET_FIELDS, status=500, times=1))
     await gateway.start_ride("order-not-stored")

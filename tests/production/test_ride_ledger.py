@@ -8,10 +8,12 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from gateway.coordination import LedgerUnavailable, RideClaim
+from gateway.coordination import LedgerUnavailable, RideClaim, RidePerformer, RideRecord
 from gateway.coordination.ride_ledger import CREATED_KEY, LEDGER_RETENTION_S, RedisRideLedger
 from tests.processes import free_port
 from tests.production.stream import StreamProbe
+
+PERFORMER = RidePerformer(park_id="park-1", driver_profile_id="driver-1", car_id="car-1")
 
 
 def ledger_age() -> float | None:
@@ -28,9 +30,9 @@ async def test_the_first_order_keeps_the_ride_for_seven_days(
 ) -> None:
     ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
 
-    first = await ledger.claim(vendor, "ride-1", "order-a")
-    again = await ledger.claim(vendor, "ride-1", "order-a")
-    other = await ledger.claim(vendor, "ride-1", "order-b")
+    first = await ledger.claim(vendor, "ride-1", "order-a", PERFORMER)
+    again = await ledger.claim(vendor, "ride-1", "order-a", PERFORMER)
+    other = await ledger.claim(vendor, "ride-1", "order-b", PERFORMER)
 
     assert first == RideClaim(holder="order-a", new=True)
     assert again == RideClaim(holder="order-a", new=False)
@@ -38,6 +40,64 @@ async def test_the_first_order_keeps_the_ride_for_seven_days(
     assert not other.belongs_to("order-b")
     ttl = await probe.redis.ttl(f"meters:ride_ledger:{vendor}:ride-1")
     assert LEDGER_RETENTION_S - 60 < ttl <= LEDGER_RETENTION_S
+
+
+async def test_a_claim_records_whom_the_ride_was_started_for(
+    probe: StreamProbe, vendor: str
+) -> None:
+    ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
+    other_driver = RidePerformer(park_id="park-1", driver_profile_id="driver-2", car_id="car-2")
+
+    await ledger.claim(vendor, "ride-1", "order-a", PERFORMER)
+    await ledger.claim(vendor, "ride-1", "order-b", other_driver)
+
+    # The first claim's performer stays, as its holder does.
+    assert await ledger.record_of(vendor, "ride-1") == RideRecord("order-a", PERFORMER)
+    assert await ledger.record_of(vendor, "ride-2") is None
+
+
+async def test_an_unsettled_start_takes_the_drivers_next_unclaimed_ride_once(
+    probe: StreamProbe, vendor: str
+) -> None:
+    ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
+    same_driver_other_car = RidePerformer(PERFORMER.park_id, PERFORMER.driver_profile_id, "car-9")
+
+    await ledger.mark_unsettled_start(vendor, PERFORMER, "order-a")
+    ttl = await probe.redis.ttl(f"meters:unsettled_start:{vendor}:park-1:driver-1")
+    assert LEDGER_RETENTION_S - 60 < ttl <= LEDGER_RETENTION_S
+    # The driver's next order is answered an unclaimed ride: it is held for the marked order.
+    first = await ledger.claim(vendor, "ride-1", "order-b", same_driver_other_car)
+    # The mark went with that answer: the next unclaimed ride is the claimant's own.
+    second = await ledger.claim(vendor, "ride-2", "order-c", PERFORMER)
+
+    assert first == RideClaim(holder="order-a", new=True)
+    assert second == RideClaim(holder="order-c", new=True)
+    assert await probe.redis.exists(f"meters:unsettled_start:{vendor}:park-1:driver-1") == 0
+
+
+async def test_a_mark_is_gone_with_an_answer_another_order_already_holds(
+    probe: StreamProbe, vendor: str
+) -> None:
+    ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
+    await ledger.claim(vendor, "ride-1", "order-a", PERFORMER)
+    await ledger.mark_unsettled_start(vendor, PERFORMER, "order-b")
+
+    held = await ledger.claim(vendor, "ride-1", "order-c", PERFORMER)
+    later = await ledger.claim(vendor, "ride-2", "order-d", PERFORMER)
+
+    assert held == RideClaim(holder="order-a", new=False)
+    assert later == RideClaim(holder="order-d", new=True)
+
+
+async def test_a_mark_the_replicas_do_not_hold_is_unavailable(
+    probe: StreamProbe, vendor: str
+) -> None:
+    unreplicated = RedisRideLedger(probe.redis, replicas_to_acknowledge=3)
+
+    with pytest.raises(
+        LedgerUnavailable, match=r"the mark reached \d of 3 replicas within 1000 ms"
+    ):
+        await unreplicated.mark_unsettled_start(vendor, PERFORMER, "order-a")
 
 
 async def test_a_claim_the_replicas_do_not_hold_is_unavailable_yet_never_overwritten(
@@ -48,9 +108,9 @@ async def test_a_claim_the_replicas_do_not_hold_is_unavailable_yet_never_overwri
     unreplicated = RedisRideLedger(probe.redis, replicas_to_acknowledge=3)
 
     with pytest.raises(LedgerUnavailable, match="of 3 replicas within 1000 ms"):
-        await unreplicated.claim(vendor, "ride-1", "order-a")
+        await unreplicated.claim(vendor, "ride-1", "order-a", PERFORMER)
 
-    later = await RedisRideLedger(probe.redis, 0).claim(vendor, "ride-1", "order-b")
+    later = await RedisRideLedger(probe.redis, 0).claim(vendor, "ride-1", "order-b", PERFORMER)
     assert later == RideClaim(holder="order-a", new=False)
 
 
@@ -61,7 +121,7 @@ async def test_the_gauge_reports_the_age_of_the_ledger_where_it_lives(
     eight_days_ago = time.time() - 8 * 24 * 3600
     await probe.redis.set(CREATED_KEY, repr(eight_days_ago))
     try:
-        await ledger.claim(vendor, "ride-1", "order-a")
+        await ledger.claim(vendor, "ride-1", "order-a", PERFORMER)
         assert (ledger_age() or 0.0) > LEDGER_RETENTION_S
 
         # Redis came back empty: the next process to look creates the ledger anew.
@@ -77,4 +137,6 @@ async def test_the_gauge_reports_the_age_of_the_ledger_where_it_lives(
 async def test_an_unreachable_ledger_is_unavailable(vendor: str) -> None:
     async with Redis(port=free_port(), socket_connect_timeout=0.2) as nowhere:
         with pytest.raises(LedgerUnavailable):
-            await RedisRideLedger(nowhere, 0).claim(vendor, "ride-1", "order-a")
+            await RedisRideLedger(nowhere, 0).claim(vendor, "ride-1", "order-a", PERFORMER)
+        with pytest.raises(LedgerUnavailable):
+            await RedisRideLedger(nowhere, 0).record_of(vendor, "ride-1")

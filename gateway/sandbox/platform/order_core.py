@@ -69,6 +69,7 @@ class OrderCoreSimulator(Simulator):
         router.add_post(SET_FIELDS, self._set_fields)
         router.add_post("/_sim/orders", self._seed_order)
         router.add_get("/_sim/orders/{order_id}", self._show_order)
+        router.add_post("/_sim/orders/{order_id}/reassign", self._reassign_order)
 
     async def _get_fields(self, request: web.Request) -> web.Response:
         fields = expect_str_list(await _read_bson(request), "fields")
@@ -125,6 +126,20 @@ class OrderCoreSimulator(Simulator):
         order_id = expect_str(body, "order_id")
         self.add_order(order_id, expect_object(body.get("document"), "document"))
         return self._show(order_id, status=201)
+
+    async def _reassign_order(self, request: web.Request) -> web.Response:
+        """The order moves to another driver and car, as order-core moves it: everything else,
+        ``order.external_meter_ride_id`` included, stays."""
+        stored = self._orders.get(request.match_info["order_id"])
+        if stored is None:
+            return _no_such_order()
+        body = expect_object(await read_json(request))
+        performer = stored.document.setdefault("order", {}).setdefault("performer", {})
+        performer["db_id"] = expect_str(body, "park_id")
+        performer["uuid"] = expect_str(body, "driver_profile_id")
+        performer["car_id"] = expect_str(body, "car_id")
+        stored.revision["order.version"] += 1
+        return self._show(request.match_info["order_id"])
 
     async def _show_order(self, request: web.Request) -> web.Response:
         return self._show(request.match_info["order_id"])
