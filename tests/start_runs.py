@@ -44,15 +44,20 @@ async def run_start(
     monkeypatch: pytest.MonkeyPatch,
     order_id: str,
     services: Services | None = None,
+    *,
+    last_delivery: bool = False,
 ) -> Run:
     """Run the task in-process, as the worker does (in the trace its enqueuer passed on), with
-    the gateway's services or those given, and read what it left behind."""
+    the gateway's services or those given, and read what it left behind. ``last_delivery``: as
+    the worker runs the delivery past which the broker dead-letters."""
     log = capture_log_of(monkeypatch, start_ride_module)
     before = await scrape(gateway.client)
     outcome: StartOutcome | LeaveUnacknowledged
     with continued_trace("start-ride task", {"traceparent": TRACEPARENT}, SpanKind.CONSUMER):
         try:
-            outcome = await start_ride(order_id, services or gateway.client.app[SERVICES])
+            outcome = await start_ride(
+                order_id, services or gateway.client.app[SERVICES], last_delivery=last_delivery
+            )
         except LeaveUnacknowledged as left_pending:
             outcome = left_pending
     after = await scrape(gateway.client)

@@ -6,7 +6,13 @@ import pytest
 
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
-from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
+from gateway.rides.fallback_policy import (
+    START_RIDE_FALLBACK_POLICY,
+    Reaction,
+    StartStep,
+    asks_start_again,
+    reaction_to,
+)
 from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
 from gateway.sandbox.faults import Fault
@@ -42,6 +48,29 @@ def test_start_ride_matrix_matches_the_design() -> None:
         StartStep.SETCAR: Reaction.END,
         StartStep.PUSH: Reaction.IGNORE,
     }
+
+
+def test_on_the_last_delivery_only_the_rows_that_stay_pending_change_and_they_fall_back() -> None:
+    # docs/design.md §3a "The last delivery": no redelivery follows to decide.
+    changed = {
+        step: reaction_to(step, last_delivery=True)
+        for step in StartStep
+        if reaction_to(step, last_delivery=True) is not reaction_to(step)
+    }
+    assert changed == {
+        StartStep.TAKE_LEASE: Reaction.FALLBACK_AND_CANCEL_RIDE,
+        StartStep.LEASE_LOST: Reaction.FALLBACK_AND_CANCEL_RIDE,
+        StartStep.CLAIM_RIDE: Reaction.FALLBACK_AND_CANCEL_RIDE,
+    }
+
+
+def test_only_a_lost_answer_of_an_idempotent_start_is_asked_again() -> None:
+    assert [
+        (lost, idempotent)
+        for lost in (False, True)
+        for idempotent in (False, True)
+        if asks_start_again(lost, idempotent)
+    ] == [(True, True)]
 
 
 def test_refusals_match_the_design() -> None:

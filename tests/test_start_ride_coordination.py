@@ -329,3 +329,43 @@ async def test_a_ride_another_delivery_stored_meanwhile_is_adopted_after_a_revis
         READ_ORDER, GATHER, VENDOR_START, STORE, REREAD_ORDER, TELL_APP
     )
     assert setcar_values(world.sims) == ["true"]
+
+
+async def test_the_last_delivery_falls_back_where_a_ledger_it_cannot_reach_would_leave_it_pending(
+    world: RunningWorld, cancellable_gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§3a The last delivery: the broker would dead-letter the next one, so the app is told and
+    the meter's ride, whose claim is not known to be this order's, is left for a person."""
+    world.sims.seed_ride(RIDE)
+    ledger = UnavailableRideLedger()
+    services = with_coordination(services_of(cancellable_gateway), ride_ledger=ledger)
+    CancellableMonitex.cancelled.clear()
+
+    run = await run_start(
+        cancellable_gateway, monkeypatch, "order-il-1", services, last_delivery=True
+    )
+
+    vendor = "cancellable_monitex"
+    assert_recorded(run, vendor, StartResult.FALLBACK, "ride_ledger_unavailable", level="warning")
+    assert failed_steps(run) == [
+        ("ride_ledger_unavailable", "redis_unavailable", "FALLBACK_AND_CANCEL_RIDE")
+    ]
+    (ride_id,) = world.sims.monitex.rides
+    assert run.finished["ride_id"] == ride_id
+    assert CancellableMonitex.cancelled == []
+    assert setcar_values(world.sims) == ["false"]
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, TELL_APP)
+
+
+async def test_the_last_delivery_whose_lease_is_lost_still_tells_the_app_nothing(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another run may hold the order: even the last delivery sends nothing it could contradict."""
+    world.sims.seed_ride(RIDE)
+    lease = lost_once(called(world, "monitex", MONITEX_START))
+    services = with_coordination(services_of(gateway), order_lease=GivenOrderLease(lease))
+
+    run = await run_start(gateway, monkeypatch, RIDE.order_id, services, last_delivery=True)
+
+    assert_left_pending(run, "monitex", "order_lease_lost")
+    assert setcar_values(world.sims) == []

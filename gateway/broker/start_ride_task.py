@@ -42,4 +42,7 @@ async def meters_integration_api_call(
         # The run's span continues the trace its enqueuer put in the labels.
         continued_trace("start-ride task", context.message.labels, SpanKind.CONSUMER),
     ):
-        await start_ride(order_id, services_of(context.state))
+        services = services_of(context.state)
+        # The broker dead-letters a delivery past max_deliveries instead of running it.
+        last = deliveries >= services.settings.broker.max_deliveries
+        await start_ride(order_id, services, last_delivery=last)

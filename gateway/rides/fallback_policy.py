@@ -84,8 +84,15 @@ START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
 }
 
 
-def reaction_to(step: StartStep) -> Reaction:
-    return START_RIDE_FALLBACK_POLICY[step]
+def reaction_to(step: StartStep, *, last_delivery: bool = False) -> Reaction:
+    """The step's row. On the last delivery the broker allows (``broker.max_deliveries``), a row
+    that would leave the run pending falls back instead, ending an orphaned ride if §3a allows:
+    no redelivery follows to decide, and a dead letter would leave the app untold and the meter
+    running (docs/design.md §3a "The last delivery")."""
+    reaction = START_RIDE_FALLBACK_POLICY[step]
+    if last_delivery and reaction.leaves_unacknowledged:
+        return Reaction.FALLBACK_AND_CANCEL_RIDE
+    return reaction
 
 
 def asks_start_again(answer_may_be_lost: bool, start_is_idempotent: bool) -> bool:

@@ -105,17 +105,20 @@ def _cause(error: Exception) -> str:
     return "unexpected_" + type(error).__name__
 
 
-async def start_ride(order_id: str, services: Services) -> StartOutcome:
+async def start_ride(
+    order_id: str, services: Services, *, last_delivery: bool = False
+) -> StartOutcome:
     """Run the whole task for one order and record its outcome, once: the metrics and the run's
     canonical log line, ``start_ride.finished`` (docs/design.md §9).
 
     Never raises for a failed step; raises LeaveUnacknowledged when the policy says the run
-    must stay pending.
+    must stay pending. ``last_delivery``: the broker will not deliver the task again (the next
+    delivery would be dead-lettered), which the policy takes into account (§3a).
     """
     started = time.perf_counter()
     with gathering() as line:
         try:
-            outcome = await _StartRide(order_id, services).run()
+            outcome = await _StartRide(order_id, services, last_delivery).run()
         except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
             log.error("start_ride.crashed", **crash_site(error))
             outcome = StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR)
@@ -143,9 +146,10 @@ async def start_ride(order_id: str, services: Services) -> StartOutcome:
 
 
 class _StartRide:
-    def __init__(self, order_id: str, services: Services) -> None:
+    def __init__(self, order_id: str, services: Services, last_delivery: bool) -> None:
         self._order_id = order_id
         self._services = services
+        self._last_delivery = last_delivery
 
     async def run(self) -> StartOutcome:
         # The lease comes first: a second delivery running beside this one calls nothing.
@@ -175,7 +179,9 @@ class _StartRide:
             return StartOutcome(StartResult.SKIPPED, "vendor_cannot_start", vendor, country)
         if order.alias_id is None or order.park_id is None or order.driver_profile_id is None:
             return StartOutcome(StartResult.SKIPPED, "order_without_performer", vendor, country)
-        return await _MeterRideLaunch(order, route, self._services, lease).run()
+        return await _MeterRideLaunch(
+            order, route, self._services, lease, self._last_delivery
+        ).run()
 
     def _skipped(self, order: Order, reason: str) -> StartOutcome:
         log.debug("start_ride.skipped", reason=reason)
@@ -202,11 +208,19 @@ class _ClaimedRide:
 class _MeterRideLaunch:
     """Steps 3 to 8 for an order the meter flow applies to, holding the order's lease."""
 
-    def __init__(self, order: Order, route: MeterRoute, services: Services, lease: Lease) -> None:
+    def __init__(
+        self,
+        order: Order,
+        route: MeterRoute,
+        services: Services,
+        lease: Lease,
+        last_delivery: bool,
+    ) -> None:
         self._order = order
         self._route = route
         self._services = services
         self._lease = lease
+        self._last_delivery = last_delivery
         self._alias_id = order.alias_id or ""
         self._park_id = order.park_id or ""
         self._driver_profile_id = order.driver_profile_id or ""
@@ -429,11 +443,15 @@ class _MeterRideLaunch:
             log.warning("start_ride.orphaned_ride_left_running", ride_id=ride.ride_id)
         return await self._tell_driver_app(StartResult.ALREADY_STARTED, "ok", running=True)
 
-    def _record(self, failure: StepFailed) -> Reaction:
-        return _record_failure(failure, self._route.vendor.name, self._route.country)
+    def _record(self, failure: StepFailed, *, last_delivery: bool = False) -> Reaction:
+        return _record_failure(
+            failure, self._route.vendor.name, self._route.country, last_delivery=last_delivery
+        )
 
     async def _after_failure(self, failure: StepFailed, ride: _ClaimedRide | None) -> StartOutcome:
-        reaction = self._record(failure)
+        # The one place a last delivery changes a row (§3a): a failure of the steps before the
+        # app is told; once telling it, the app's own channel is what failed.
+        reaction = self._record(failure, last_delivery=self._last_delivery)
         if reaction.leaves_unacknowledged:
             return self._outcome(StartResult.ENDED, failure.step.value, left_unacknowledged=True)
         if reaction.cancels_orphaned_ride and ride is not None:
@@ -554,8 +572,10 @@ class _MeterRideLaunch:
         return self._outcome(StartResult.ENDED, failure.step.value)
 
 
-def _record_failure(failure: StepFailed, vendor: str, country: str) -> Reaction:
-    reaction = reaction_to(failure.step)
+def _record_failure(
+    failure: StepFailed, vendor: str, country: str, *, last_delivery: bool = False
+) -> Reaction:
+    reaction = reaction_to(failure.step, last_delivery=last_delivery)
     START_RIDE_STEP_FAILURES.labels(vendor, country, failure.step.value, failure.cause).inc()
     step = {"step": failure.step.value, "cause": failure.cause, "reaction": reaction.name}
     line = current_line()
