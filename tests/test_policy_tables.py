@@ -45,6 +45,7 @@ def test_start_ride_matrix_matches_the_design() -> None:
         StartStep.STALE_METER_RIDE: Reaction.FALLBACK,
         StartStep.RIDE_OF_ANOTHER_PERFORMER: Reaction.FALLBACK,
         StartStep.STORE_RIDE_ID: Reaction.FALLBACK_AND_CANCEL_RIDE,
+        StartStep.FINISHED_FIRST: Reaction.END_AND_CANCEL_RIDE,
         StartStep.SETCAR: Reaction.END,
         StartStep.PUSH: Reaction.IGNORE,
     }

@@ -16,6 +16,11 @@ from gateway.coordination.finish_replay import (
     PricedOrders,
     RedisPricedOrders,
 )
+from gateway.coordination.finished_first import (
+    FinishedFirst,
+    InProcessFinishedFirst,
+    RedisFinishedFirst,
+)
 from gateway.coordination.order_lease import (
     InProcessOrderLease,
     OrderLease,
@@ -34,6 +39,7 @@ class Coordination:
     ride_ledger: RideLedger
     order_lease: OrderLease
     finish_replay: FinishReplay
+    finished_first: FinishedFirst
 
 
 def coordination_for(broker: AsyncBroker, settings: Settings) -> Coordination:
@@ -45,7 +51,12 @@ def coordination_for(broker: AsyncBroker, settings: Settings) -> Coordination:
     pool = getattr(broker, "connection_pool", None)
     if pool is None:
         in_process = InProcessPricedOrders(replay_s) if replay_s else None
-        return Coordination(InProcessRideLedger(), InProcessOrderLease(), FinishReplay(in_process))
+        return Coordination(
+            InProcessRideLedger(),
+            InProcessOrderLease(),
+            FinishReplay(in_process),
+            InProcessFinishedFirst(),
+        )
     redis = Redis(connection_pool=pool)
     priced: PricedOrders | None = None
     if replay_s:
@@ -55,4 +66,5 @@ def coordination_for(broker: AsyncBroker, settings: Settings) -> Coordination:
         RedisRideLedger(redis, settings.broker.replicas_to_acknowledge()),
         RedisOrderLease(redis, lease_expiry_ms(settings.broker.redelivery_timeout_ms)),
         FinishReplay(priced),
+        RedisFinishedFirst(redis),
     )

@@ -150,6 +150,15 @@ START_SCENARIOS = (
         ),
     ),
     Scenario(
+        "Finish before the start",
+        "§3a a finish before the start: the driver keyed the price in, no meter is started",
+        ISRAELI_RIDE,
+        (
+            FinishRide(refused(Refusal.METER_RIDE_NOT_FOUND)),
+            StartRide(left_alone(StartResult.ENDED, StartStep.FINISHED_FIRST)),
+        ),
+    ),
+    Scenario(
         "Order no longer live",
         "§3a only live orders: a finished order is skipped",
         RideSeed("order-il-1", "alias-il-1", status="finished"),

@@ -29,6 +29,7 @@ class StartStep(StrEnum):
     CLAIM_RIDE = "ride_ledger_unavailable"
     STALE_METER_RIDE = "stale_meter_ride"
     RIDE_OF_ANOTHER_PERFORMER = "meter_ride_of_another_performer"
+    FINISHED_FIRST = "finish_came_first"
     STORE_RIDE_ID = "ride_id_not_stored"
     SETCAR = "setcar_failed"
     PUSH = "push_failed"
@@ -41,6 +42,9 @@ class Reaction(Enum):
         "end the orphaned vendor ride if §3a allows it (the order holds no ride id, this run's "
         "ledger claim was new, the vendor can), then fall back"
     )
+    END_AND_CANCEL_RIDE = (
+        "end the orphaned vendor ride if §3a allows it, then end: nothing is sent to the app"
+    )
     IGNORE = "carry on as if the step had succeeded"
     LEAVE_UNACKNOWLEDGED = "stop here; the delivery stays pending and its redelivery decides"
 
@@ -50,7 +54,7 @@ class Reaction(Enum):
 
     @property
     def cancels_orphaned_ride(self) -> bool:
-        return self is Reaction.FALLBACK_AND_CANCEL_RIDE
+        return self in (Reaction.FALLBACK_AND_CANCEL_RIDE, Reaction.END_AND_CANCEL_RIDE)
 
     @property
     def carries_on(self) -> bool:
@@ -79,6 +83,9 @@ START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
     # never reused for this performer; left alone.
     StartStep.RIDE_OF_ANOTHER_PERFORMER: Reaction.FALLBACK,
     StartStep.STORE_RIDE_ID: Reaction.FALLBACK_AND_CANCEL_RIDE,  # revision or set-fields
+    # The driver's finish-ride found no ride and the driver keyed the price in: neither store
+    # nor announce the ride the vendor answered after it.
+    StartStep.FINISHED_FIRST: Reaction.END_AND_CANCEL_RIDE,
     StartStep.SETCAR: Reaction.END,  # no push
     StartStep.PUSH: Reaction.IGNORE,
 }

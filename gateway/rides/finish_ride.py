@@ -62,6 +62,13 @@ class FinishRide:
         self.vendor, self.country = route.vendor.name, route.country
         structlog.contextvars.bind_contextvars(vendor=self.vendor)
         ride = self._checked_ride(order, route)
+        if route.vendor.can(Capability.START_RIDE) and ride.ride_id is None:
+            # Its start may still land: the mark keeps it from storing or announcing (§3a).
+            finished_first = self._services.coordination.finished_first
+            await finished_first.record(self.vendor, self._request.alias_id)
+            raise FinishRideRefused(
+                Refusal.METER_RIDE_NOT_FOUND, "no meter ride was started for this order"
+            )
         if ride.ride_id is not None:
             await self._ensure_started_for_this_performer(order, ride.ride_id)
         key = ReplayKey(
@@ -119,10 +126,6 @@ class FinishRide:
         if order.fixed_price is None or request.user_price != order.fixed_price:
             raise FinishRideRefused(
                 Refusal.FIXED_PRICE_MISMATCH, "price differs from the order's fixed price"
-            )
-        if route.vendor.can(Capability.START_RIDE) and not order.external_meter_ride_id:
-            raise FinishRideRefused(
-                Refusal.METER_RIDE_NOT_FOUND, "no meter ride was started for this order"
             )
         return MeterRideFinish(
             order_id=order.order_id,

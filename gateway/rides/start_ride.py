@@ -257,14 +257,29 @@ class _MeterRideLaunch:
             if not ride.claim.belongs_to(self._order.order_id):
                 self._report_stale(ride)
                 raise StepFailed(StartStep.STALE_METER_RIDE, "claimed_by_another_order")
+            await self._ensure_no_finish_came_first()
             stored_meanwhile = await self._store_ride_id(ride.ride_id)
         except StepFailed as failure:
             return await self._after_failure(failure, ride)
         if stored_meanwhile is not None:
             return await self._adopted_from_concurrent_delivery(ride, stored_meanwhile)
+        try:
+            await self._ensure_no_finish_came_first()
+        except StepFailed as failure:
+            # The order holds the ride now, so it is no orphan: a retried finish stops it.
+            return await self._after_failure(failure, None)
         return await self._tell_driver_app(StartResult.STARTED, "ok", running=True)
 
+    async def _ensure_no_finish_came_first(self) -> None:
+        """§3a A finish before the start: checked before the vendor is asked, before the ride is
+        stored and before the app is told it runs."""
+        finished_first = self._services.coordination.finished_first
+        if await finished_first.came_first(self._route.vendor.name, self._alias_id):
+            raise StepFailed(StartStep.FINISHED_FIRST, "finish_found_no_ride")
+
     async def _start_vendor_ride(self) -> _ClaimedRide:
+        # A finish that came first needs no meter at all.
+        await self._ensure_no_finish_came_first()
         fixed_price = self._order.fixed_price
         if fixed_price is None:
             raise StepFailed(StartStep.FIXED_PRICE, "order has no fixed price")
