@@ -18,7 +18,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-KEY_PREFIX = "meters:finished_first:"
+# Beside the order lease (the same concern: who may act on the order now).
+KEY_PREFIX = "meters:order_lease_finished_first:"
 # Longer than any start-ride task waits in a backlog; by then order-core has finished the order
 # and the start skips it as no longer active anyway.
 RETENTION_S = 24 * 3600

@@ -39,7 +39,8 @@ REPLICATION_TIMEOUT_MS = 1000
 REPORT_BUDGET_S = 0.1
 KEY_PREFIX = "meters:ride_ledger:"
 CREATED_KEY = "meters:ride_ledger_created"
-UNSETTLED_PREFIX = "meters:unsettled_start:"
+# Under the ledger's own prefix: the ledger is one concern, whatever Redis permissions name it by.
+UNSETTLED_PREFIX = "meters:ride_ledger_unsettled_start:"
 
 
 class LedgerUnavailable(Exception):

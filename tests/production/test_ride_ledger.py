@@ -63,7 +63,7 @@ async def test_an_unsettled_start_takes_the_drivers_next_unclaimed_ride_once(
     same_driver_other_car = RidePerformer(PERFORMER.park_id, PERFORMER.driver_profile_id, "car-9")
 
     await ledger.mark_unsettled_start(vendor, PERFORMER, "order-a")
-    ttl = await probe.redis.ttl(f"meters:unsettled_start:{vendor}:park-1:driver-1")
+    ttl = await probe.redis.ttl(f"meters:ride_ledger_unsettled_start:{vendor}:park-1:driver-1")
     assert LEDGER_RETENTION_S - 60 < ttl <= LEDGER_RETENTION_S
     # The driver's next order is answered an unclaimed ride: it is held for the marked order.
     first = await ledger.claim(vendor, "ride-1", "order-b", same_driver_other_car)
@@ -72,7 +72,10 @@ async def test_an_unsettled_start_takes_the_drivers_next_unclaimed_ride_once(
 
     assert first == RideClaim(holder="order-a", new=True)
     assert second == RideClaim(holder="order-c", new=True)
-    assert await probe.redis.exists(f"meters:unsettled_start:{vendor}:park-1:driver-1") == 0
+    assert (
+        await probe.redis.exists(f"meters:ride_ledger_unsettled_start:{vendor}:park-1:driver-1")
+        == 0
+    )
 
 
 async def test_a_mark_is_gone_with_an_answer_another_order_already_holds(
