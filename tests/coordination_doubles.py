@@ -63,10 +63,13 @@ class GivenOrderLease(OrderLease):
 
 
 class UnavailableRideLedger(RideLedger):
-    """A ledger whose Redis cannot be reached (or whose claim no replica acknowledged)."""
+    """A ledger whose Redis cannot be reached by the time a ride is claimed or read (or whose
+    claim no replica acknowledged). It took the driver's mark before the vendor was asked
+    (``marks``): the ledger was lost in between, the case a claim failure is."""
 
     def __init__(self) -> None:
         self.claims: list[tuple[str, str, str]] = []
+        self.marks: list[tuple[str, RidePerformer, str]] = []
 
     async def claim(
         self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
@@ -78,6 +81,11 @@ class UnavailableRideLedger(RideLedger):
         raise LedgerUnavailable("ConnectionError: the test cut Redis off")
 
     async def mark_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        self.marks.append((vendor, performer, order_id))
+
+    async def lift_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
     ) -> None:
         raise LedgerUnavailable("ConnectionError: the test cut Redis off")

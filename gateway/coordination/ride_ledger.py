@@ -14,10 +14,12 @@ empty or lost writes in a failover) and stale rides are not fully guarded.
 Each claim records who the ride was started for (``RidePerformer``: the driver and the car), so
 a ride stored on an order that moved to another driver is never reused or stopped for them.
 
-A start whose outcome stayed unknown (the vendor may have made a ride whose id never reached
-us) leaves a mark on its driver: the next ride id the vendor answers for that driver, if no
-order holds it yet, is claimed for the order that left the mark, and the mark is gone with that
-answer, whatever it was (docs/design.md §3a "A start whose answer was lost").
+Before a vendor whose start is idempotent is asked, the run marks its driver as awaiting its
+order's ride; the claim of the ride answered takes the mark away, and a start that surely made
+nothing lifts it. A mark left behind (the answer lost, the run crashed, the ledger out of reach
+at the claim) makes the next ride id the vendor answers that driver, if no order holds it yet,
+claimed for the order that left the mark; the mark is gone with that answer, whatever it was
+(docs/design.md §3a "A start whose answer was lost").
 """
 
 import asyncio
@@ -107,7 +109,14 @@ class RideLedger(ABC):
     async def mark_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
     ) -> None:
-        """The order's start may have made a ride whose id never arrived: mark its driver."""
+        """The order's start is about to be asked of the vendor: mark its driver, unless
+        another order's mark is there (a ride that start may have made is still unclaimed)."""
+
+    @abstractmethod
+    async def lift_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        """The order's start surely made nothing: lift its own mark (another's stays)."""
 
     @abstractmethod
     async def report_age(self) -> None:
@@ -147,7 +156,17 @@ class InProcessRideLedger(RideLedger):
         self, vendor: str, performer: RidePerformer, order_id: str
     ) -> None:
         now = self._expire()
-        self._unsettled[_driver_key(vendor, performer)] = (now + LEDGER_RETENTION_S, order_id)
+        self._unsettled.setdefault(
+            _driver_key(vendor, performer), (now + LEDGER_RETENTION_S, order_id)
+        )
+
+    async def lift_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        key = _driver_key(vendor, performer)
+        marked = self._unsettled.get(key)
+        if marked is not None and marked[1] == order_id:
+            del self._unsettled[key]
 
     def _expire(self) -> float:
         now = time.monotonic()
@@ -223,6 +242,11 @@ class RedisRideLedger(RideLedger):
         )
         self._require_replicas("mark", acknowledged)
 
+    async def lift_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        await self._run(_LIFT_SCRIPT, [_unsettled_key(vendor, performer)], [order_id])
+
     async def _run(self, script: str, keys: list[str], args: list[str | int]) -> tuple[Any, int]:
         """The script's answer, and how many replicas acknowledged its writes (WAIT, on the same
         connection; not asked when none need to)."""
@@ -261,8 +285,14 @@ return redis.call('GET', KEYS[1])
 """
 
 
+# Never over another order's mark: that order's ride may be the one still unclaimed.
 _MARK_SCRIPT = """
-return redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2])
+"""
+# Only the order's own mark.
+_LIFT_SCRIPT = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 
 

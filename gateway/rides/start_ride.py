@@ -312,26 +312,35 @@ class _MeterRideLaunch:
         return _ClaimedRide(ride_id, claim)
 
     async def _vendor_ride(self, ride: MeterRideStart) -> str:
-        """The vendor's ride id. A start whose answer was lost is asked once more where the
-        policy says so (§3a); if that fails too, the driver is marked before the failure's row
-        applies, so the ride the first start may have made is held for this order."""
+        """The vendor's ride id (§3a "A start whose answer was lost").
+
+        Before a vendor whose start is idempotent is asked, the driver is marked as awaiting
+        this order's ride: a ride it makes is then held for this order even when its id never
+        arrives here (a lost answer, a crash, the ledger out of reach), and the claim of the
+        ride answered takes the mark away. A start whose answer was lost is asked once more
+        where the policy says so; a start that surely made nothing lifts the mark again.
+        """
+        idempotent = self._route.vendor.can(Capability.IDEMPOTENT_START)
+        if idempotent:
+            self._before_side_effect()
+            await self._mark_start_in_flight()
         self._before_side_effect()
         try:
             return await self._ask_vendor_to_start(ride)
-        except StepFailed as lost:
-            vendor = self._route.vendor
-            if not asks_start_again(
-                lost.answer_may_be_lost, vendor.can(Capability.IDEMPOTENT_START)
-            ):
+        except StepFailed as first:
+            if not asks_start_again(first.answer_may_be_lost, idempotent):
+                if idempotent:  # and so the failure says nothing was made
+                    await self._lift_start_mark()
                 raise
-            annotate_line(start_asked_again=lost.cause)
-            log.debug("start_ride.vendor_asked_again", cause=lost.cause)
+            annotate_line(start_asked_again=first.cause)
+            log.debug("start_ride.vendor_asked_again", cause=first.cause)
         self._before_side_effect()
         try:
             return await self._ask_vendor_to_start(ride)
         except StepFailed:
-            self._before_side_effect()
-            await self._mark_unsettled_start()
+            # Whatever the first start made is still unknown: the mark stays on the driver.
+            UNSETTLED_STARTS.labels(self._route.vendor.name, self._route.country).inc()
+            annotate_line(unsettled_start_marked=True)
             raise
 
     async def _ask_vendor_to_start(self, ride: MeterRideStart) -> str:
@@ -356,18 +365,24 @@ class _MeterRideLaunch:
                 StartStep.VENDOR_START, _cause(error), answer_may_be_lost=True
             ) from None
 
-    async def _mark_unsettled_start(self) -> None:
-        vendor, country = self._route.vendor.name, self._route.country
+    async def _mark_start_in_flight(self) -> None:
         try:
             await self._services.coordination.ride_ledger.mark_unsettled_start(
-                vendor, self._performer, self._order.order_id
+                self._route.vendor.name, self._performer, self._order.order_id
             )
         except LedgerUnavailable as error:
+            # Nothing was asked of the vendor yet: the redelivery decides.
             raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
-        UNSETTLED_STARTS.labels(vendor, country).inc()
-        # The run's canonical line is a WARNING already (a fallback follows): it carries this.
-        annotate_line(unsettled_start_marked=True)
-        log.debug("start_ride.unsettled_start_marked")
+
+    async def _lift_start_mark(self) -> None:
+        try:
+            await self._services.coordination.ride_ledger.lift_unsettled_start(
+                self._route.vendor.name, self._performer, self._order.order_id
+            )
+        except LedgerUnavailable as error:
+            # The mark outlives its start: the driver's next unclaimed ride is held for this
+            # order (the false positive §3a writes down).
+            log.warning("start_ride.start_mark_not_lifted", cause=_cause(error))
 
     async def _ensure_started_for_this_performer(self, ride_id: str) -> None:
         """A stored ride is reused only for the order, driver and car it was started for: an

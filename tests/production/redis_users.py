@@ -6,6 +6,8 @@ import uuid
 from redis.asyncio import Redis
 
 LEDGER_KEYS = "~meters:ride_ledger*"
+# The one part of the ledger written before the vendor is asked: the driver's start mark.
+START_MARK_KEYS = "~meters:ride_ledger_unsettled_start:*"
 LEASE_KEYS = "~meters:order_lease:*"
 
 

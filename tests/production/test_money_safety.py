@@ -18,7 +18,7 @@ from gateway.sandbox.world import RideSeed
 from gateway.services import Services
 from tests.calls import GET_FIELDS, MONITEX_START, MONITEX_STOP, SET_FIELDS, calls_made
 from tests.gateway_world import GatewayFactory, RunningWorld
-from tests.production.redis_users import LEASE_KEYS, LEDGER_KEYS, RedisUser
+from tests.production.redis_users import LEASE_KEYS, LEDGER_KEYS, START_MARK_KEYS, RedisUser
 from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied
 from tests.production.stream import StreamProbe, eventually
 from tests.production.workers import WorkerProcess, Workers
@@ -241,7 +241,8 @@ async def test_the_ledger_row_decides_a_ledger_redis_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world.sims.seed_ride(ORDER_A)
-    await redis_user.create(LEASE_KEYS)
+    # The driver's mark is taken before Monitex is asked; the claim after it fails: NOPERM.
+    await redis_user.create(LEASE_KEYS, START_MARK_KEYS)
     services = await _services_on(redis_user, production_tree, make_gateway)
 
     # The vendor answered a ride nobody could claim: nothing is written or told, the run stays

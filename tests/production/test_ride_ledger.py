@@ -92,6 +92,22 @@ async def test_a_mark_is_gone_with_an_answer_another_order_already_holds(
     assert later == RideClaim(holder="order-d", new=True)
 
 
+async def test_a_mark_never_covers_another_orders_and_is_lifted_only_by_its_own(
+    probe: StreamProbe, vendor: str
+) -> None:
+    ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
+    key = f"meters:ride_ledger_unsettled_start:{vendor}:park-1:driver-1"
+
+    await ledger.mark_unsettled_start(vendor, PERFORMER, "order-a")
+    await ledger.mark_unsettled_start(vendor, PERFORMER, "order-b")
+    await ledger.lift_unsettled_start(vendor, PERFORMER, "order-b")
+
+    # order-a's start may have made the ride still unclaimed: its mark stays.
+    assert await probe.redis.get(key) == b"order-a"
+    await ledger.lift_unsettled_start(vendor, PERFORMER, "order-a")
+    assert await probe.redis.exists(key) == 0
+
+
 async def test_a_mark_the_replicas_do_not_hold_is_unavailable(
     probe: StreamProbe, vendor: str
 ) -> None:

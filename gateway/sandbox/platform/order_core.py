@@ -61,6 +61,14 @@ class OrderCoreSimulator(Simulator):
         """A copy of the order's current document; KeyError if there is no such order."""
         return copy.deepcopy(self._orders[order_id].document)
 
+    def update_order(self, order_id: str, changes: dict[str, Any]) -> None:
+        """Set fields by dotted path, as order-core's own writers do (the order moves on its
+        revision); KeyError if there is no such order."""
+        stored = self._orders[order_id]
+        for path, value in changes.items():
+            _assign(stored.document, path, value)
+        stored.revision["order.version"] += 1
+
     def revision(self, order_id: str) -> dict[str, int]:
         return dict(self._orders[order_id].revision)
 
@@ -130,16 +138,19 @@ class OrderCoreSimulator(Simulator):
     async def _reassign_order(self, request: web.Request) -> web.Response:
         """The order moves to another driver and car, as order-core moves it: everything else,
         ``order.external_meter_ride_id`` included, stays."""
-        stored = self._orders.get(request.match_info["order_id"])
-        if stored is None:
+        order_id = request.match_info["order_id"]
+        if order_id not in self._orders:
             return _no_such_order()
         body = expect_object(await read_json(request))
-        performer = stored.document.setdefault("order", {}).setdefault("performer", {})
-        performer["db_id"] = expect_str(body, "park_id")
-        performer["uuid"] = expect_str(body, "driver_profile_id")
-        performer["car_id"] = expect_str(body, "car_id")
-        stored.revision["order.version"] += 1
-        return self._show(request.match_info["order_id"])
+        self.update_order(
+            order_id,
+            {
+                "order.performer.db_id": expect_str(body, "park_id"),
+                "order.performer.uuid": expect_str(body, "driver_profile_id"),
+                "order.performer.car_id": expect_str(body, "car_id"),
+            },
+        )
+        return self._show(order_id)
 
     async def _show_order(self, request: web.Request) -> web.Response:
         return self._show(request.match_info["order_id"])

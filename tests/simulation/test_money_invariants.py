@@ -1,0 +1,470 @@
+"""The money invariants, checked against searched fault schedules (docs/testing.md "The
+simulation"; docs/design.md §3, §3a, §4).
+
+A Hypothesis state machine plays schedules of a small world: three drivers, each with a car and
+consecutive orders; start-ride deliveries (duplicated, concurrent, redelivered, crashed at any
+moment, the last one the broker allows); finish-ride requests (retried, sent before the start
+lands, by another driver, at a price the order no longer has); orders reassigned, re-priced,
+cancelled; a person settling a ride left open; and faults on every call the flows make — before
+its effect, after it (the answer lost: cut off), late (after the caller's timeout, the effect
+landing anyway) — and on the ride ledger. After every step it checks, against the world's own
+record (tests/simulation/world.py):
+
+- I1 every finish-ride 200 answers the final price of a meter ride that a start of this order
+  made, started for the driver and car that asked;
+- I2 no meter ride is stored on two orders, no order ever stores a second ride, and a stored ride
+  was made by that order's start;
+- I3 every accepted start ends with the app told (setcar true with the ride stored, or setcar
+  false and the push), or in one of the ends §3 names (the order not readable, setcar itself
+  failing, the order no longer live, the driver's finish having come first), never in the dead
+  letters unless its worker died each time; no run asks the vendor to start more than twice;
+- I4 a replayed answer is the first answer to the identical request; a refusal is not replayed;
+- I5 each run's outcome agrees with what the world saw it do, and the outcome counter counted it.
+
+``make test`` plays a fixed-seed few hundred schedules; ``make simulate`` plays
+``SIMULATION_SCHEDULES`` (10,000 by default there) and prints what it injected. A failure
+shrinks to a short schedule, printed as the steps that replay it.
+"""
+
+import itertools
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from prometheus_client import REGISTRY
+
+from gateway.rides.finish_ride import FinishRideRequest
+from gateway.rides.start_ride import StartResult
+from gateway.sandbox.faults import Fault
+from gateway.sandbox.world import RideSeed
+from tests.calls import (
+    GET_FIELDS,
+    IDENTIFICATION,
+    IDENTITY_DOCS,
+    MONITEX_GET,
+    MONITEX_START,
+    MONITEX_STOP,
+    PUSH,
+    SET_FIELDS,
+    SETCAR,
+    VEHICLES,
+)
+from tests.simulation.world import LATE_MS, Delivery, FaultyLedger, Harness, Record, StartRun
+from vendors.monitex.simulator import RideState
+
+SCHEDULES = int(os.environ.get("SIMULATION_SCHEDULES", "200"))
+# make test replays the same schedules every run; make simulate searches anew.
+FIXED_SEED = os.environ.get("SIMULATION_SCHEDULES") is None
+STEPS = 12
+PRICES = [Decimal("30.00"), Decimal("42.24"), Decimal("50.50")]
+ENDPOINTS = [
+    ("order_core", GET_FIELDS),
+    ("order_core", SET_FIELDS),
+    ("driver_profiles", IDENTITY_DOCS),
+    ("personal", IDENTIFICATION),
+    ("fleet_vehicles", VEHICLES),
+    ("driver_orders_builder", SETCAR),
+    ("client_notify", PUSH),
+    ("monitex", MONITEX_START),
+    ("monitex", MONITEX_GET),
+    ("monitex", MONITEX_STOP),
+]
+FAULTS = {
+    "before": {"status": 500},
+    "after": {"body": "truncated"},
+    "late": {"delay_ms": LATE_MS},
+}
+# §3's ends that tell the app nothing by design: no order to tell about, the app's own channel
+# failing, or the driver's finish already answered.
+QUIET_ENDS = {"order_read_failed", "setcar_failed", "finish_came_first"}
+INJECTED: Counter[str] = Counter()
+SCHEDULES_PLAYED = itertools.count(1)
+
+
+@dataclass
+class Driver:
+    park_id: str
+    driver_profile_id: str
+    car_id: str
+    permit: str
+    national_id: str
+
+
+@dataclass
+class Order:
+    seed: RideSeed
+    driver: Driver
+    fixed_price: Decimal
+    accepted_starts: int = 0
+    runs: list[StartRun] = field(default_factory=list)
+    dead_lettered: bool = False
+    dead_by_crash: bool = False
+
+
+fault_specs = st.lists(
+    st.tuples(st.sampled_from(ENDPOINTS), st.sampled_from(sorted(FAULTS)), st.integers(0, 1)),
+    max_size=2,
+)
+
+
+def started_count() -> dict[tuple[str, str], float]:
+    counts: dict[tuple[str, str], float] = {}
+    for metric in REGISTRY.collect():
+        if metric.name != "meters_rides_started":
+            continue
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                key = (sample.labels["result"], sample.labels["reason"])
+                counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
+
+
+class MoneyInvariants(RuleBasedStateMachine):
+    harness: Harness
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ledger: FaultyLedger = self.harness.new_schedule()
+        self.schedule = next(SCHEDULES_PLAYED)
+        self.drivers = [
+            Driver(
+                park_id=f"s{self.schedule}",
+                driver_profile_id=f"driver{n}",
+                car_id=f"car{n}",
+                permit=f"P{self.schedule}-{n}",
+                national_id=f"3{self.schedule:07d}{n}"[-9:],
+            )
+            for n in range(3)
+        ]
+        self.orders: dict[str, Order] = {}
+        self.active: dict[int, str] = {}
+        self.entries: list[Delivery] = []
+        self.record = Record()
+        self.first_answers: dict[tuple[str, str, str, str, Decimal], Decimal] = {}
+        self.stored: dict[str, str] = {}
+        self.ride_performer: dict[str, tuple[str, str, str]] = {}
+        self.order_count = itertools.count()
+
+    # The world.
+
+    def _seed_driver(
+        self, driver: Driver, order_id: str, alias_id: str, price: Decimal
+    ) -> RideSeed:
+        seed = RideSeed(
+            order_id=order_id,
+            alias_id=alias_id,
+            fixed_price=float(price),
+            park_id=driver.park_id,
+            driver_profile_id=driver.driver_profile_id,
+            car_id=driver.car_id,
+            national_id=driver.national_id,
+            permit=driver.permit,
+        )
+        self.harness.seed(seed)
+        return seed
+
+    def _arm(self, specs: list[tuple[tuple[str, str], str, int]]) -> None:
+        for (section, endpoint), kind, after in specs:
+            self.harness.arm(section, Fault(endpoint, times=1, after=after, **FAULTS[kind]))
+            INJECTED[f"{kind} {section}"] += 1
+
+    def _disarm(self) -> None:
+        for simulator in self.harness.sims.simulators().values():
+            simulator.faults.clear()
+        self.ledger.next_failure = None
+
+    @initialize()
+    def first_order(self) -> None:
+        self._new_order(0, PRICES[1])
+
+    def _new_order(self, driver_index: int, price: Decimal) -> None:
+        previous = self.active.get(driver_index)
+        if previous is not None:
+            self.harness.sims.order_core.update_order(previous, {"order.status": "finished"})
+        n = next(self.order_count)
+        order_id = f"s{self.schedule}-order{n}"
+        seed = self._seed_driver(
+            self.drivers[driver_index], order_id, f"s{self.schedule}-alias{n}", price
+        )
+        self.orders[order_id] = Order(seed, self.drivers[driver_index], price, accepted_starts=1)
+        self.active[driver_index] = order_id
+        self.entries.append(Delivery(order_id))
+
+    @rule(driver=st.integers(0, 2), price=st.sampled_from(PRICES))
+    def new_order(self, driver: int, price: Decimal) -> None:
+        """The driver's next order (their previous one is finished by the platform)."""
+        self._new_order(driver, price)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data())
+    def enqueue_again(self, data: st.DataObject) -> None:
+        """A producer enqueues the same order's start once more."""
+        order_id = data.draw(st.sampled_from(sorted(self.orders)))
+        self.orders[order_id].accepted_starts += 1
+        self.entries.append(Delivery(order_id))
+
+    # What a rule draws never depends on how earlier runs went (they race real timeouts and
+    # crashes): an entry or a ride is picked by an index into what there is then, so that
+    # Hypothesis can replay and shrink a schedule.
+    @rule(
+        pick=st.integers(0, 15),
+        faults=fault_specs,
+        ledger=st.sampled_from([None, None, None, "before", "after"]),
+        crash_after_ms=st.none() | st.floats(0, 60),
+        together=st.booleans(),
+    )
+    def deliver(
+        self,
+        pick: int,
+        faults: list[tuple[tuple[str, str], str, int]],
+        ledger: str | None,
+        crash_after_ms: float | None,
+        together: bool,
+    ) -> None:
+        """One delivery of a pending entry (with its duplicates at once when ``together``)."""
+        if not self.entries:
+            return
+        entry = self.entries[pick % len(self.entries)]
+        batch = [entry]
+        if together:
+            batch += [
+                other
+                for other in self.entries
+                if other is not entry and other.order_id == entry.order_id
+            ]
+        self._arm(faults)
+        self.ledger.next_failure = ledger
+        if ledger:
+            INJECTED[f"{ledger} ride_ledger"] += 1
+        if crash_after_ms is not None:
+            INJECTED["crash worker"] += 1
+        before = started_count()
+        runs = self.harness.deliver(batch, crash_after_ms)
+        self._disarm()
+        self._after_runs(batch, runs, before)
+
+    def _after_runs(
+        self, batch: list[Delivery], runs: list[StartRun], before: dict[tuple[str, str], float]
+    ) -> None:
+        order = self.orders[batch[0].order_id]
+        for ride in runs[0].rides_made:
+            self.record.made_by[ride] = order.seed.order_id
+            self.ride_performer[ride] = (
+                order.driver.park_id,
+                order.driver.driver_profile_id,
+                order.driver.car_id,
+            )
+        # I3: the vendor is asked to start at most twice a run (§3a: once more after a lost answer).
+        assert runs[0].starts <= 2 * len(runs), f"{runs[0].starts} starts in {len(runs)} run(s)"
+        outcomes = Counter()
+        for entry, run in zip(batch, runs, strict=True):
+            order.runs.append(run)
+            if run.outcome is None:
+                if run.last_delivery:
+                    self.entries.remove(entry)
+                    order.dead_lettered = True
+                    order.dead_by_crash = order.dead_by_crash or run.crashed
+                continue
+            self.entries.remove(entry)
+            outcomes[(run.outcome.result.value, run.outcome.reason)] += 1
+            self._check_outcome(order, run)
+        # I5: the outcome counter counted each run that reached an outcome, once.
+        after = started_count()
+        for key, count in outcomes.items():
+            assert after.get(key, 0.0) - before.get(key, 0.0) >= count, key
+
+    def _check_outcome(self, order: Order, run: StartRun) -> None:
+        """I5: the run's outcome agrees with what the world saw it do."""
+        assert run.outcome is not None
+        result = run.outcome.result
+        stored = self.harness.order(order.seed.order_id).get("external_meter_ride_id")
+        if result in (StartResult.STARTED, StartResult.ALREADY_STARTED):
+            assert stored, f"{result} without a stored ride"
+            assert self.record.made_by.get(stored) == order.seed.order_id, (
+                "started with a ride another start made"
+            )
+        if result is StartResult.STARTED:
+            assert "true" in run.setcars, "started without telling the app"
+
+    @precondition(lambda self: self.orders)
+    @rule(
+        data=st.data(),
+        faults=fault_specs,
+        who=st.sampled_from(["driver", "driver", "another driver"]),
+        price=st.sampled_from(["fixed", "fixed", "fixed", "other"]),
+    )
+    def finish(
+        self,
+        data: st.DataObject,
+        faults: list[tuple[tuple[str, str], str, int]],
+        who: str,
+        price: str,
+    ) -> None:
+        order_id = data.draw(st.sampled_from(sorted(self.orders)))
+        order = self.orders[order_id]
+        performer = self.harness.order(order_id)["performer"]
+        park, driver = performer["db_id"], performer["uuid"]
+        if who == "another driver":
+            other = next(d for d in self.drivers if d.driver_profile_id != driver)
+            park, driver = other.park_id, other.driver_profile_id
+        asked = order.fixed_price if price == "fixed" else PRICES[0] + Decimal("1.11")
+        self._arm(faults)
+        answer = self.harness.finish(
+            FinishRideRequest(order.seed.alias_id, asked, asked, park, driver)
+        )
+        self._disarm()
+        car = self.harness.order(order_id)["performer"]["car_id"]
+        key = (order_id, park, driver, car, asked)
+        if answer.price is None:
+            assert not answer.replayed, "a refusal was replayed"
+            return
+        if answer.replayed:
+            # I4: answered again only to the identical request, with the first answer.
+            assert key in self.first_answers, f"replayed to a request never answered: {key}"
+            assert answer.price == self.first_answers[key]
+            return
+        # I1: the price is that of the meter ride a start of this order made, for this driver
+        # and car.
+        assert answer.stopped, "priced without stopping a ride"
+        ride_id = answer.stopped[-1]
+        assert self.record.made_by.get(ride_id) == order_id, (
+            f"{order_id} answered the price of ride {ride_id}, made by "
+            f"{self.record.made_by.get(ride_id)}"
+        )
+        assert self.ride_performer[ride_id] == (park, driver, car), "stopped another driver's ride"
+        ride = self.harness.sims.monitex.rides[ride_id]
+        assert answer.price == Decimal(ride.total_price) / 100
+        self.first_answers.setdefault(key, answer.price)
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), to=st.integers(0, 2))
+    def reassign(self, data: st.DataObject, to: int) -> None:
+        """The order moves to another driver and car; order-core keeps its ride id."""
+        order_id = data.draw(st.sampled_from(sorted(self.orders)))
+        order = self.orders[order_id]
+        driver = self.drivers[to]
+        # The new driver's documents, vehicle and app, as the platform has them.
+        self._seed_driver(driver, f"{order_id}-profile", order.seed.alias_id, order.fixed_price)
+        self.harness.sims.order_core.update_order(
+            order_id,
+            {
+                "order.performer.db_id": driver.park_id,
+                "order.performer.uuid": driver.driver_profile_id,
+                "order.performer.car_id": driver.car_id,
+            },
+        )
+        order.driver = driver
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data(), price=st.sampled_from(PRICES))
+    def reprice(self, data: st.DataObject, price: Decimal) -> None:
+        order_id = data.draw(st.sampled_from(sorted(self.orders)))
+        self.harness.sims.order_core.update_order(
+            order_id, {"order.fixed_price.price": float(price)}
+        )
+        self.orders[order_id].fixed_price = price
+
+    @precondition(lambda self: self.orders)
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        order_id = data.draw(st.sampled_from(sorted(self.orders)))
+        self.harness.sims.order_core.update_order(order_id, {"order.status": "cancelled"})
+
+    @rule(pick=st.integers(0, 15))
+    def settle_open_ride(self, pick: int) -> None:
+        """A person closes a ride left open in the vendor's back office."""
+        open_rides = [ride for ride in self._rides() if ride.is_open]
+        if not open_rides:
+            return
+        ride = open_rides[pick % len(open_rides)]
+        ride.state = RideState.COMPLETED
+        ride.total_price = int(ride.price_limit)
+
+    def _rides(self) -> list[Any]:
+        return [
+            ride
+            for ride_id, ride in self.harness.sims.monitex.rides.items()
+            if ride_id in self.record.made_by
+        ]
+
+    @invariant()
+    def one_ride_per_order_and_order_per_ride(self) -> None:
+        """I2."""
+        holders: dict[str, str] = {}
+        for order_id in self.orders:
+            stored = self.harness.order(order_id).get("external_meter_ride_id")
+            if not stored:
+                continue
+            assert self.stored.setdefault(order_id, stored) == stored, (
+                f"{order_id} stored a second ride"
+            )
+            assert holders.setdefault(stored, order_id) == order_id, f"ride {stored} on two orders"
+            assert self.record.made_by.get(stored) == order_id, (
+                f"{order_id} holds a ride another start made"
+            )
+
+    def teardown(self) -> None:
+        """The broker delivers what is still pending, with nothing failing; then I3."""
+        rounds = 0
+        while self.entries and rounds < 20:
+            rounds += 1
+            entry = self.entries[0]
+            before = started_count()
+            runs = self.harness.deliver([entry], None)
+            self._after_runs([entry], runs, before)
+        for order_id, order in self.orders.items():
+            if order.dead_lettered:
+                assert order.dead_by_crash, f"{order_id}: an accepted start was dead-lettered"
+                continue
+            finals = [run for run in order.runs if run.outcome is not None]
+            assert finals, f"{order_id}: no delivery reached an outcome"
+            for run in finals:
+                assert run.outcome is not None
+                result, reason = run.outcome.result, run.outcome.reason
+                if result is StartResult.ENDED:
+                    assert reason in QUIET_ENDS, f"{order_id} ended {reason}, the app untold"
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[Harness]:
+    world = Harness()
+    yield world
+    world.close()
+
+
+@pytest.mark.timeout(0)
+def test_no_fault_schedule_breaks_a_money_invariant(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    MoneyInvariants.harness = harness
+    INJECTED.clear()
+    played_before = next(SCHEDULES_PLAYED)
+    run_state_machine_as_test(
+        MoneyInvariants,
+        settings=settings(
+            max_examples=SCHEDULES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            derandomize=FIXED_SEED,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    played = next(SCHEDULES_PLAYED) - played_before - 1
+    with capsys.disabled():
+        kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(INJECTED.items()))
+        print(f"\nschedules: {played}, faults injected: {{{kinds}}}, invariant violations: 0")

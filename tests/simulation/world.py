@@ -1,0 +1,293 @@
+"""The simulated world the money-invariant search drives (docs/testing.md "The simulation").
+
+The real start-ride and finish-ride flows run against the shipped simulators on loopback and the
+in-process coordination stores, as the embedded default runs them. What a test sees of them is
+what the world itself recorded: which start made which Monitex ride (the rides that appeared
+while that order's run was the only one in flight), which ride a finish stopped (the stop the
+simulator received), what order-core holds and what setcar last told each driver's app. The
+gateway's own records (its outcome, its metrics) are checked against those, never trusted.
+
+The flows run on an event loop of their own, in a thread, so that Hypothesis's synchronous
+rules can drive them: ``Harness.run`` hands a coroutine to that loop and waits for it.
+"""
+
+import asyncio
+import threading
+from collections import Counter
+from collections.abc import Coroutine
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from taskiq import InMemoryBroker
+
+from gateway.broker.unacknowledged import LeaveUnacknowledged
+from gateway.coordination import (
+    LedgerUnavailable,
+    RideClaim,
+    RideLedger,
+    RidePerformer,
+    RideRecord,
+    coordination_for,
+)
+from gateway.plugins.registry import discover_vendor_plugins
+from gateway.rides.finish_refusals import FinishRideRefused
+from gateway.rides.finish_ride import FinishRide, FinishRideRequest
+from gateway.rides.start_ride import StartOutcome, start_ride
+from gateway.sandbox.faults import Fault
+from gateway.sandbox.world import RideSeed, settings_for
+from gateway.services import open_services
+from gateway.settings import Settings
+from tests.calls import MONITEX_START, MONITEX_STOP, SETCAR
+from tests.gateway_world import MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
+
+T = TypeVar("T")
+
+# Short timeouts keep a schedule quick; a fault "late" answers after them (the handler still
+# runs: its effect lands after the caller gave up, as a real late answer's does).
+UPSTREAM_TIMEOUT_MS = 120
+VENDOR_TIMEOUT_MS = 150
+LATE_MS = 200
+MAX_DELIVERIES = 3
+SETTLE_POLL_S = 0.005
+# Ten times the longest an injected fault holds a handler.
+SETTLE_POLLS = int(10 * LATE_MS / 1000 / SETTLE_POLL_S)
+RUN_TIMEOUT_S = 30.0
+
+
+class FaultyLedger(RideLedger):
+    """The in-process ledger, made to fail on the next call when a schedule says: before its
+    write (unreachable) or after it (the write landed, its acknowledgement lost, as an
+    unreplicated claim)."""
+
+    def __init__(self, inner: RideLedger) -> None:
+        self.inner = inner
+        self.next_failure: str | None = None
+
+    def _fail_before(self) -> None:
+        if self.next_failure == "before":
+            self.next_failure = None
+            raise LedgerUnavailable("the simulation cut the ledger off")
+
+    def _fail_after(self) -> None:
+        if self.next_failure == "after":
+            self.next_failure = None
+            raise LedgerUnavailable("the simulation lost the ledger's acknowledgement")
+
+    async def claim(
+        self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
+    ) -> RideClaim:
+        self._fail_before()
+        claim = await self.inner.claim(vendor, ride_id, order_id, performer)
+        self._fail_after()
+        return claim
+
+    async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
+        self._fail_before()
+        return await self.inner.record_of(vendor, ride_id)
+
+    async def mark_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        self._fail_before()
+        await self.inner.mark_unsettled_start(vendor, performer, order_id)
+        self._fail_after()
+
+    async def lift_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        self._fail_before()
+        await self.inner.lift_unsettled_start(vendor, performer, order_id)
+
+    async def report_age(self) -> None:
+        await self.inner.report_age()
+
+
+@dataclass
+class Delivery:
+    """One stream entry of the start-ride task, as the broker keeps it."""
+
+    order_id: str
+    deliveries: int = 0
+
+
+@dataclass
+class StartRun:
+    order_id: str
+    outcome: StartOutcome | None
+    """None: the run stayed pending (LeaveUnacknowledged) or crashed."""
+    crashed: bool
+    starts: int
+    """Vendor start calls this run made."""
+    rides_made: list[str]
+    setcars: list[str]
+    last_delivery: bool
+
+
+@dataclass
+class FinishAnswer:
+    price: Decimal | None
+    code: str | None
+    replayed: bool
+    stopped: list[str]
+    """The rides whose stop the vendor received during this request."""
+
+
+@dataclass
+class Record:
+    """The world's own record of a schedule."""
+
+    made_by: dict[str, str] = field(default_factory=dict)
+    """Monitex ride id -> the order whose start made it."""
+    starts: list[StartRun] = field(default_factory=list)
+    faults: Counter[str] = field(default_factory=Counter)
+
+
+class Harness:
+    """The world, the gateway's services on it, and an event loop to run the flows on."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self._stack = AsyncExitStack()
+        self.sims = ShippedWorld()
+        self.run(self._open())
+
+    def run(self, work: Coroutine[Any, Any, T], timeout_s: float = RUN_TIMEOUT_S) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self.loop).result(timeout_s)
+
+    async def _open(self) -> None:
+        urls = await self._stack.enter_async_context(self.sims.running())
+        tree = settings_for(urls, monitex_token=MONITEX_TOKEN, optumplus_token=OPTUMPLUS_TOKEN)
+        for upstream in tree["upstreams"].values():
+            upstream["timeout_ms"] = UPSTREAM_TIMEOUT_MS
+        tree["vendors"]["monitex"].update(
+            timeout_ms=VENDOR_TIMEOUT_MS, pending_polls=2, pending_poll_interval_ms=1
+        )
+        tree["broker"] = {"max_deliveries": MAX_DELIVERIES}
+        self.settings = Settings(**tree)
+        self._base = await self._stack.enter_async_context(
+            open_services(self.settings, discover_vendor_plugins(), InMemoryBroker())
+        )
+        self.services = self._base
+
+    def close(self) -> None:
+        self.run(self._stack.aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+        self.loop.close()
+
+    def new_schedule(self) -> FaultyLedger:
+        """Fresh coordination stores and no faults left over; every schedule uses ids of its
+        own, so the simulators' earlier orders and rides never meet it."""
+        for simulator in self.sims.simulators().values():
+            simulator.faults.clear()
+        fresh = coordination_for(InMemoryBroker(), self.settings)
+        ledger = FaultyLedger(fresh.ride_ledger)
+        self.services = replace(self._base, coordination=replace(fresh, ride_ledger=ledger))
+        return ledger
+
+    def seed(self, ride: RideSeed) -> None:
+        self.sims.seed_ride(ride)
+
+    def arm(self, section: str, fault: Fault) -> None:
+        self.sims.simulators()[section].faults.add(fault)
+
+    async def _settled(self) -> None:
+        """Every call the simulators received has been answered or given up on by its handler:
+        a late answer's effect has landed before anything else is looked at."""
+        for _ in range(SETTLE_POLLS):
+            if all(
+                call.duration_ms is not None
+                for simulator in self.sims.simulators().values()
+                for call in simulator.calls.all()
+            ):
+                return
+            await asyncio.sleep(SETTLE_POLL_S)
+        raise AssertionError("a simulator's handler is still running after the longest fault")
+
+    async def _start(self, order_id: str, last_delivery: bool) -> StartOutcome | None:
+        try:
+            return await start_ride(order_id, self.services, last_delivery=last_delivery)
+        except LeaveUnacknowledged:
+            return None
+
+    def deliver(self, entries: list[Delivery], crash_after_ms: float | None) -> list[StartRun]:
+        """Run one delivery of each entry at once (the same order: duplicate deliveries)."""
+        return self.run(self._deliver(entries, crash_after_ms))
+
+    async def _deliver(
+        self, entries: list[Delivery], crash_after_ms: float | None
+    ) -> list[StartRun]:
+        monitex = self.sims.monitex
+        rides_before = set(monitex.rides)
+        starts_before = len(monitex.calls.to(MONITEX_START))
+        setcars_before = len(self.sims.driver_orders_builder.calls.to(SETCAR))
+        for entry in entries:
+            entry.deliveries += 1
+        runs = [
+            asyncio.ensure_future(self._start(entry.order_id, entry.deliveries >= MAX_DELIVERIES))
+            for entry in entries
+        ]
+        crashed = False
+        if crash_after_ms is not None:
+            _, pending = await asyncio.wait(runs, timeout=crash_after_ms / 1000)
+            for run in pending:
+                run.cancel()
+                crashed = True
+        outcomes: list[StartOutcome | None] = []
+        for run in runs:
+            try:
+                outcomes.append(await run)
+            except asyncio.CancelledError:
+                outcomes.append(None)
+        await self._settled()
+        made = [ride for ride in monitex.rides if ride not in rides_before]
+        setcars = [
+            call.body["changes"][-1]["value"]
+            for call in self.sims.driver_orders_builder.calls.to(SETCAR)[setcars_before:]
+            if call.status == 200
+        ]
+        starts = len(monitex.calls.to(MONITEX_START)) - starts_before
+        return [
+            StartRun(
+                entry.order_id,
+                outcome,
+                crashed and outcome is None,
+                starts,
+                made,
+                setcars,
+                entry.deliveries >= MAX_DELIVERIES,
+            )
+            for entry, outcome in zip(entries, outcomes, strict=True)
+        ]
+
+    def finish(self, request: FinishRideRequest) -> FinishAnswer:
+        return self.run(self._finish(request))
+
+    async def _finish(self, request: FinishRideRequest) -> FinishAnswer:
+        stops_before = len(self.sims.monitex.calls.to(MONITEX_STOP))
+        flow = FinishRide(request, self.services)
+        price: Decimal | None = None
+        code: str | None = None
+        try:
+            price = await flow.run()
+        except FinishRideRefused as refused:
+            code = refused.refusal.value
+        await self._settled()
+        stopped = [
+            call.path.rsplit("/", 1)[-1]
+            for call in self.sims.monitex.calls.to(MONITEX_STOP)[stops_before:]
+        ]
+        return FinishAnswer(price, code, flow.replayed, stopped)
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        order: dict[str, Any] = self.sims.order_core.order(order_id)["order"]
+        return order
+
+    def setcar_of(self, ride: RideSeed, park_id: str, driver_profile_id: str) -> str | None:
+        return self.sims.driver_orders_builder.setcar_value(
+            ride.alias_id, park_id, driver_profile_id
+        )
