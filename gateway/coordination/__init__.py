@@ -2,7 +2,7 @@
 
 One concern per module: the ride ledger (``ride_ledger``), the per-order run lease
 (``order_lease``) and the finish-ride replay (``finish_replay``); ``factory`` builds them where
-the broker lives.
+the broker lives, and ``redis_keys`` spells their keys there.
 """
 
 from gateway.coordination.factory import Coordination, coordination_for

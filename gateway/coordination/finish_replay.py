@@ -34,9 +34,11 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.coordination.redis_keys import redis_key
+
 REDIS_BUDGET_S = 0.1
 POLL_INTERVAL_S = 0.05
-KEY_PREFIX = "meters:finish_replay:"
+KEY_NAMESPACE = "meters:finish_replay"
 PRICED = "priced:"
 PRICING = "pricing:"
 
@@ -51,7 +53,9 @@ class ReplayKey:
     driver_profile_id: str
 
     def redis_key(self) -> str:
-        return f"{KEY_PREFIX}{self.vendor}:{self.order_id}:{self.park_id}:{self.driver_profile_id}"
+        return redis_key(
+            KEY_NAMESPACE, self.vendor, self.order_id, self.park_id, self.driver_profile_id
+        )
 
 
 @dataclass(frozen=True, slots=True)

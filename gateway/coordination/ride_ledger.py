@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.coordination.redis_keys import redis_key
 from gateway.metrics import RIDE_LEDGER_AGE
 
 LEDGER_RETENTION_S = 7 * 24 * 3600
 # WAIT's own bound, as for an enqueue (docs/design.md §8).
 REPLICATION_TIMEOUT_MS = 1000
 REPORT_BUDGET_S = 0.1
-KEY_PREFIX = "meters:ride_ledger:"
+KEY_NAMESPACE = "meters:ride_ledger"
 CREATED_KEY = "meters:ride_ledger_created"
 
 
@@ -111,7 +112,7 @@ class RedisRideLedger(RideLedger):
                 pipe.eval(
                     _CLAIM_SCRIPT,
                     2,
-                    f"{KEY_PREFIX}{vendor}:{ride_id}",
+                    redis_key(KEY_NAMESPACE, vendor, ride_id),
                     CREATED_KEY,
                     order_id,
                     LEDGER_RETENTION_S,

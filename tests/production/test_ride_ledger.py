@@ -78,3 +78,22 @@ async def test_an_unreachable_ledger_is_unavailable(vendor: str) -> None:
     async with Redis(port=free_port(), socket_connect_timeout=0.2) as nowhere:
         with pytest.raises(LedgerUnavailable):
             await RedisRideLedger(nowhere, 0).claim(vendor, "ride-1", "order-a")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        pytest.param(("", "r:1"), (":r", "1"), id="separator-moves-between-parts"),
+        pytest.param(("", "r:1"), ("", "r%3A1"), id="escape-spelled-out"),
+    ],
+)
+async def test_rides_whose_ids_hold_the_separator_are_claimed_apart(
+    probe: StreamProbe, vendor: str, one: tuple[str, str], other: tuple[str, str]
+) -> None:
+    ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
+
+    first = await ledger.claim(vendor + one[0], one[1], "order-a")
+    second = await ledger.claim(vendor + other[0], other[1], "order-b")
+
+    assert first == RideClaim(holder="order-a", new=True)
+    assert second == RideClaim(holder="order-b", new=True)
