@@ -2,6 +2,9 @@
 "Untidy state: money safety"): outside ids holding the separator or the escape character never
 make two keys one, and ordinary ids keep the key they always had."""
 
+from dataclasses import replace
+from decimal import Decimal
+
 import pytest
 
 from gateway.coordination import ReplayKey
@@ -9,15 +12,43 @@ from gateway.coordination.order_lease import KEY_NAMESPACE as LEASE
 from gateway.coordination.redis_keys import redis_key
 from gateway.coordination.ride_ledger import KEY_NAMESPACE as LEDGER
 
+PRICE = Decimal("42.24")
 # Order X (alias col, park pk:1) and order Y (alias col:pk, park 1) of driver drv: joined bare,
-# both were meters:finish_replay:monitex:col:pk:1:drv, and Y was answered X's price.
-ORDER_X = ReplayKey(vendor="monitex", order_id="col", park_id="pk:1", driver_profile_id="drv")
-ORDER_Y = ReplayKey(vendor="monitex", order_id="col:pk", park_id="1", driver_profile_id="drv")
+# both began meters:finish_replay:monitex:col:pk:1:drv, and Y was answered X's price.
+ORDER_X = ReplayKey(
+    vendor="monitex",
+    order_id="col",
+    park_id="pk:1",
+    driver_profile_id="drv",
+    car_id="car1",
+    car_number="12-345-67",
+    user_price=PRICE,
+    driver_price=PRICE,
+    fixed_price=PRICE,
+)
+ORDER_Y = replace(ORDER_X, order_id="col:pk", park_id="1")
 
 
 def test_two_orders_whose_ids_joined_bare_were_one_replay_key_have_two() -> None:
-    assert ORDER_X.redis_key() == "meters:finish_replay:monitex:col:pk%3A1:drv"
-    assert ORDER_Y.redis_key() == "meters:finish_replay:monitex:col%3Apk:1:drv"
+    car_and_prices = "car1:12-345-67:42.24:42.24:42.24"
+    assert ORDER_X.redis_key() == f"meters:finish_replay:monitex:col:pk%3A1:drv:{car_and_prices}"
+    assert ORDER_Y.redis_key() == f"meters:finish_replay:monitex:col%3Apk:1:drv:{car_and_prices}"
+
+
+def test_one_amount_spelled_two_ways_is_one_replay_key() -> None:
+    # The in-process replay compares amounts as numbers; its Redis key must agree.
+    forty = replace(
+        ORDER_X, user_price=Decimal(40), driver_price=Decimal(40), fixed_price=Decimal(40)
+    )
+    spelled = replace(
+        forty,
+        user_price=Decimal("40.00"),
+        driver_price=Decimal("40.0"),
+        fixed_price=Decimal("4E+1"),
+    )
+    assert forty == spelled
+    assert forty.redis_key() == spelled.redis_key()
+    assert forty.redis_key().endswith(":40:40:40")
 
 
 @pytest.mark.parametrize(

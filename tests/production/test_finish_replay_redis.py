@@ -1,7 +1,8 @@
 """Finish-ride replay shared through the broker's Redis (docs/design.md §4 Retries): a retry
 landing on another gateway is replayed, requests spread over gateways make one set of vendor
-calls, a Redis that fails or hangs only skips the replay, and orders whose ids hold the key's
-separator are priced apart."""
+calls, a Redis that fails or hangs only skips the replay, orders whose ids hold the key's
+separator are priced apart, and a replay answers only a repeat of the request it was priced
+for."""
 
 import asyncio
 from dataclasses import replace
@@ -16,7 +17,8 @@ from tests.calls import MONITEX_STOP, OPTUMPLUS_SUBMIT, READ_ORDER, calls_made, 
 from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.production.redis_server import RedisServer
 from tests.production.rides import ride
-from tests.test_finish_ride import STOP_AND_READ
+from tests.test_finish_replay import replay_answers_only_a_repeat_of_its_request
+from tests.test_finish_ride import ISRAELI_RIDE, STOP_AND_READ
 
 LATVIAN_RIDE = RideSeed(
     order_id="order-lv-1", alias_id="alias-lv-1", zone="riga", car_number="LV-1", national_id=None
@@ -116,3 +118,12 @@ async def test_orders_whose_ids_joined_bare_meet_are_priced_apart(
     assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
     assert only_call(world.sims, "monitex", MONITEX_STOP).path == f"/rides/{ride_y}"
     assert not world.sims.monitex.rides[ride_y].is_open
+
+
+async def test_a_replay_on_redis_answers_only_a_repeat_of_its_request(
+    world: RunningWorld, production_tree: dict[str, Any], make_gateway: GatewayFactory
+) -> None:
+    first, second = await make_gateway(), await make_gateway()
+    await started_monitex_ride(world, first, ISRAELI_RIDE, meter_agorot=4000)
+
+    await replay_answers_only_a_repeat_of_its_request(world, first, second)
