@@ -1,4 +1,4 @@
-"""Finish-ride replay (docs/design.md §4 Retries): a priced order is answered again, not re-stopped.
+"""Finish-ride replay (docs/design.md §4 Retries): a priced request repeated is answered again.
 
 The driver app retries finish-ride after a timeout, and several requests for one order can
 arrive together, on one gateway or several. Once a request is priced, its repeats (``ReplayKey``:

@@ -81,19 +81,21 @@ async def test_an_unreachable_ledger_is_unavailable(vendor: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("one", "other"),
+    ("other_vendor", "other_ride"),
     [
-        pytest.param(("", "r:1"), (":r", "1"), id="separator-moves-between-parts"),
-        pytest.param(("", "r:1"), ("", "r%3A1"), id="escape-spelled-out"),
+        # Joined bare, both were meters:ride_ledger:<vendor>:r:1, one claim for two rides.
+        pytest.param("{vendor}:r", "1", id="separator-moves-between-parts"),
+        # What an encoded ":" looks like, sent as an id of its own, is another ride.
+        pytest.param("{vendor}", "r%3A1", id="escape-spelled-out"),
     ],
 )
 async def test_rides_whose_ids_hold_the_separator_are_claimed_apart(
-    probe: StreamProbe, vendor: str, one: tuple[str, str], other: tuple[str, str]
+    probe: StreamProbe, vendor: str, other_vendor: str, other_ride: str
 ) -> None:
     ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
 
-    first = await ledger.claim(vendor + one[0], one[1], "order-a")
-    second = await ledger.claim(vendor + other[0], other[1], "order-b")
+    first = await ledger.claim(vendor, "r:1", "order-a")
+    second = await ledger.claim(other_vendor.format(vendor=vendor), other_ride, "order-b")
 
     assert first == RideClaim(holder="order-a", new=True)
     assert second == RideClaim(holder="order-b", new=True)
