@@ -44,6 +44,20 @@ class ShippedWorld(SimulatedWorld):
         assert isinstance(simulator, OptumPlusSimulator)
         return simulator
 
+    def change_order(self, order_id: str, path: str, value: Any) -> None:
+        """Order-core holds ``value`` at the dotted ``path`` of the order from now on (the
+        platform changed it: a new fixed price, another car); the rest stays as it is."""
+        document = self.order_core.order(order_id)
+        *parents, leaf = path.split(".")
+        place = document
+        for name in parents:
+            place = place.setdefault(name, {})
+        place[leaf] = value
+        revision = self.order_core.revision(order_id)
+        self.order_core.add_order(
+            order_id, document, revision["order.version"], revision["processing.version"]
+        )
+
 
 @dataclass
 class RunningWorld:

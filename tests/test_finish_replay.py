@@ -1,8 +1,9 @@
 """Finish-ride retried and concurrent (docs/design.md §4 Retries), in the embedded default.
 
-A priced order's repeated finish-ride is answered the same 200 without a vendor call; requests
-arriving together share one set of vendor calls; a refusal is never replayed; the replay is
-consulted only after the request's own checks passed.
+A priced request's repeat is answered the same 200 without a vendor call; requests arriving
+together share one set of vendor calls; a refusal is never replayed; the replay is consulted
+only after the request's own checks passed, and answers only a repeat of the request it was
+priced for: after the order changed its fixed price or car, a retry is decided afresh.
 """
 
 import asyncio
@@ -12,11 +13,29 @@ import pytest
 from prometheus_client import REGISTRY
 
 from gateway.sandbox.faults import Fault
-from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, OPTUMPLUS_SUBMIT, calls_made
+from tests.calls import (
+    GET_FIELDS,
+    MONITEX_GET,
+    MONITEX_STOP,
+    OPTUMPLUS_SUBMIT,
+    READ_ORDER,
+    calls_made,
+    expected,
+)
 from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
-from tests.test_finish_ride import ISRAELI_RIDE, LATVIAN_RIDE, started_israeli_ride
+from tests.test_finish_ride import ISRAELI_RIDE, LATVIAN_RIDE, STOP_AND_READ, started_israeli_ride
 
 PRICED = (200, {"price": 40.04})
+# The meter's 40.00 against the fixed price 42.24, then against 30.00 ([24.00, 36.00]).
+FORTY = (200, {"price": 40.0})
+FORTY_AGAINST_THIRTY = (
+    409,
+    {"code": "meter_price_rejected", "message": "meter price 40.00 is outside [0.8, 1.2] x 30.0"},
+)
+FIXED_PRICE_MISMATCH = (
+    400,
+    {"code": "fixed_price_mismatch", "message": "price differs from the order's fixed price"},
+)
 
 
 def finished(vendor: str, country: str, result: str, reason: str) -> float:
@@ -153,3 +172,59 @@ async def test_replay_off_calls_the_vendor_every_time(
     assert await gateway.finish_ride("alias-il-1") == PRICED
 
     assert len(world.sims.monitex.calls.to(MONITEX_STOP)) == 2
+
+
+async def replay_answers_only_a_repeat_of_its_request(
+    world: RunningWorld, pricing: Gateway, retrying: Gateway
+) -> None:
+    """Order il-1, its meter ride started at 40.00: priced on ``pricing``, retried on
+    ``retrying`` (the same gateway, or another on the same Redis) before and after order-core
+    re-prices it at 30.00."""
+    priced, replayed = counts()
+    rejected = finished("monitex", "IL", "refused", "meter_price_rejected")
+
+    assert await pricing.finish_ride("alias-il-1", 42.24) == FORTY
+    assert await retrying.finish_ride("alias-il-1", 42.24) == FORTY
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ, READ_ORDER)
+    assert counts() == (priced + 1, replayed + 1)
+    world.sims.forget_calls()
+
+    world.sims.change_order("order-il-1", "order.fixed_price.price", 30.00)
+
+    # Another request, against the order as it is now: decided afresh, and 40.00 is no
+    # plausible price for 30.00. A refusal is not kept: its repeat is decided afresh too.
+    assert await retrying.finish_ride("alias-il-1", 30.00) == FORTY_AGAINST_THIRTY
+    assert await retrying.finish_ride("alias-il-1", 30.00) == FORTY_AGAINST_THIRTY
+    # The first request again no longer matches the order.
+    assert await retrying.finish_ride("alias-il-1", 42.24) == FIXED_PRICE_MISMATCH
+    assert calls_made(world.sims) == expected(
+        READ_ORDER, STOP_AND_READ, READ_ORDER, STOP_AND_READ, READ_ORDER
+    )
+    assert counts() == (priced + 1, replayed + 1)
+    assert finished("monitex", "IL", "refused", "meter_price_rejected") == rejected + 2
+
+
+async def test_a_replay_answers_only_a_repeat_of_its_request_against_the_order_as_it_is(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    await started_israeli_ride(world, gateway, meter_agorot=4000)
+
+    await replay_answers_only_a_repeat_of_its_request(world, gateway, gateway)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [("order.performer.car_id", "car2"), ("order.performer.car_number", "98-765-43")],
+)
+async def test_a_retry_after_the_order_changed_car_is_priced_afresh(
+    world: RunningWorld, gateway: Gateway, path: str, value: str
+) -> None:
+    await started_israeli_ride(world, gateway, meter_agorot=4000)
+    priced, replayed = counts()
+    assert await gateway.finish_ride("alias-il-1", 42.24) == FORTY
+
+    world.sims.change_order("order-il-1", path, value)
+
+    assert await gateway.finish_ride("alias-il-1", 42.24) == FORTY
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ, READ_ORDER, STOP_AND_READ)
+    assert counts() == (priced + 2, replayed)

@@ -2,7 +2,8 @@
 
 One concern per module: the ride ledger (``ride_ledger``), the per-order run lease
 (``order_lease``), the finish-ride replay (``finish_replay``) and the finishes that came before
-their start (``finished_first``); ``factory`` builds them where the broker lives.
+their start (``finished_first``); ``factory`` builds them where the broker lives, and
+``redis_keys`` spells their keys there.
 """
 
 from gateway.coordination.factory import Coordination, coordination_for

@@ -1,11 +1,12 @@
-"""Finish-ride replay (docs/design.md §4 Retries): a priced order is answered again, not re-stopped.
+"""Finish-ride replay (docs/design.md §4 Retries): a priced request repeated is answered again.
 
 The driver app retries finish-ride after a timeout, and several requests for one order can
-arrive together, on one gateway or several. Once an order is priced, the same 200 body is
-answered for ``server.finish_ride_replay_s`` without calling the vendor; concurrent requests
-make one set of vendor calls. Only a price is stored: a refusal is never replayed, so a retry
-after it tries again. The caller consults the replay only after the order read and every check
-passed for the request at hand.
+arrive together, on one gateway or several. Once a request is priced, its repeats (``ReplayKey``:
+the same order, driver, car and prices) are answered the same 200 body for
+``server.finish_ride_replay_s`` without calling the vendor; concurrent ones make one set of
+vendor calls. Only a price is stored: a refusal is never replayed, so a retry after it tries
+again. The caller consults the replay only after the order read and every check passed for the
+request at hand.
 
 How requests for one order meet:
 
@@ -34,9 +35,11 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.coordination.redis_keys import redis_key
+
 REDIS_BUDGET_S = 0.1
 POLL_INTERVAL_S = 0.05
-KEY_PREFIX = "meters:finish_replay:"
+KEY_NAMESPACE = "meters:finish_replay"
 PRICED = "priced:"
 PRICING = "pricing:"
 
@@ -45,13 +48,37 @@ log = structlog.get_logger("gateway.coordination")
 
 @dataclass(frozen=True, slots=True)
 class ReplayKey:
+    """What a stored price answers: a repeat of this very request against the order as it is
+    now. Another car or another price, the request's or the order's, is another request, and
+    §4 decides it afresh (the vendor's stop is idempotent; its price is checked again)."""
+
     vendor: str
     order_id: str
     park_id: str
     driver_profile_id: str
+    car_id: str
+    car_number: str
+    user_price: Decimal
+    driver_price: Decimal
+    fixed_price: Decimal
+    """The order's, as read for this request."""
 
     def redis_key(self) -> str:
-        return f"{KEY_PREFIX}{self.vendor}:{self.order_id}:{self.park_id}:{self.driver_profile_id}"
+        return redis_key(
+            KEY_NAMESPACE,
+            self.vendor,
+            self.order_id,
+            self.park_id,
+            self.driver_profile_id,
+            self.car_id,
+            self.car_number,
+            *map(_amount, (self.user_price, self.driver_price, self.fixed_price)),
+        )
+
+
+def _amount(price: Decimal) -> str:
+    # One spelling per amount (42.2 and 42.20 are one price), as the in-process key compares.
+    return f"{price.normalize():f}"
 
 
 @dataclass(frozen=True, slots=True)

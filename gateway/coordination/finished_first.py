@@ -18,8 +18,10 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.coordination.redis_keys import redis_key
+
 # Beside the order lease (the same concern: who may act on the order now).
-KEY_PREFIX = "meters:order_lease_finished_first:"
+KEY_NAMESPACE = "meters:order_lease_finished_first"
 # Longer than any start-ride task waits in a backlog; by then order-core has finished the order
 # and the start skips it as no longer active anyway.
 RETENTION_S = 24 * 3600
@@ -73,4 +75,4 @@ class RedisFinishedFirst(FinishedFirst):
 
 
 def _key(vendor: str, alias_id: str) -> str:
-    return f"{KEY_PREFIX}{vendor}:{alias_id}"
+    return redis_key(KEY_NAMESPACE, vendor, alias_id)

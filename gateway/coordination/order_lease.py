@@ -25,7 +25,9 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-KEY_PREFIX = "meters:order_lease:"
+from gateway.coordination.redis_keys import redis_key
+
+KEY_NAMESPACE = "meters:order_lease"
 RENEWALS_PER_EXPIRY = 3
 
 log = structlog.get_logger("gateway.coordination")
@@ -120,7 +122,7 @@ class RedisOrderLease(OrderLease):
 
     @asynccontextmanager
     async def hold(self, order_id: str) -> AsyncIterator[Lease | None]:
-        key = f"{KEY_PREFIX}{order_id}"
+        key = redis_key(KEY_NAMESPACE, order_id)
         token = uuid.uuid4().hex
         sent = time.monotonic()
         try:

@@ -33,16 +33,17 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.coordination.redis_keys import redis_key
 from gateway.metrics import RIDE_LEDGER_AGE
 
 LEDGER_RETENTION_S = 7 * 24 * 3600
 # WAIT's own bound, as for an enqueue (docs/design.md §8).
 REPLICATION_TIMEOUT_MS = 1000
 REPORT_BUDGET_S = 0.1
-KEY_PREFIX = "meters:ride_ledger:"
+KEY_NAMESPACE = "meters:ride_ledger"
 CREATED_KEY = "meters:ride_ledger_created"
 # Under the ledger's own prefix: the ledger is one concern, whatever Redis permissions name it by.
-UNSETTLED_PREFIX = "meters:ride_ledger_unsettled_start:"
+UNSETTLED_NAMESPACE = "meters:ride_ledger_unsettled_start"
 
 
 class LedgerUnavailable(Exception):
@@ -297,11 +298,11 @@ return 0
 
 
 def _ride_key(vendor: str, ride_id: str) -> str:
-    return f"{KEY_PREFIX}{vendor}:{ride_id}"
+    return redis_key(KEY_NAMESPACE, vendor, ride_id)
 
 
 def _unsettled_key(vendor: str, performer: RidePerformer) -> str:
-    return f"{UNSETTLED_PREFIX}{vendor}:{performer.park_id}:{performer.driver_profile_id}"
+    return redis_key(UNSETTLED_NAMESPACE, vendor, performer.park_id, performer.driver_profile_id)
 
 
 def _driver_key(vendor: str, performer: RidePerformer) -> tuple[str, str, str]:

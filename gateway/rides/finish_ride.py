@@ -2,9 +2,10 @@
 
 Every refusal is a FinishRideRefused whose code and status come from
 ``finish_refusals``; no vendor is called before all the order checks pass. Only then is the
-replay consulted (§4 Retries): an order priced within ``server.finish_ride_replay_s`` is
-answered its price again without a vendor call, and concurrent requests share one set of
-vendor calls (``gateway.coordination.finish_replay``).
+replay consulted (§4 Retries): a repeat of a request priced within
+``server.finish_ride_replay_s`` (the same order, driver, car and prices) is answered its price
+again without a vendor call, and concurrent ones share one set of vendor calls
+(``gateway.coordination.finish_replay``).
 """
 
 from dataclasses import dataclass
@@ -77,6 +78,13 @@ class FinishRide:
             order_id=order.order_id,
             park_id=self._request.park_id,
             driver_profile_id=self._request.driver_profile_id,
+            # The car and the prices as this request and the order hold them now: a replayed
+            # price answers only a repeat of the request it was priced for.
+            car_id=order.car_id or "",
+            car_number=ride.car_number,
+            user_price=self._request.user_price,
+            driver_price=self._request.driver_price,
+            fixed_price=ride.price,
         )
         priced = await self._services.coordination.finish_replay.price_once(
             key, lambda: self._priced(route, ride)

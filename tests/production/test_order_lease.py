@@ -7,7 +7,8 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from gateway.coordination.order_lease import KEY_PREFIX, Lease, LeaseLost, RedisOrderLease
+from gateway.coordination.order_lease import KEY_NAMESPACE, Lease, LeaseLost, RedisOrderLease
+from gateway.coordination.redis_keys import redis_key
 from tests.production.redis_server import RedisServer
 
 EXPIRY_MS = 300
@@ -53,4 +54,14 @@ async def test_a_run_held_up_past_the_expiry_no_longer_holds_its_lease(
             with pytest.raises(LeaseLost):
                 lease.ensure_held()
             # Another run may take the order now.
-            assert await redis.set(f"{KEY_PREFIX}order-1", "other", nx=True, px=1000)
+            assert await redis.set(redis_key(KEY_NAMESPACE, "order-1"), "other", nx=True, px=1000)
+
+
+async def test_orders_whose_ids_differ_only_in_an_encoded_separator_hold_leases_apart(
+    own_redis: RedisServer,
+) -> None:
+    async with Redis(port=own_redis.port) as redis:
+        lease_store = RedisOrderLease(redis, EXPIRY_MS)
+        async with lease_store.hold("col:pk") as one, lease_store.hold("col%3Apk") as other:
+            assert one is not None
+            assert other is not None

@@ -159,3 +159,26 @@ async def test_an_unreachable_ledger_is_unavailable(vendor: str) -> None:
             await RedisRideLedger(nowhere, 0).claim(vendor, "ride-1", "order-a", PERFORMER)
         with pytest.raises(LedgerUnavailable):
             await RedisRideLedger(nowhere, 0).record_of(vendor, "ride-1")
+
+
+@pytest.mark.parametrize(
+    ("other_vendor", "other_ride"),
+    [
+        # Joined bare, both were meters:ride_ledger:<vendor>:r:1, one claim for two rides.
+        pytest.param("{vendor}:r", "1", id="separator-moves-between-parts"),
+        # What an encoded ":" looks like, sent as an id of its own, is another ride.
+        pytest.param("{vendor}", "r%3A1", id="escape-spelled-out"),
+    ],
+)
+async def test_rides_whose_ids_hold_the_separator_are_claimed_apart(
+    probe: StreamProbe, vendor: str, other_vendor: str, other_ride: str
+) -> None:
+    ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
+
+    first = await ledger.claim(vendor, "r:1", "order-a", PERFORMER)
+    second = await ledger.claim(
+        other_vendor.format(vendor=vendor), other_ride, "order-b", PERFORMER
+    )
+
+    assert first == RideClaim(holder="order-a", new=True)
+    assert second == RideClaim(holder="order-b", new=True)
