@@ -212,19 +212,37 @@ async def test_a_replay_answers_only_a_repeat_of_its_request_against_the_order_a
     await replay_answers_only_a_repeat_of_its_request(world, gateway, gateway)
 
 
-@pytest.mark.parametrize(
-    ("path", "value"),
-    [("order.performer.car_id", "car2"), ("order.performer.car_number", "98-765-43")],
-)
-async def test_a_retry_after_the_order_changed_car_is_priced_afresh(
-    world: RunningWorld, gateway: Gateway, path: str, value: str
+async def test_a_retry_after_the_order_changed_plate_is_priced_afresh(
+    world: RunningWorld, gateway: Gateway
 ) -> None:
     await started_israeli_ride(world, gateway, meter_agorot=4000)
     priced, replayed = counts()
     assert await gateway.finish_ride("alias-il-1", 42.24) == FORTY
 
-    world.sims.change_order("order-il-1", path, value)
+    world.sims.change_order("order-il-1", "order.performer.car_number", "98-765-43")
 
     assert await gateway.finish_ride("alias-il-1", 42.24) == FORTY
     assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ, READ_ORDER, STOP_AND_READ)
     assert counts() == (priced + 2, replayed)
+
+
+async def test_a_retry_after_the_order_changed_car_is_neither_replayed_nor_stopped(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    """Another car is another request (no replay), and the ride was started for the first car:
+    it is stopped only for that car (docs/design.md §3a "A ride belongs to its driver and car")."""
+    await started_israeli_ride(world, gateway, meter_agorot=4000)
+    priced, replayed = counts()
+    assert await gateway.finish_ride("alias-il-1", 42.24) == FORTY
+
+    world.sims.change_order("order-il-1", "order.performer.car_id", "car2")
+
+    assert await gateway.finish_ride("alias-il-1", 42.24) == (
+        409,
+        {
+            "code": "meter_ride_not_found",
+            "message": "no meter ride was started for this driver and car",
+        },
+    )
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ, READ_ORDER)
+    assert counts() == (priced + 1, replayed)
