@@ -48,6 +48,13 @@ mutate: setup
 	$(BIN)/mutmut run --max-children 2
 	$(BIN)/python scripts/mutation_score.py
 
+# The money-invariant search (docs/testing.md "The simulation"): SIMULATION_SCHEDULES fault
+# schedules, searched anew each run (make test replays a fixed few hundred).
+SIMULATION_SCHEDULES ?= 10000
+.PHONY: simulate
+simulate: setup
+	SIMULATION_SCHEDULES=$(SIMULATION_SCHEDULES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/simulation
+
 # Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.
 .PHONY: bench
 bench: setup

@@ -371,7 +371,9 @@ class _MeterRideLaunch:
                 self._route.vendor.name, self._performer, self._order.order_id
             )
         except LedgerUnavailable as error:
-            # Nothing was asked of the vendor yet: the redelivery decides.
+            # Nothing was asked of the vendor yet: the redelivery decides. The mark may have
+            # landed unacknowledged; left, it would claim the driver's next ride for this order.
+            await self._lift_start_mark()
             raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
 
     async def _lift_start_mark(self) -> None:

@@ -2,10 +2,10 @@
 
 The real start-ride and finish-ride flows run against the shipped simulators on loopback and the
 in-process coordination stores, as the embedded default runs them. What a test sees of them is
-what the world itself recorded: which start made which Monitex ride (the rides that appeared
-while that order's run was the only one in flight), which ride a finish stopped (the stop the
-simulator received), what order-core holds and what setcar last told each driver's app. The
-gateway's own records (its outcome, its metrics) are checked against those, never trusted.
+what the world itself recorded: each Monitex ride with the price limit, driver and vehicle it
+was started with, which ride a finish stopped (the stop the simulator received), what
+order-core holds and what setcar told each driver's app. The gateway's own records (its
+outcome, its metrics) are checked against those, never trusted.
 
 The flows run on an event loop of their own, in a thread, so that Hypothesis's synchronous
 rules can drive them: ``Harness.run`` hands a coroutine to that loop and waits for it.
@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Coroutine
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -46,9 +46,9 @@ T = TypeVar("T")
 
 # Short timeouts keep a schedule quick; a fault "late" answers after them (the handler still
 # runs: its effect lands after the caller gave up, as a real late answer's does).
-UPSTREAM_TIMEOUT_MS = 120
-VENDOR_TIMEOUT_MS = 150
-LATE_MS = 200
+UPSTREAM_TIMEOUT_MS = 60
+VENDOR_TIMEOUT_MS = 80
+LATE_MS = 100
 MAX_DELIVERIES = 3
 SETTLE_POLL_S = 0.005
 # Ten times the longest an injected fault holds a handler.
@@ -64,15 +64,18 @@ class FaultyLedger(RideLedger):
     def __init__(self, inner: RideLedger) -> None:
         self.inner = inner
         self.next_failure: str | None = None
+        self.met: Counter[str] = Counter()
 
     def _fail_before(self) -> None:
         if self.next_failure == "before":
             self.next_failure = None
+            self.met["unreachable ride_ledger"] += 1
             raise LedgerUnavailable("the simulation cut the ledger off")
 
     def _fail_after(self) -> None:
         if self.next_failure == "after":
             self.next_failure = None
+            self.met["unacknowledged ride_ledger"] += 1
             raise LedgerUnavailable("the simulation lost the ledger's acknowledgement")
 
     async def claim(
@@ -120,7 +123,6 @@ class StartRun:
     crashed: bool
     starts: int
     """Vendor start calls this run made."""
-    rides_made: list[str]
     setcars: list[str]
     last_delivery: bool
 
@@ -132,16 +134,6 @@ class FinishAnswer:
     replayed: bool
     stopped: list[str]
     """The rides whose stop the vendor received during this request."""
-
-
-@dataclass
-class Record:
-    """The world's own record of a schedule."""
-
-    made_by: dict[str, str] = field(default_factory=dict)
-    """Monitex ride id -> the order whose start made it."""
-    starts: list[StartRun] = field(default_factory=list)
-    faults: Counter[str] = field(default_factory=Counter)
 
 
 class Harness:
@@ -195,6 +187,15 @@ class Harness:
     def arm(self, section: str, fault: Fault) -> None:
         self.sims.simulators()[section].faults.add(fault)
 
+    def faults_met(self) -> Counter[str]:
+        """The injected faults that shaped an answer since the step began, by simulator."""
+        return Counter(
+            f"{call.fault} {name}"
+            for name, simulator in self.sims.simulators().items()
+            for call in simulator.calls.all()
+            if call.fault is not None
+        )
+
     async def _settled(self) -> None:
         """Every call the simulators received has been answered or given up on by its handler:
         a late answer's effect has landed before anything else is looked at."""
@@ -222,9 +223,7 @@ class Harness:
         self, entries: list[Delivery], crash_after_ms: float | None
     ) -> list[StartRun]:
         monitex = self.sims.monitex
-        rides_before = set(monitex.rides)
-        starts_before = len(monitex.calls.to(MONITEX_START))
-        setcars_before = len(self.sims.driver_orders_builder.calls.to(SETCAR))
+        self.sims.forget_calls()
         for entry in entries:
             entry.deliveries += 1
         runs = [
@@ -244,20 +243,18 @@ class Harness:
             except asyncio.CancelledError:
                 outcomes.append(None)
         await self._settled()
-        made = [ride for ride in monitex.rides if ride not in rides_before]
         setcars = [
             call.body["changes"][-1]["value"]
-            for call in self.sims.driver_orders_builder.calls.to(SETCAR)[setcars_before:]
+            for call in self.sims.driver_orders_builder.calls.to(SETCAR)
             if call.status == 200
         ]
-        starts = len(monitex.calls.to(MONITEX_START)) - starts_before
+        starts = len(monitex.calls.to(MONITEX_START))
         return [
             StartRun(
                 entry.order_id,
                 outcome,
                 crashed and outcome is None,
                 starts,
-                made,
                 setcars,
                 entry.deliveries >= MAX_DELIVERIES,
             )
@@ -268,7 +265,7 @@ class Harness:
         return self.run(self._finish(request))
 
     async def _finish(self, request: FinishRideRequest) -> FinishAnswer:
-        stops_before = len(self.sims.monitex.calls.to(MONITEX_STOP))
+        self.sims.forget_calls()
         flow = FinishRide(request, self.services)
         price: Decimal | None = None
         code: str | None = None
@@ -278,8 +275,7 @@ class Harness:
             code = refused.refusal.value
         await self._settled()
         stopped = [
-            call.path.rsplit("/", 1)[-1]
-            for call in self.sims.monitex.calls.to(MONITEX_STOP)[stops_before:]
+            call.path.rsplit("/", 1)[-1] for call in self.sims.monitex.calls.to(MONITEX_STOP)
         ]
         return FinishAnswer(price, code, flow.replayed, stopped)
 
