@@ -18,6 +18,7 @@ record (tests/simulation/world.py):
   false and the push), or in one of the ends §3 names (the order not readable, setcar itself
   failing, the order no longer live, the driver's finish having come first), never in the dead
   letters unless its worker died each time; no run asks the vendor to start more than twice;
+  no start announces a meter once the driver was answered that none was started;
 - I4 a replayed answer is the first answer to the identical request; a refusal is not replayed;
 - I5 each run's outcome agrees with what the world saw it do, and the outcome counter counted it.
 
@@ -114,6 +115,8 @@ class Order:
     index: int
     accepted_starts: int = 0
     runs: list[StartRun] = field(default_factory=list)
+    answered_without_ride: bool = False
+    """A finish-ride was answered meter_ride_not_found: the driver keyed the price in."""
     dead_lettered: bool = False
     dead_by_crash: bool = False
 
@@ -320,6 +323,10 @@ class MoneyInvariants(RuleBasedStateMachine):
             )
         if result is StartResult.STARTED:
             assert "true" in run.setcars, "started without telling the app"
+        # I3: once the driver was answered that no meter ride was started (and keyed the price
+        # in), no start of that order announces one: nobody would ever stop it.
+        if order.answered_without_ride:
+            assert "true" not in run.setcars, "a meter announced after the finish was answered"
 
     @precondition(lambda self: self.orders)
     @rule(
@@ -358,6 +365,8 @@ class MoneyInvariants(RuleBasedStateMachine):
         key = (order_id, park, driver, car, asked)
         if answer.price is None:
             assert not answer.replayed, "a refusal was replayed"
+            if answer.code == "meter_ride_not_found" and who == "driver":
+                order.answered_without_ride = True
             return
         if answer.replayed:
             # I4: answered again only to the identical request, with the first answer.
