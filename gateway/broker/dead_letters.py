@@ -103,8 +103,11 @@ class DeadLetters:
         self._formatter = formatter
         self._replicas = replicas
 
-    async def bury(self, redis: Redis, delivery: "Delivery", group: str, consumer: str) -> None:
-        """Move a task delivered too often to the dead letters (on the reading connection)."""
+    async def bury(
+        self, redis: Redis, delivery: "Delivery", group: str, consumer: str, *, reason: str
+    ) -> None:
+        """Move a task that must not run again to the dead letters (on the reading connection);
+        ``reason`` says why: delivered too often, or arguments it could only fail on."""
         dead_id = await redis.register_script(_BURY)(
             keys=[self._stream, self.stream],
             args=[
@@ -121,6 +124,7 @@ class DeadLetters:
         message = self._message(delivery.fields.get(b"data", b""))
         log.error(
             "broker.dead_lettered",
+            reason=reason,
             task_id=message.task_id if message else None,
             order_id=_order_id(message),
             deliveries=delivery.deliveries,
