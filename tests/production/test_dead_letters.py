@@ -126,6 +126,16 @@ async def test_a_task_that_kills_its_worker_every_time_is_set_aside_and_requeued
     )
 
 
+@pytest.mark.parametrize("dead_id", ["abc", "1-x", "-", "1-2-3"])
+async def test_requeuing_an_id_redis_could_not_hold_is_no_such_dead_letter(
+    production_tree: dict[str, Any], probe: StreamProbe, tmp_path: Path, dead_id: str
+) -> None:
+    config = tmp_path / "cli.toml"
+    config.write_text(tomli_w.dumps(production_tree))
+
+    assert await run_cli(config, "requeue", dead_id) == (1, f"{dead_id}: no such dead letter\n")
+
+
 async def test_a_dead_workers_consumer_leaves_the_group(
     world: RunningWorld,
     production_tree: dict[str, Any],
