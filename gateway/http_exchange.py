@@ -27,6 +27,11 @@ from gateway.observability.tracing import end_call_span, outgoing_call
 
 OK = "ok"
 REQUEST_ID_HEADER = "X-Request-Id"
+# An answer is read up to this many bytes (``max_answer_bytes`` of each upstream and vendor):
+# the platform's and the meters' answers are a few KiB; a 200 MB one would be held in memory
+# whole, and read for longer than any deadline.
+DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024
+_READ_CHUNK_BYTES = 64 * 1024
 
 T = TypeVar("T")
 
@@ -47,6 +52,8 @@ class ErrorModel:
     """Builds the error of a call that ran out of time from the counterpart's name and what
     happened; so does ``unreachable`` for a call that got no answer."""
     unreachable: Callable[[str, str], CallFailed]
+    malformed: Callable[[str, str], CallFailed]
+    """Builds the error of an answer the exchange cannot take: one past ``max_answer_bytes``."""
     error_status_reason: str
     """The outcome of an answer with status >= 400 that the interpretation did not raise for."""
 
@@ -66,6 +73,8 @@ class Counterpart:
     """The structlog logger of the side (``gateway.upstream``, ``gateway.vendor``), bound
     (``.bind()``) when the client is built, after logging is configured: each call then skips
     structlog's lazy proxy, as structlog's performance notes advise for loggers used often."""
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    """A longer answer (declared, or as it arrives, decompressed) fails as malformed."""
 
 
 async def exchange(
@@ -99,8 +108,13 @@ async def exchange(
             async with http.request(
                 method, url, params=params, data=data, headers=headers, timeout=time_budget
             ) as response:
-                raw = await response.read()
                 status = response.status
+                raw = await _read_bounded(response, counterpart.max_answer_bytes)
+                if raw is None:
+                    raise errors.malformed(
+                        counterpart.name,
+                        f"{operation} answer is larger than {counterpart.max_answer_bytes} bytes",
+                    )
             if status >= 400:
                 outcome = errors.error_status_reason
             return interpret(status, raw)
@@ -143,3 +157,17 @@ async def exchange(
                 status=status,
                 duration_ms=round(elapsed * 1000, 1),
             )
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, bound: int) -> bytes | None:
+    """The whole body, or None once it is known to pass ``bound``: by its Content-Length, or
+    as soon as what arrived (decompressed) does. Leaving the rest unread closes the connection
+    instead of draining it."""
+    if response.content_length is not None and response.content_length > bound:
+        return None
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(_READ_CHUNK_BYTES):
+        body += chunk
+        if len(body) > bound:
+            return None
+    return bytes(body)

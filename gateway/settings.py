@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from gateway.broker.redis_connection import check_broker_url
 from gateway.broker.sentinel_url import SENTINEL_SCHEMES
+from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES
 from gateway.money import check_currency, currency_of_country
 
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
@@ -76,6 +77,8 @@ class WorkerSettings(_Section):
 class UpstreamSettings(_Section):
     url: str = Field(pattern=r"^https?://")
     timeout_ms: int = Field(default=500, gt=0)
+    # A longer answer fails as malformed, read no further (gateway.http_exchange).
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, gt=0)
 
 
 _UPSTREAM_DEFAULT_URLS = {

@@ -26,6 +26,7 @@ UPSTREAM_ERRORS = ErrorModel(
     base=UpstreamError,
     timeout=UpstreamTimeout,
     unreachable=UpstreamUnreachable,
+    malformed=UpstreamMalformedResponse,
     error_status_reason=UpstreamErrorStatus.reason,
 )
 _log = structlog.get_logger("gateway.upstream")
@@ -51,6 +52,7 @@ class UpstreamClient:
             UPSTREAM_CALL_DURATION,
             UPSTREAM_ERRORS,
             _log.bind(),
+            settings.max_answer_bytes,
         )
 
     def _encode(self, body: Any) -> bytes:
