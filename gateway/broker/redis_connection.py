@@ -127,13 +127,16 @@ def connection_pool(url: str) -> ConnectionPool:
     )
 
 
-def blocking_client(url: str) -> redis.Redis:
+def blocking_client(url: str, socket_timeout_s: float = SOCKET_TIMEOUT_S) -> redis.Redis:
     """A synchronous client of the same Redis, for the worker host's health endpoint thread."""
+    options = {**_CONNECTION_OPTIONS, "socket_timeout": socket_timeout_s}
     if urlsplit(url).scheme not in SENTINEL_SCHEMES:
-        return redis.Redis.from_url(url, **_CONNECTION_OPTIONS)
+        return redis.Redis.from_url(url, **options)
     address = parse_sentinel_url(url)
     sentinel = redis.sentinel.Sentinel(
-        address.sentinels, sentinel_kwargs=_sentinel_options(address), **_data_node_options(address)
+        address.sentinels,
+        sentinel_kwargs=_sentinel_options(address),
+        **{**_data_node_options(address), **options},
     )
     client: redis.Redis = sentinel.master_for(address.master_name)
     return client
