@@ -21,6 +21,7 @@ from redis.asyncio.sentinel import (
     SentinelManagedConnection,
     SentinelManagedSSLConnection,
 )
+from redis.exceptions import RedisError
 
 from gateway.broker.sentinel_url import (
     SENTINEL_SCHEMES,
@@ -65,11 +66,13 @@ def check_broker_url(url: str) -> None:
             "percent-encode them (%2F, %3F, %23), and any '@' after it (%40)"
         )
     try:
-        connection_pool(url)
-        blocking_client(url)
+        # A connection object takes the URL's options (an unknown one is a TypeError here, not
+        # at the first command); none connects.
+        connection_pool(url).make_connection()  # type: ignore[no-untyped-call]  # redis-py's
+        blocking_client(url).connection_pool.make_connection()
     except BadBrokerUrl:
         raise
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, RedisError) as error:
         # redis-py's and urllib's own words, which may quote parts of the URL.
         raise BadBrokerUrl(f"{masked_url(url)}: {_masked(str(error), url)}") from None
 

@@ -167,6 +167,12 @@ UNUSABLE_URLS = [
         "Invalid value for 'socket_timeout' in connection URL.",
         id="bad-option",
     ),
+    pytest.param(
+        "redis://127.0.0.1:6379/0?no_such_option=1",
+        "redis://127.0.0.1:6379/0?no_such_option=1: "
+        "AbstractConnection.__init__() got an unexpected keyword argument 'no_such_option'",
+        id="unknown-option",
+    ),
 ]
 SECRET_PARTS = ("secretpart", "CdSecret")
 
