@@ -27,6 +27,11 @@ from gateway.observability.tracing import end_call_span, outgoing_call
 
 OK = "ok"
 REQUEST_ID_HEADER = "X-Request-Id"
+# An answer is read up to this many bytes (``max_answer_bytes`` of each upstream and vendor):
+# the platform's and the meters' answers are a few KiB; a 200 MB one would be held in memory
+# whole, and read for longer than any deadline.
+DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024
+_READ_CHUNK_BYTES = 64 * 1024
 
 T = TypeVar("T")
 
@@ -48,6 +53,8 @@ class ErrorModel:
     happened; so does ``unreachable`` for a call that got no answer, told also whether the
     request may have gone out (the connection failed after it was made, not while making it)."""
     unreachable: Callable[[str, str, bool], CallFailed]
+    malformed: Callable[[str, str], CallFailed]
+    """Builds the error of an answer the exchange cannot take: one past ``max_answer_bytes``."""
     error_status_reason: str
     """The outcome of an answer with status >= 400 that the interpretation did not raise for."""
 
@@ -67,6 +74,8 @@ class Counterpart:
     """The structlog logger of the side (``gateway.upstream``, ``gateway.vendor``), bound
     (``.bind()``) when the client is built, after logging is configured: each call then skips
     structlog's lazy proxy, as structlog's performance notes advise for loggers used often."""
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
+    """A longer answer (declared, or as it arrives, decompressed) fails as malformed."""
 
 
 async def exchange(
@@ -100,8 +109,13 @@ async def exchange(
             async with http.request(
                 method, url, params=params, data=data, headers=headers, timeout=time_budget
             ) as response:
-                raw = await response.read()
                 status = response.status
+                raw = await _read_bounded(response, counterpart.max_answer_bytes)
+                if raw is None:
+                    raise errors.malformed(
+                        counterpart.name,
+                        f"{operation} answer is larger than {counterpart.max_answer_bytes} bytes",
+                    )
             if status >= 400:
                 outcome = errors.error_status_reason
             return interpret(status, raw)
@@ -146,3 +160,17 @@ async def exchange(
                 status=status,
                 duration_ms=round(elapsed * 1000, 1),
             )
+
+
+async def _read_bounded(response: aiohttp.ClientResponse, bound: int) -> bytes | None:
+    """The whole body, or None once it is known to pass ``bound``: by its Content-Length, or
+    as soon as what arrived (decompressed) does. Leaving the rest unread closes the connection
+    instead of draining it."""
+    if response.content_length is not None and response.content_length > bound:
+        return None
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(_READ_CHUNK_BYTES):
+        body += chunk
+        if len(body) > bound:
+            return None
+    return bytes(body)

@@ -30,10 +30,22 @@ _RENDERING: list[structlog.typing.Processor] = [
     structlog.processors.format_exc_info,
     structlog.processors.JSONRenderer(),
 ]
+
+
+def _dumps_any(event_dict: Any, **options: Any) -> bytes:
+    """orjson's bytes, or the stdlib's for what orjson refuses: a str that is not Unicode text
+    (a lone surrogate from a hand-written stream entry) or an integer past 64 bits. The stdlib
+    escapes both into plain ASCII, so a log line never raises, whatever a value holds."""
+    try:
+        return orjson.dumps(event_dict, **options)
+    except orjson.JSONEncodeError:
+        return json.dumps(event_dict, default=options.get("default")).encode()
+
+
 # Our route renders bytes, which BytesLogger writes as they are.
 _FAST_RENDERING: list[structlog.typing.Processor] = [
     structlog.processors.format_exc_info,
-    structlog.processors.JSONRenderer(serializer=orjson.dumps),
+    structlog.processors.JSONRenderer(serializer=_dumps_any),
 ]
 
 Redact = Callable[[str], str]
@@ -60,12 +72,14 @@ def _redactor(secrets: Iterable[str]) -> Redact:
 
 def _byte_redactor(secrets: Iterable[str]) -> Callable[[Any, str, Any], bytes]:
     """The last processor of our route: masks the secrets in the rendered bytes, in each form
-    orjson writes them (as they are, or escaped where they hold quotes or backslashes)."""
+    they are written in (as they are, or escaped where they hold quotes, backslashes or, in
+    a line ``_dumps_any`` wrote with the stdlib, anything past ASCII)."""
     forms = {
         form
         for secret in secrets
         if secret
-        for form in (secret.encode(), orjson.dumps(secret)[1:-1])
+        # orjson's forms, and the stdlib's ASCII-escaped one of a line orjson refused.
+        for form in (secret.encode(), orjson.dumps(secret)[1:-1], _json_escaped(secret).encode())
     }
     ordered = sorted(forms, key=len, reverse=True)
     redacted = REDACTED.encode()

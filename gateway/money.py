@@ -8,7 +8,7 @@ a vendor whose wire counts ISO minor units for those converts with its own facto
 """
 
 import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import cache
 
 from babel.numbers import UnknownCurrencyError, get_currency_precision, get_territory_currencies
@@ -19,6 +19,10 @@ CENT = Decimal("0.01")
 
 class UnknownCurrency(ValueError):
     pass
+
+
+class AmountOutOfRange(ValueError):
+    """An amount too large to hold to its minor unit in the decimals' 28 digits (1e300)."""
 
 
 def price_from_float(value: float) -> Decimal:
@@ -44,13 +48,19 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 def from_minor_units(minor: int | float | Decimal, currency: str) -> Decimal:
     """4004 agorot → 40.04 ILS; a float is taken by its decimal spelling, never binary.
 
+    An amount with more digits than the decimals hold (1e300, 10**40) is AmountOutOfRange: no
+    meter charges it, so a vendor answering it answered nonsense (VendorMalformedResponse).
+
     A bool is an int to Python but never an amount: JSON ``true`` is refused, not 1 agora.
     """
     if isinstance(minor, bool):
         raise TypeError(f"{minor!r} is not an amount of minor units")
     exact = price_from_float(minor) if isinstance(minor, float) else Decimal(minor)
     exponent = minor_unit_exponent(currency)
-    return exact.scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+    try:
+        return exact.scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
+    except InvalidOperation:
+        raise AmountOutOfRange(f"{minor!r} minor units of {currency} is out of range") from None
 
 
 def check_currency(currency: str) -> None:

@@ -1,13 +1,14 @@
 """Everything the ride flows talk to, opened once per process around one shared HTTP session."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 import aiohttp
 from taskiq import AsyncBroker
 
-from gateway.coordination import Coordination, coordination_for
+from gateway.coordination import Coordination, RideLedger, coordination_for
 from gateway.platform.client_notify import ClientNotifyClient
 from gateway.platform.driver_orders_builder import DriverOrdersBuilderClient
 from gateway.platform.driver_profiles import DriverProfilesClient
@@ -18,6 +19,10 @@ from gateway.plugins.registry import VendorCatalog
 from gateway.plugins.vendor_setup import build_vendors, validate_vendor_settings
 from gateway.routing import VendorRouter
 from gateway.settings import Settings
+
+# Every process that reports meters_ride_ledger_age_seconds reads the ledger's age this often,
+# rides claimed or not: it reads where the ledger lives, so a Redis that came back empty shows.
+LEDGER_AGE_REPORT_INTERVAL_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +46,13 @@ async def open_services(
     vendor_settings = validate_vendor_settings(settings, catalog)
     coordination = coordination_for(broker, settings)
     await coordination.ride_ledger.report_age()
+    reporting = asyncio.create_task(_keep_reporting_ledger_age(coordination.ride_ledger))
     upstreams = settings.upstreams
     connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
-    async with aiohttp.ClientSession(connector=connector, raise_for_status=False) as http:
+    async with (
+        _cancelled_on_exit(reporting),
+        aiohttp.ClientSession(connector=connector, raise_for_status=False) as http,
+    ):
         yield Services(
             settings=settings,
             order_core=OrderCoreClient(http, upstreams.order_core),
@@ -55,3 +64,22 @@ async def open_services(
             router=VendorRouter(settings, build_vendors(vendor_settings, catalog, http)),
             coordination=coordination,
         )
+
+
+async def _keep_reporting_ledger_age(ledger: RideLedger) -> None:
+    # A gauge says what its last set said: without this, a gateway (which claims no rides) or
+    # an idle worker would report its start-up age forever, and the alert on the youngest
+    # ledger seen would fire for ever after a young start.
+    while True:
+        await asyncio.sleep(LEDGER_AGE_REPORT_INTERVAL_S)
+        await ledger.report_age()
+
+
+@asynccontextmanager
+async def _cancelled_on_exit(task: "asyncio.Task[None]") -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task

@@ -8,7 +8,9 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gateway.broker.sentinel_url import SENTINEL_SCHEMES, parse_sentinel_url
+from gateway.broker.redis_connection import check_broker_url
+from gateway.broker.sentinel_url import SENTINEL_SCHEMES
+from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES
 from gateway.money import check_currency, currency_of_country
 
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
@@ -44,9 +46,10 @@ class BrokerSettings(_Section):
 
     @field_validator("url")
     @classmethod
-    def _sentinel_url_is_complete(cls, url: str) -> str:
-        if url.split("://", 1)[0] in SENTINEL_SCHEMES:
-            parse_sentinel_url(url)  # BadBrokerUrl, a ValueError, says what is missing
+    def _url_is_usable(cls, url: str) -> str:
+        # Checked here as start-up builds from it, so check-config refuses what serve, worker
+        # and dead-letters would; BadBrokerUrl, a ValueError, says what is wrong.
+        check_broker_url(url)
         return url
 
     @property
@@ -74,6 +77,8 @@ class WorkerSettings(_Section):
 class UpstreamSettings(_Section):
     url: str = Field(pattern=r"^https?://")
     timeout_ms: int = Field(default=500, gt=0)
+    # A longer answer fails as malformed, read no further (gateway.http_exchange).
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, gt=0)
 
 
 _UPSTREAM_DEFAULT_URLS = {

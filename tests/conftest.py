@@ -1,5 +1,6 @@
 """Shared fixtures: a simulated platform on real ports and a gateway wired to it
-(their types and constants: ``tests.gateway_world``)."""
+(their types and constants: ``tests.gateway_world``); and the session's check that the run
+leaves no process behind (``tests.left_behind``)."""
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -20,8 +21,31 @@ from tests.gateway_world import (
     RunningWorld,
     ShippedWorld,
 )
+from tests.left_behind import left_behind, mark_session
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.plugins.catalog import catalog_with_cancellable_monitex
+
+# Processes the run leaves behind fail it, named in the summary (tests/left_behind.py).
+_LEFT_BEHIND = pytest.StashKey[list[str]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    mark_session()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    leftovers = [str(process) for process in left_behind()]
+    session.config.stash[_LEFT_BEHIND] = leftovers
+    if leftovers:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    leftovers = config.stash.get(_LEFT_BEHIND, [])
+    if leftovers:
+        terminalreporter.section("processes left behind", red=True)
+        for leftover in leftovers:
+            terminalreporter.write_line(leftover)
 
 
 @pytest.fixture

@@ -318,6 +318,16 @@ BAD_BODIES = [
         "body holds a string that is not valid Unicode",
         id="surrogate-id",
     ),
+    pytest.param(
+        b'{"order_id": "alias-il-1", "task_id": "\\udfff", "user_price": 1, "driver_price": 1}',
+        "body holds a string that is not valid Unicode",
+        id="surrogate-task-id",
+    ),
+    pytest.param(
+        b'{"order_id": "nope", "order_id": "alias-il-1", "user_price": 1, "driver_price": 1}',
+        'body has the key "order_id" more than once',
+        id="duplicate-key",
+    ),
 ]
 
 

@@ -64,7 +64,7 @@ def test_broken_plugins_are_reported_and_do_not_take_the_others_down() -> None:
         # Refused at load, before any hook runs.
         PluginFailure(
             "future_optumplus",
-            "IncompatiblePlugin: written for plugin API 2.x, this gateway speaks 1.0",
+            "IncompatiblePlugin: written for plugin API 2.x, this gateway speaks 1.1",
         ),
         PluginFailure("raising_hook", "RuntimeError: registration exploded"),
         PluginFailure("not_a_vendor", "TypeError: <class 'dict'> is not a MeterVendor subclass"),

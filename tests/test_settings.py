@@ -73,7 +73,7 @@ def test_check_config_names_a_plugin_written_for_another_api_version(
     assert f"{SHIPPED}: OK" in out
     assert (
         "plugin future_optumplus failed to load: IncompatiblePlugin: written for plugin API 2.x, "
-        "this gateway speaks 1.0"
+        "this gateway speaks 1.1"
     ) in out
 
 

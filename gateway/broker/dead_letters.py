@@ -8,6 +8,7 @@ look at it and requeue with ``meters-integration-api dead-letters list|requeue I
 --all`` (docs/production.md, "Dead letters").
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from gateway.broker.redis_streams import Delivery
 
 DEAD_LETTER_SUFFIX = ":dead_letters"
+_ENTRY_ID = re.compile(r"[0-9]+-[0-9]+")
 ENTRY_ID_FIELD = b"entry_id"
 LAST_CONSUMER_FIELD = b"last_consumer"
 
@@ -103,8 +105,11 @@ class DeadLetters:
         self._formatter = formatter
         self._replicas = replicas
 
-    async def bury(self, redis: Redis, delivery: "Delivery", group: str, consumer: str) -> None:
-        """Move a task delivered too often to the dead letters (on the reading connection)."""
+    async def bury(
+        self, redis: Redis, delivery: "Delivery", group: str, consumer: str, *, reason: str
+    ) -> None:
+        """Move a task that must not run again to the dead letters (on the reading connection);
+        ``reason`` says why: delivered too often, or arguments it could only fail on."""
         dead_id = await redis.register_script(_BURY)(
             keys=[self._stream, self.stream],
             args=[
@@ -121,6 +126,7 @@ class DeadLetters:
         message = self._message(delivery.fields.get(b"data", b""))
         log.error(
             "broker.dead_lettered",
+            reason=reason,
             task_id=message.task_id if message else None,
             order_id=_order_id(message),
             deliveries=delivery.deliveries,
@@ -148,6 +154,10 @@ class DeadLetters:
         letter may still be listed on the promoted replica (if no replica got the write), to be
         requeued again.
         """
+        if not _ENTRY_ID.fullmatch(dead_letter_id):
+            # Not an id Redis could hold (it would refuse it as an invalid stream ID); listed
+            # ids are always full ones, milliseconds-sequence.
+            return None
         async with Redis(connection_pool=self._pool) as redis:
             async with redis.pipeline(transaction=False) as pipe:
                 await redis.register_script(_REQUEUE)(

@@ -9,7 +9,7 @@ pool follows a failover.
 """
 
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import redis
 import redis.sentinel
@@ -21,8 +21,15 @@ from redis.asyncio.sentinel import (
     SentinelManagedConnection,
     SentinelManagedSSLConnection,
 )
+from redis.exceptions import RedisError
 
-from gateway.broker.sentinel_url import SENTINEL_SCHEMES, SentinelAddress, parse_sentinel_url
+from gateway.broker.sentinel_url import (
+    SENTINEL_SCHEMES,
+    BadBrokerUrl,
+    SentinelAddress,
+    parse_sentinel_url,
+)
+from gateway.logging_setup import REDACTED
 from gateway.workarounds.cpython import cancellable_connection_class
 
 CONNECT_TIMEOUT_S = 1.0
@@ -38,6 +45,50 @@ _CONNECTION_OPTIONS: dict[str, Any] = {
     # them would fail.
     "protocol": 2,
 }
+
+
+# Characters that end a URL's userinfo early: in a password they must be percent-encoded, or
+# the host, port and database are read out of the password (and error messages quote it).
+_USERINFO_ENDERS = "/?#"
+
+
+def check_broker_url(url: str) -> None:
+    """Refuse a ``broker.url`` that start-up could not use, as start-up would build from it:
+    the pools below parse host, port, database and every option without connecting. Raises
+    BadBrokerUrl saying what is wrong; no message holds the URL's passwords."""
+    if not url:
+        return
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    if any(character in userinfo for character in _USERINFO_ENDERS):
+        raise BadBrokerUrl(
+            f"{masked_url(url)}: the part before the last '@' (user and password) holds '/', "
+            "'?' or '#', so the host, port and database would be read from the password: "
+            "percent-encode them (%2F, %3F, %23), and any '@' after it (%40)"
+        )
+    try:
+        # A connection object takes the URL's options (an unknown one is a TypeError here, not
+        # at the first command); none connects.
+        connection_pool(url).make_connection()  # type: ignore[no-untyped-call]  # redis-py's
+        blocking_client(url).connection_pool.make_connection()
+    except BadBrokerUrl:
+        raise
+    except (ValueError, TypeError, RedisError) as error:
+        # redis-py's and urllib's own words, which may quote parts of the URL.
+        raise BadBrokerUrl(f"{masked_url(url)}: {_masked(str(error), url)}") from None
+
+
+def masked_url(url: str) -> str:
+    """The URL with its user and password and any sentinelPassword shown as ``***``."""
+    scheme, _, rest = url.partition("://")
+    _userinfo, at, address = rest.rpartition("@")
+    shown = f"{scheme}://{'***@' if at else ''}{address}"
+    return _masked(shown, url)
+
+
+def _masked(text: str, url: str) -> str:
+    for secret in sorted(url_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, REDACTED).replace(quote(secret, safe=""), REDACTED)
+    return text
 
 
 def url_secrets(url: str) -> list[str]:
@@ -79,13 +130,16 @@ def connection_pool(url: str) -> ConnectionPool:
     )
 
 
-def blocking_client(url: str) -> redis.Redis:
+def blocking_client(url: str, socket_timeout_s: float = SOCKET_TIMEOUT_S) -> redis.Redis:
     """A synchronous client of the same Redis, for the worker host's health endpoint thread."""
+    options = {**_CONNECTION_OPTIONS, "socket_timeout": socket_timeout_s}
     if urlsplit(url).scheme not in SENTINEL_SCHEMES:
-        return redis.Redis.from_url(url, **_CONNECTION_OPTIONS)
+        return redis.Redis.from_url(url, **options)
     address = parse_sentinel_url(url)
     sentinel = redis.sentinel.Sentinel(
-        address.sentinels, sentinel_kwargs=_sentinel_options(address), **_data_node_options(address)
+        address.sentinels,
+        sentinel_kwargs=_sentinel_options(address),
+        **{**_data_node_options(address), **options},
     )
     client: redis.Redis = sentinel.master_for(address.master_name)
     return client

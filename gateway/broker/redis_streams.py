@@ -53,6 +53,7 @@ from gateway.broker.metrics import (
 )
 from gateway.broker.redis_connection import connection_pool
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
+from gateway.broker.task_arguments import malformed_arguments
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"
@@ -250,12 +251,24 @@ class ReliableStreamBroker(RedisStreamBroker):
             log.warning("broker.group_lost", stream=self.queue_name)
             await self._create_group(redis)
             return None
-        if delivery.deliveries > self._max_deliveries:
+        reason = self._dead_letter_reason(delivery)
+        if reason is not None:
             await self.dead_letters.bury(
-                redis, delivery, self.consumer_group_name, self.consumer_name
+                redis, delivery, self.consumer_group_name, self.consumer_name, reason=reason
             )
             return None
         return delivery
+
+    def _dead_letter_reason(self, delivery: Delivery) -> str | None:
+        """Why the entry must not run again: delivered too often, or arguments it can only fail
+        on; None for one to run (or one that is no taskiq message, which the Receiver drops)."""
+        if delivery.deliveries > self._max_deliveries:
+            return f"delivered more than broker.max_deliveries ({self._max_deliveries}) times"
+        try:
+            message = self.formatter.loads(delivery.fields.get(b"data", b""))
+        except Exception:  # not a taskiq message: _deliver hands it on to be dropped
+            return None
+        return malformed_arguments(message)
 
     async def _reclaim_one(self, redis: Redis) -> Delivery | None:
         # XPENDING lists who held an idle entry and for how long; XCLAIM with the same minimum

@@ -43,6 +43,10 @@ class _NumberOutOfRange(ValueError):
     pass
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
 def openapi_text() -> str:
     return files("gateway.http").joinpath(OPENAPI_RESOURCE).read_text(encoding="utf-8")
 
@@ -79,14 +83,10 @@ def parse_body(operation_id: str, raw: bytes) -> dict[str, Any]:
     """Decode JSON with exact decimals and validate it; InvalidRequest says what is wrong."""
     body = _decode(raw)
     validator = _validator(operation_id)
-    try:
-        if validator.is_valid(body):
-            assert isinstance(body, dict)  # the schemas of request bodies are objects
-            return body
-        problem = next(validator.iter_errors(body))
-    except UnicodeEncodeError:
-        # A lone surrogate ("\ud800") decodes to a str that is not Unicode text.
-        raise InvalidRequest("body holds a string that is not valid Unicode") from None
+    if validator.is_valid(body):
+        assert isinstance(body, dict)  # the schemas of request bodies are objects
+        return body
+    problem = next(validator.iter_errors(body))
     where = "/".join(str(part) for part in problem.instance_path) or "body"
     raise InvalidRequest(f"{where}: {_describe(problem)}")
 
@@ -97,17 +97,48 @@ def _decode(raw: bytes) -> Any:
     may_be_deep = raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH
     try:
         body = json.loads(
-            raw, parse_float=_bounded_decimal, parse_int=_bounded_int, parse_constant=_no_constant
+            raw,
+            parse_float=_bounded_decimal,
+            parse_int=_bounded_int,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
         )
     except RecursionError:
         raise InvalidRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except _NumberOutOfRange:
         raise InvalidRequest("a number is out of range") from None
+    except _DuplicateKey as duplicate:
+        raise InvalidRequest(f"body has the key {duplicate} more than once") from None
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise InvalidRequest(f"body is not valid JSON: {error}") from None
     if may_be_deep and _depth(body) > MAX_JSON_DEPTH:
         raise InvalidRequest(f"body is nested deeper than {MAX_JSON_DEPTH} levels")
+    # A lone surrogate can only arrive escaped ("\\udfff"): raw UTF-8 cannot encode one. Such a
+    # str is not Unicode text, and every later step (the validator, the task's message, a log
+    # line, an upstream's JSON) would choke on it, so it is refused here, whatever field holds it.
+    if b"\\u" in raw and not _is_unicode_text(body):
+        raise InvalidRequest("body holds a string that is not valid Unicode")
     return body
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # A repeated key makes the text ambiguous: parsers disagree on which value wins, so the
+    # caller and we might not mean the same order.
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            # ASCII-escaped and cut: the key is the caller's, of any length and content.
+            raise _DuplicateKey(json.dumps(key)[:_MAX_MESSAGE])
+        seen.add(key)
+    return dict(pairs)
+
+
+def _is_unicode_text(body: Any) -> bool:
+    try:
+        json.dumps(body, ensure_ascii=False, default=str).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _depth(value: Any) -> int:

@@ -18,11 +18,12 @@ report as JSON. A single worker process without a supervisor serves it itself.
 import json
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from prometheus_client import make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
@@ -34,9 +35,57 @@ HealthReport = Callable[[], dict[str, Any]]
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
 
 
+# A scrape or probe sends its whole request at once: a connection that has not, this long after
+# its last bytes, is closed (a half-sent request, TLS or other garbage with no line end).
+READ_TIMEOUT_S = 5.0
+# Connections served at once; one more is closed unanswered. Each holds a thread, and dribbling
+# clients could otherwise hold any number past the read timeout.
+MAX_CONNECTIONS = 32
+
+
 class _QuietHandler(WSGIRequestHandler):
+    server: "_BoundedServer"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout_s)
+
     def log_message(self, format: str, *args: Any) -> None:  # the stdlib's name
         """Scrapes and probes every few seconds would drown the worker's own lines."""
+
+    def handle(self) -> None:
+        # wsgiref lets the read timeout out (to a traceback on stderr); the connection is
+        # closed all the same once this returns.
+        with suppress(TimeoutError):
+            super().handle()
+
+
+class _BoundedServer(ThreadingWSGIServer):
+    """prometheus-client's threading server, serving at most ``max_connections`` at once, each
+    read with ``read_timeout_s``."""
+
+    def __init__(
+        self, address: tuple[str, int], *, read_timeout_s: float, max_connections: int
+    ) -> None:
+        super().__init__(address, _QuietHandler)
+        self.read_timeout_s = read_timeout_s
+        self._slots = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started to release it
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +105,14 @@ class MetricsServer:
         self._thread.join()
 
 
-def start_metrics_server(host: str, port: int, health: HealthReport) -> MetricsServer:
+def start_metrics_server(
+    host: str,
+    port: int,
+    health: HealthReport,
+    *,
+    read_timeout_s: float = READ_TIMEOUT_S,
+    max_connections: int = MAX_CONNECTIONS,
+) -> MetricsServer:
     """Serve this process's metrics, or all workers' in multi-process mode; port 0 picks one."""
     metrics = make_wsgi_app(scrape_registry())
 
@@ -78,7 +134,11 @@ def start_metrics_server(host: str, port: int, health: HealthReport) -> MetricsS
             {"code": Refusal.NOT_FOUND.value, "message": path},
         )
 
-    httpd = make_server(host, port, app, ThreadingWSGIServer, handler_class=_QuietHandler)
+    # What wsgiref's make_server does, with the bounds passed on.
+    httpd = _BoundedServer(
+        (host, port), read_timeout_s=read_timeout_s, max_connections=max_connections
+    )
+    httpd.set_app(app)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     return MetricsServer(httpd, thread)

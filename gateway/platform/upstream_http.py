@@ -25,8 +25,9 @@ JSON = "application/json"
 UPSTREAM_ERRORS = ErrorModel(
     base=UpstreamError,
     timeout=UpstreamTimeout,
-    # Every platform call the flows make is safe to repeat or is never repeated: either way alike.
+    # The flows decide nothing on whether a platform call's request went out.
     unreachable=lambda service, what, _answer_lost: UpstreamUnreachable(service, what),
+    malformed=UpstreamMalformedResponse,
     error_status_reason=UpstreamErrorStatus.reason,
 )
 _log = structlog.get_logger("gateway.upstream")
@@ -52,6 +53,7 @@ class UpstreamClient:
             UPSTREAM_CALL_DURATION,
             UPSTREAM_ERRORS,
             _log.bind(),
+            settings.max_answer_bytes,
         )
 
     def _encode(self, body: Any) -> bytes:

@@ -12,7 +12,7 @@ that only serves rides never imports the sandbox.
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from gateway.money import CENT, from_minor_units, to_minor_units
+from gateway.money import CENT, AmountOutOfRange, from_minor_units, to_minor_units
 from gateway.plugins.api_version import PLUGIN_API_MAJOR, PLUGIN_API_VERSION
 from gateway.plugins.hookspecs import SimulatorFactory, hookimpl
 from gateway.plugins.meter_vendor import (
@@ -103,6 +103,7 @@ __all__ = [
     "CENT",
     "PLUGIN_API_MAJOR",
     "PLUGIN_API_VERSION",
+    "AmountOutOfRange",
     "ApiKeyHeader",
     "BadRequest",
     "BearerToken",

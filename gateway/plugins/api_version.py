@@ -9,7 +9,7 @@ other plugins keep working.
 
 from types import ModuleType
 
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 PLUGIN_API_MAJOR = int(PLUGIN_API_VERSION.split(".")[0])
 STATED_BY_PLUGIN = "PLUGIN_API_MAJOR"
 """The name of the plugin module's attribute that states its major version."""

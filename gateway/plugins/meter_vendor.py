@@ -13,6 +13,7 @@ from typing import ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES
 from gateway.plugins.vendor_auth import BearerToken, VendorAuth
 from gateway.plugins.vendor_errors import VendorCapabilityMissing
 from gateway.plugins.vendor_http import VendorHttp
@@ -135,6 +136,8 @@ class VendorSettings(BaseModel):
     url: str = Field(pattern=r"^https?://")
     token: SecretStr = SecretStr("")
     timeout_ms: int = Field(default=3000, gt=0)
+    # A longer answer fails as malformed, read no further (gateway.http_exchange).
+    max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, gt=0)
 
 
 class MeterVendor(ABC):
@@ -163,6 +166,7 @@ class MeterVendor(ABC):
             base_url=settings.url,
             timeout_ms=settings.timeout_ms,
             auth=self.authentication(),
+            max_answer_bytes=settings.max_answer_bytes,
         )
 
     def authentication(self) -> VendorAuth:

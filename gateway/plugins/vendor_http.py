@@ -18,7 +18,7 @@ import orjson
 import structlog
 
 from gateway.call_timeout import call_timeout
-from gateway.http_exchange import Counterpart, ErrorModel, exchange
+from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES, Counterpart, ErrorModel, exchange
 from gateway.metrics import VENDOR_CALL_DURATION
 from gateway.plugins.vendor_auth import VendorAuth
 from gateway.plugins.vendor_errors import (
@@ -38,6 +38,7 @@ VENDOR_ERRORS = ErrorModel(
     unreachable=lambda vendor, what, answer_lost: VendorUnreachable(
         f"{vendor} {what}", answer_lost=answer_lost
     ),
+    malformed=lambda vendor, what: VendorMalformedResponse(f"{vendor} {what}"),
     error_status_reason=VendorErrorStatus.reason,
 )
 _log = structlog.get_logger("gateway.vendor")
@@ -66,6 +67,7 @@ class VendorHttp:
     """Calls one vendor's API: paths are relative to its ``url``; every call is authenticated
     by the vendor's ``VendorAuth`` and bounded by its ``timeout_ms``.
 
+    An answer longer than ``max_answer_bytes`` is VendorMalformedResponse, read no further.
     A 401 answer lets the authentication renew its credentials once (an OAuth2 token that
     expired early); if it did, the call is sent again, once.
     """
@@ -78,13 +80,20 @@ class VendorHttp:
         base_url: str,
         timeout_ms: int,
         auth: VendorAuth,
+        max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES,
     ) -> None:
         self.session = http
         self._base_url = base_url.rstrip("/")
         self._timeout = call_timeout(timeout_ms)
         self._auth = auth
         self._counterpart = Counterpart(
-            "vendor", "vendor", vendor, VENDOR_CALL_DURATION, VENDOR_ERRORS, _log.bind()
+            "vendor",
+            "vendor",
+            vendor,
+            VENDOR_CALL_DURATION,
+            VENDOR_ERRORS,
+            _log.bind(),
+            max_answer_bytes,
         )
 
     async def request(

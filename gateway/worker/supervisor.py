@@ -6,9 +6,11 @@ on and waits for the processes' graceful stop, killing only those that overrun i
 
 import asyncio
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
@@ -74,6 +76,7 @@ def _start_metrics(settings: Settings, live: Callable[[], int]) -> MetricsServer
 def _worker_process(settings: Settings, restarted: bool) -> None:
     catalog = discover_vendor_plugins()
     configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
+    _stop_when_the_supervisor_dies()
     if restarted:
         # Counted by the new process: only worker processes write the summed metric files.
         WORKER_RESTARTS.inc()
@@ -83,6 +86,26 @@ def _worker_process(settings: Settings, restarted: bool) -> None:
         asyncio.run(run_worker(settings, catalog))
     finally:
         shutdown_tracing()
+
+
+def _stop_when_the_supervisor_dies() -> None:
+    """SIGTERM this worker process, its graceful stop, once its supervisor is gone, whatever
+    ended it (SIGKILL, the OOM killer): an orphan would go on taking tasks with no supervisor
+    and no metrics port, beside those a restarted supervisor starts.
+
+    The spawn context gives each process a pipe from its parent, whose end becomes readable
+    when the parent exits (``parent_process().sentinel``): no polling, and no prctl.
+    """
+    supervisor = multiprocessing.parent_process()
+    assert supervisor is not None, "worker processes are spawned by the supervisor"
+
+    def watch() -> None:
+        multiprocessing.connection.wait([supervisor.sentinel])
+        # This thread does not see the pid the event loop's context binds to every line.
+        log.warning("worker.supervisor_gone", pid=os.getpid(), supervisor_pid=supervisor.pid)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="supervisor watch", daemon=True).start()
 
 
 class _Supervisor:

@@ -160,6 +160,6 @@ async def test_a_plugin_written_for_another_api_version_is_named_while_the_other
     assert (status, report["ready"]) == (200, True)
     assert report["vendors"] == INSTALLED
     assert (
-        "future_optumplus: IncompatiblePlugin: written for plugin API 2.x, this gateway speaks 1.0"
+        "future_optumplus: IncompatiblePlugin: written for plugin API 2.x, this gateway speaks 1.1"
         in report["plugin_failures"]
     )

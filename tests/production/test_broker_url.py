@@ -1,17 +1,21 @@
 """``broker.url`` forms (docs/design.md §8): what a Sentinel URL says, the replicas an enqueue
 waits for, and both passwords against a protected Sentinel setup."""
 
+import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
 from gateway.broker.factory import build_broker
 from gateway.broker.redis_connection import url_secrets
 from gateway.broker.sentinel_url import SentinelAddress, parse_sentinel_url
 from gateway.settings import BrokerSettings, ConfigError, load_settings
+from tests.processes import CLI
 from tests.production.sentinel_cluster import SentinelCluster
 
 
@@ -124,3 +128,86 @@ async def enqueued(url: str) -> str:
     finally:
         await broker.shutdown()
     return "ok"
+
+
+# A broker URL start-up cannot use, and the one line saying so (after "broker.url: "). A '/',
+# '?' or '#' in a password (common in base64 ones) ends the userinfo early: the host, port and
+# database would be read out of the password, and the libraries' messages quote it.
+UNUSABLE_URLS = [
+    pytest.param(
+        "redis-sentinel://:12/secretpart@127.0.0.1:19998/0?sentinelMasterId=m",
+        "redis-sentinel://***@127.0.0.1:19998/0?sentinelMasterId=m: the part before the last "
+        "'@' (user and password) holds '/', '?' or '#', so the host, port and database would "
+        "be read from the password: percent-encode them (%2F, %3F, %23), and any '@' after it "
+        "(%40)",
+        id="slash-in-sentinel-password",
+    ),
+    pytest.param(
+        "redis://:Ab/CdSecret@127.0.0.1:6379/0",
+        "redis://***@127.0.0.1:6379/0: the part before the last '@' (user and password) holds "
+        "'/', '?' or '#', so the host, port and database would be read from the password: "
+        "percent-encode them (%2F, %3F, %23), and any '@' after it (%40)",
+        id="slash-in-password",
+    ),
+    pytest.param(
+        "redis://:Ab?CdSecret@127.0.0.1:6379/0",
+        "redis://***@127.0.0.1:6379/0: the part before the last '@' (user and password) holds "
+        "'/', '?' or '#', so the host, port and database would be read from the password: "
+        "percent-encode them (%2F, %3F, %23), and any '@' after it (%40)",
+        id="question-mark-in-password",
+    ),
+    pytest.param(
+        "redis://127.0.0.1:99999/0",
+        "redis://127.0.0.1:99999/0: Port out of range 0-65535",
+        id="port-out-of-range",
+    ),
+    pytest.param(
+        "redis://:CdSecret@127.0.0.1:6379/0?socket_timeout=abc",
+        "redis://***@127.0.0.1:6379/0?socket_timeout=abc: "
+        "Invalid value for 'socket_timeout' in connection URL.",
+        id="bad-option",
+    ),
+    pytest.param(
+        "redis://127.0.0.1:6379/0?no_such_option=1",
+        "redis://127.0.0.1:6379/0?no_such_option=1: "
+        "AbstractConnection.__init__() got an unexpected keyword argument 'no_such_option'",
+        id="unknown-option",
+    ),
+]
+SECRET_PARTS = ("secretpart", "CdSecret")
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("METERS_")}
+    return subprocess.run(
+        [str(CLI), *args], capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+
+
+@pytest.mark.parametrize(("url", "complaint"), UNUSABLE_URLS)
+def test_check_config_refuses_a_broker_url_start_up_could_not_use(
+    url: str, complaint: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "meters.toml"
+    config.write_text(tomli_w.dumps({"broker": {"url": url}}))
+
+    checked = _run_cli("check-config", str(config))
+
+    assert (checked.returncode, checked.stdout) == (2, "")
+    assert checked.stderr == f"configuration error:\nbroker.url: Value error, {complaint}\n"
+
+
+@pytest.mark.parametrize("command", ["serve", "worker", "dead-letters"])
+@pytest.mark.parametrize(("url", "complaint"), UNUSABLE_URLS[1:2] + UNUSABLE_URLS[-1:])
+def test_start_up_refuses_it_in_one_line_naming_the_key(
+    command: str, url: str, complaint: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "meters.toml"
+    config.write_text(tomli_w.dumps({"broker": {"url": url}}))
+    action = ["list"] if command == "dead-letters" else []
+
+    started = _run_cli(command, "--config", str(config), *action)
+
+    assert (started.returncode, started.stdout) == (2, "")
+    assert started.stderr == f"configuration error:\nbroker.url: Value error, {complaint}\n"
+    assert not any(part in started.stderr for part in SECRET_PARTS)

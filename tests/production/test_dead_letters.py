@@ -11,8 +11,9 @@ import pytest
 import tomli_w
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
+from gateway.broker.start_ride_task import START_RIDE_TASK_NAME
 from gateway.sandbox.faults import Fault
-from tests.calls import MONITEX_START
+from tests.calls import MONITEX_START, calls_made
 from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.processes import CLI
 from tests.production.rides import enqueue, meter_flag, ride
@@ -86,7 +87,10 @@ async def test_a_task_that_kills_its_worker_every_time_is_set_aside_and_requeued
 
     await eventually(probe.is_empty, TAKEOVER_S, "the poison task leaves the stream")
     [dead] = survivor.events("broker.dead_lettered")
-    assert dead["level"] == "error"
+    assert (dead["level"], dead["reason"]) == (
+        "error",
+        f"delivered more than broker.max_deliveries ({MAX_DELIVERIES}) times",
+    )
     assert (dead["order_id"], dead["deliveries"]) == (POISON.order_id, MAX_DELIVERIES + 1)
     assert len(world.sims.monitex.calls.to(MONITEX_START)) == MAX_DELIVERIES
     assert meter_flag(world.sims, POISON) is None
@@ -120,6 +124,16 @@ async def test_a_task_that_kills_its_worker_every_time_is_set_aside_and_requeued
         1,
         f"{dead['dead_letter_id']}: no such dead letter\n",
     )
+
+
+@pytest.mark.parametrize("dead_id", ["abc", "1-x", "-", "1-2-3"])
+async def test_requeuing_an_id_redis_could_not_hold_is_no_such_dead_letter(
+    production_tree: dict[str, Any], probe: StreamProbe, tmp_path: Path, dead_id: str
+) -> None:
+    config = tmp_path / "cli.toml"
+    config.write_text(tomli_w.dumps(production_tree))
+
+    assert await run_cli(config, "requeue", dead_id) == (1, f"{dead_id}: no such dead letter\n")
 
 
 async def test_a_dead_workers_consumer_leaves_the_group(
@@ -197,3 +211,43 @@ async def test_a_requeue_fewer_replicas_confirm_is_reported_and_fails(
     # The master holds the requeued entry and no longer the dead letter.
     assert await probe.length() == 1
     assert await probe.redis.xlen(dead_letters) == 0
+
+
+async def test_an_entry_with_an_id_the_endpoint_refuses_is_set_aside_and_the_worker_stays_up(
+    world: RunningWorld,
+    workers: Workers,
+    probe: StreamProbe,
+    make_gateway: GatewayFactory,
+) -> None:
+    # Added by hand, as another producer might: an order id that is a lone surrogate.
+    malformed = {
+        "task_id": "hand-added-1",
+        "task_name": START_RIDE_TASK_NAME,
+        "labels": {},
+        "labels_types": {},
+        "args": [],
+        "kwargs": {"order_id": "\udfff"},
+    }
+    await probe.redis.xadd(probe.stream, {"data": json.dumps(malformed).encode()})
+    world.sims.seed_ride(LATER)
+    worker = await workers.start("worker-1")
+
+    await eventually(
+        lambda: worker.events("broker.dead_lettered"), TAKEOVER_S, "the entry is set aside"
+    )
+    [dead] = worker.events("broker.dead_lettered")
+    assert (dead["reason"], dead["order_id"], dead["task_id"], dead["deliveries"]) == (
+        "body holds a string that is not valid Unicode",
+        "\udfff",
+        "hand-added-1",
+        1,
+    )
+    assert await probe.redis.xlen(probe.stream + DEAD_LETTER_SUFFIX) == 1
+    assert not calls_made(world.sims)
+    # The worker is still up and runs the next task.
+    gateway = await make_gateway()
+    assert (await enqueue(gateway, LATER))[0] == 202
+    await eventually(
+        lambda: meter_flag(world.sims, LATER) == "true", TAKEOVER_S, "the next task runs"
+    )
+    assert worker.process.returncode is None

@@ -3,15 +3,18 @@ replica-acknowledged, and a creation record whose age the gauge reports."""
 
 import time
 import uuid
+from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
+from gateway import services
 from gateway.coordination import LedgerUnavailable, RideClaim, RidePerformer, RideRecord
 from gateway.coordination.ride_ledger import CREATED_KEY, LEDGER_RETENTION_S, RedisRideLedger
+from tests.gateway_world import GatewayFactory
 from tests.processes import free_port
-from tests.production.stream import StreamProbe
+from tests.production.stream import StreamProbe, eventually
 
 PERFORMER = RidePerformer(park_id="park-1", driver_profile_id="driver-1", car_id="car-1")
 
@@ -182,3 +185,27 @@ async def test_rides_whose_ids_hold_the_separator_are_claimed_apart(
 
     assert first == RideClaim(holder="order-a", new=True)
     assert second == RideClaim(holder="order-b", new=True)
+
+
+async def test_a_gateway_keeps_the_gauge_current_without_claiming_a_ride(
+    production_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    probe: StreamProbe,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A gateway claims no rides: only its own reports move its gauge.
+    monkeypatch.setattr(services, "LEDGER_AGE_REPORT_INTERVAL_S", 0.05)
+    await probe.redis.set(CREATED_KEY, repr(time.time() - 8 * 24 * 3600))
+    try:
+        await make_gateway()
+        assert (ledger_age() or 0.0) > LEDGER_RETENTION_S
+
+        # Redis came back empty: the gateway's next report shows the ledger created anew.
+        await probe.redis.delete(CREATED_KEY)
+        await eventually(
+            lambda: (ledger_age() or LEDGER_RETENTION_S) < LEDGER_RETENTION_S,
+            5,
+            "the gateway reports the young ledger",
+        )
+    finally:
+        await probe.redis.delete(CREATED_KEY)

@@ -3,6 +3,7 @@ process that dies is replaced, their metrics are served summed, and SIGTERM stop
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -101,3 +102,31 @@ async def test_a_supervisor_runs_replaces_and_stops_its_worker_processes(
     assert len(supervisor.events("worker.stopped")) == 2
     assert not any(pid_of(consumer) in running for consumer in await probe.consumers())
     assert await probe.length() == 0
+
+
+def ended(pid: int) -> bool:
+    """Gone, or a zombie its new parent has not reaped yet: it runs no more."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.timeout(60)
+async def test_worker_processes_stop_when_their_supervisor_is_killed(
+    production_tree: dict[str, Any], workers: Workers, probe: StreamProbe
+) -> None:
+    production_tree["worker"]["processes"] = 2
+    supervisor = await workers.start("supervisor", wait_until_started=False)
+    children = {pid_of(consumer) for consumer in await workers.wait_until_started(supervisor, 2)}
+
+    supervisor.kill()  # as the OOM killer would: no chance to stop them
+
+    await eventually(lambda: all(ended(pid) for pid in children), 20, "the orphans stop")
+    gone = supervisor.events("worker.supervisor_gone")
+    assert sorted((line["pid"], line["supervisor_pid"]) for line in gone) == sorted(
+        (pid, supervisor.pid) for pid in children
+    )
+    # Each stopped as on SIGTERM: gracefully, its consumer handing back what it held.
+    assert sorted(line["pid"] for line in supervisor.events("worker.stopped")) == sorted(children)

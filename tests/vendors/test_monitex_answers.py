@@ -176,9 +176,20 @@ async def test_a_start_answer_that_is_not_an_object_is_malformed(
         await vendor.start_ride(START)
 
 
-@pytest.mark.parametrize("total_price", [True, False, "4004", 4004.5, [4004], {"agorot": 4004}])
+NOT_WHOLE = "totalPrice is not a whole number of agorot"
+# More digits than the decimals hold: no meter charges it, and it must not crash the plugin.
+TOO_LARGE = "totalPrice is out of range"
+
+
+@pytest.mark.parametrize(
+    ("total_price", "complaint"),
+    [
+        *[(p, NOT_WHOLE) for p in (True, False, "4004", 4004.5, [4004], {"agorot": 4004})],
+        *[(p, TOO_LARGE) for p in (1e300, 10**40, -(10**40))],
+    ],
+)
 async def test_a_price_that_is_not_whole_agorot_is_malformed_never_a_price(
-    aiohttp_server: ServerFactory, http: aiohttp.ClientSession, total_price: object
+    aiohttp_server: ServerFactory, http: aiohttp.ClientSession, total_price: object, complaint: str
 ) -> None:
     vendor, _ = await monitex_at(
         aiohttp_server,
@@ -186,9 +197,7 @@ async def test_a_price_that_is_not_whole_agorot_is_malformed_never_a_price(
         {("GET", "/rides/r-1"): (200, {"state": "COMPLETED", "totalPrice": total_price})},
     )
 
-    with pytest.raises(
-        VendorMalformedResponse, match=r"^totalPrice is not a whole number of agorot$"
-    ):
+    with pytest.raises(VendorMalformedResponse, match=f"^{complaint}$"):
         await vendor.get_price(finish("r-1"))
 
 

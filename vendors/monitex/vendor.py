@@ -6,6 +6,7 @@ import re
 from typing import Any, ClassVar
 
 from gateway.plugins import (
+    AmountOutOfRange,
     Capability,
     MeterReading,
     MeterRideFinish,
@@ -79,10 +80,11 @@ class MonitexVendor(MeterVendor):
         total = body.get("totalPrice")
         if total is not None and not _whole_agorot(total):
             raise VendorMalformedResponse("totalPrice is not a whole number of agorot")
-        return MeterReading(
-            state=_state(body),
-            price=None if total is None else from_minor_units(total, ride.currency),
-        )
+        try:
+            price = None if total is None else from_minor_units(total, ride.currency)
+        except AmountOutOfRange:
+            raise VendorMalformedResponse("totalPrice is out of range") from None
+        return MeterReading(state=_state(body), price=price)
 
     async def _wait_until_running(self, ride_id: str) -> None:
         for _ in range(self.settings.pending_polls):
