@@ -369,3 +369,23 @@ async def test_the_last_delivery_whose_lease_is_lost_still_tells_the_app_nothing
 
     assert_left_pending(run, "monitex", "order_lease_lost")
     assert setcar_values(world.sims) == []
+
+
+async def test_the_last_delivery_whose_lease_cannot_be_taken_falls_back_asking_no_vendor(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§3a The last delivery: the order is read without its lease and the app told to fall
+    back, so the task does not end in the dead letters with the app untold."""
+    world.sims.seed_ride(RIDE)
+    services = with_coordination(services_of(gateway), order_lease=GivenOrderLease(None))
+
+    run = await run_start(gateway, monkeypatch, RIDE.order_id, services, last_delivery=True)
+
+    assert_recorded(
+        run, "monitex", StartResult.FALLBACK, "order_lease_unavailable", level="warning"
+    )
+    assert failed_steps(run) == [
+        ("order_lease_unavailable", "redis_unavailable", "FALLBACK_AND_CANCEL_RIDE")
+    ]
+    assert setcar_values(world.sims) == ["false"]
+    assert calls_made(world.sims) == expected(READ_ORDER, TELL_APP)

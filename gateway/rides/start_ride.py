@@ -160,9 +160,14 @@ class _StartRide:
                     return StartOutcome(StartResult.SKIPPED, ALREADY_RUNNING)
                 return await self._run_holding(lease)
         except LeaseUnavailable as error:
-            return _ended_early(StepFailed(StartStep.TAKE_LEASE, _cause(error)))
+            failure = StepFailed(StartStep.TAKE_LEASE, _cause(error))
+            if not self._last_delivery:
+                return _ended_early(failure)
+        # §3a The last delivery: no redelivery will decide, so the order is read without its
+        # lease and the policy's row for the lease tells the app; no vendor is asked.
+        return await self._run_holding(Lease(), unleased=failure)
 
-    async def _run_holding(self, lease: Lease) -> StartOutcome:
+    async def _run_holding(self, lease: Lease, unleased: StepFailed | None = None) -> StartOutcome:
         try:
             order = await self._services.order_core.get_order(self._order_id, OrderIdType.EXACT)
         except UpstreamError as error:
@@ -179,9 +184,10 @@ class _StartRide:
             return StartOutcome(StartResult.SKIPPED, "vendor_cannot_start", vendor, country)
         if order.alias_id is None or order.park_id is None or order.driver_profile_id is None:
             return StartOutcome(StartResult.SKIPPED, "order_without_performer", vendor, country)
-        return await _MeterRideLaunch(
-            order, route, self._services, lease, self._last_delivery
-        ).run()
+        launch = _MeterRideLaunch(order, route, self._services, lease, self._last_delivery)
+        if unleased is not None:
+            return await launch.without_lease(unleased)
+        return await launch.run()
 
     def _skipped(self, order: Order, reason: str) -> StartOutcome:
         log.debug("start_ride.skipped", reason=reason)
@@ -276,6 +282,10 @@ class _MeterRideLaunch:
         finished_first = self._services.coordination.finished_first
         if await finished_first.came_first(self._route.vendor.name, self._alias_id):
             raise StepFailed(StartStep.FINISHED_FIRST, "finish_found_no_ride")
+
+    async def without_lease(self, failure: StepFailed) -> StartOutcome:
+        """The lease could not be taken: its row decides, and nothing is asked of the vendor."""
+        return await self._after_failure(failure, None)
 
     async def _start_vendor_ride(self) -> _ClaimedRide:
         # A finish that came first needs no meter at all.

@@ -7,8 +7,9 @@ moment, the last one the broker allows); finish-ride requests (retried, sent bef
 lands, by another driver, at a price the order no longer has); orders reassigned, re-priced,
 cancelled; a person settling a ride left open; and faults on every call the flows make — before
 its effect, after it (the answer lost: cut off), late (after the caller's timeout, the effect
-landing anyway) — and on the ride ledger. After every step it checks, against the world's own
-record (tests/simulation/world.py):
+landing anyway) — on the ride ledger (out of reach, a write unacknowledged) and on the order
+lease (out of reach, its renewal failing mid-run). After every step it checks, against the
+world's own record (tests/simulation/world.py):
 
 - I1 every finish-ride 200 answers the final price of a meter ride that a start of this order
   made, started for the driver and car that asked;
@@ -17,7 +18,8 @@ record (tests/simulation/world.py):
 - I3 every accepted start ends with the app told (setcar true with the ride stored, or setcar
   false and the push), or in one of the ends §3 names (the order not readable, setcar itself
   failing, the order no longer live, the driver's finish having come first), never in the dead
-  letters unless its worker died each time; no run asks the vendor to start more than twice;
+  letters unless its worker died each time or its last run lost its lease (§3a's two
+  exceptions); no run asks the vendor to start more than twice;
   no start announces a meter once the driver was answered that none was started;
 - I4 a replayed answer is the first answer to the identical request; a refusal is not replayed;
 - I5 each run's outcome agrees with what the world saw it do, and the outcome counter counted it.
@@ -66,7 +68,7 @@ from tests.calls import (
     SETCAR,
     VEHICLES,
 )
-from tests.simulation.world import LATE_MS, Delivery, FaultyLedger, Harness, StartRun
+from tests.simulation.world import LATE_MS, Delivery, Harness, StartRun
 from vendors.monitex.simulator import RideState
 
 SCHEDULES = int(os.environ.get("SIMULATION_SCHEDULES", "400"))
@@ -150,7 +152,7 @@ class MoneyInvariants(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.ledger: FaultyLedger = self.harness.new_schedule()
+        self.ledger, self.lease = self.harness.new_schedule()
         self.schedule = next(SCHEDULES_PLAYED)
         self.drivers = [
             Driver(
@@ -198,11 +200,12 @@ class MoneyInvariants(RuleBasedStateMachine):
     def _disarm(self) -> None:
         """Count the faults the step met, and drop those it did not."""
         INJECTED.update(self.harness.faults_met())
-        INJECTED.update(self.ledger.met)
-        self.ledger.met.clear()
+        for store in (self.ledger, self.lease):
+            INJECTED.update(store.met)
+            store.met.clear()
+        self.ledger.next_failure = self.lease.next_failure = None
         for simulator in self.harness.sims.simulators().values():
             simulator.faults.clear()
-        self.ledger.next_failure = None
 
     @initialize()
     def first_order(self) -> None:
@@ -258,6 +261,8 @@ class MoneyInvariants(RuleBasedStateMachine):
         pick=st.integers(0, 15),
         faults=fault_specs,
         ledger=st.sampled_from([None, None, None, None, None, None, None, "before", "after"]),
+        lease=st.sampled_from([None, None, None, None, None, None, None, "unreachable", "lost"]),
+        lease_checks=st.integers(0, 4),
         crash_after_ms=st.none() | st.floats(0, 60),
         together=st.booleans(),
     )
@@ -266,6 +271,8 @@ class MoneyInvariants(RuleBasedStateMachine):
         pick: int,
         faults: list[tuple[tuple[str, str], str, int]],
         ledger: str | None,
+        lease: str | None,
+        lease_checks: int,
         crash_after_ms: float | None,
         together: bool,
     ) -> None:
@@ -282,6 +289,8 @@ class MoneyInvariants(RuleBasedStateMachine):
             ]
         self._arm(faults)
         self.ledger.next_failure = ledger
+        self.lease.next_failure = lease
+        self.lease.lost_after_checks = lease_checks
         before = started_count()
         runs = self.harness.deliver(batch, crash_after_ms)
         INJECTED["worker crashed"] += sum(run.crashed for run in runs)
@@ -301,7 +310,11 @@ class MoneyInvariants(RuleBasedStateMachine):
                 if run.last_delivery:
                     self.entries.remove(entry)
                     order.dead_lettered = True
-                    order.dead_by_crash = order.dead_by_crash or run.crashed
+                    # §3a's two exceptions to the last delivery's fallback: a worker that died,
+                    # and a lease another run may hold now.
+                    order.dead_by_crash = order.dead_by_crash or (
+                        run.crashed or run.pending_reason == "order_lease_lost"
+                    )
                 continue
             self.entries.remove(entry)
             outcomes[(run.outcome.result.value, run.outcome.reason)] += 1
@@ -365,7 +378,8 @@ class MoneyInvariants(RuleBasedStateMachine):
         key = (order_id, park, driver, car, asked)
         if answer.price is None:
             assert not answer.replayed, "a refusal was replayed"
-            if answer.code == "meter_ride_not_found" and who == "driver":
+            stored = self.harness.order(order_id).get("external_meter_ride_id")
+            if answer.code == "meter_ride_not_found" and not stored:
                 order.answered_without_ride = True
             return
         if answer.replayed:

@@ -14,8 +14,8 @@ rules can drive them: ``Harness.run`` hands a coroutine to that loop and waits f
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Coroutine
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -24,7 +24,10 @@ from taskiq import InMemoryBroker
 
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import (
+    Lease,
+    LeaseUnavailable,
     LedgerUnavailable,
+    OrderLease,
     RideClaim,
     RideLedger,
     RidePerformer,
@@ -107,6 +110,46 @@ class FaultyLedger(RideLedger):
         await self.inner.report_age()
 
 
+class _LosingLease(Lease):
+    """A held lease whose renewal fails before the run's check number ``checks`` + 1."""
+
+    def __init__(self, inner: Lease, checks: int) -> None:
+        super().__init__()
+        self._inner = inner
+        self._checks_left = checks
+
+    def ensure_held(self) -> None:
+        if self._checks_left == 0:
+            self.lose("the simulation failed the lease's renewal")
+        self._checks_left -= 1
+        self._inner.ensure_held()
+        super().ensure_held()
+
+
+class FaultyLease(OrderLease):
+    """The in-process order lease, made to fail on the next run when a schedule says: its store
+    out of reach when the run takes it, or its renewal failing after some of the run's checks."""
+
+    def __init__(self, inner: OrderLease) -> None:
+        self.inner = inner
+        self.next_failure: str | None = None
+        self.lost_after_checks = 0
+        self.met: Counter[str] = Counter()
+
+    @asynccontextmanager
+    async def hold(self, order_id: str) -> AsyncIterator[Lease | None]:
+        failure, self.next_failure = self.next_failure, None
+        if failure == "unreachable":
+            self.met["unreachable order_lease"] += 1
+            raise LeaseUnavailable("the simulation cut the lease's store off")
+        async with self.inner.hold(order_id) as lease:
+            if lease is not None and failure == "lost":
+                self.met["lost order_lease"] += 1
+                yield _LosingLease(lease, self.lost_after_checks)
+            else:
+                yield lease
+
+
 @dataclass
 class Delivery:
     """One stream entry of the start-ride task, as the broker keeps it."""
@@ -120,6 +163,8 @@ class StartRun:
     order_id: str
     outcome: StartOutcome | None
     """None: the run stayed pending (LeaveUnacknowledged) or crashed."""
+    pending_reason: str | None
+    """Why the run stayed pending (LeaveUnacknowledged's reason); None otherwise."""
     crashed: bool
     starts: int
     """Vendor start calls this run made."""
@@ -171,15 +216,18 @@ class Harness:
         self._thread.join(timeout=10)
         self.loop.close()
 
-    def new_schedule(self) -> FaultyLedger:
+    def new_schedule(self) -> tuple[FaultyLedger, FaultyLease]:
         """Fresh coordination stores and no faults left over; every schedule uses ids of its
         own, so the simulators' earlier orders and rides never meet it."""
         for simulator in self.sims.simulators().values():
             simulator.faults.clear()
         fresh = coordination_for(InMemoryBroker(), self.settings)
         ledger = FaultyLedger(fresh.ride_ledger)
-        self.services = replace(self._base, coordination=replace(fresh, ride_ledger=ledger))
-        return ledger
+        lease = FaultyLease(fresh.order_lease)
+        self.services = replace(
+            self._base, coordination=replace(fresh, ride_ledger=ledger, order_lease=lease)
+        )
+        return ledger, lease
 
     def seed(self, ride: RideSeed) -> None:
         self.sims.seed_ride(ride)
@@ -209,11 +257,12 @@ class Harness:
             await asyncio.sleep(SETTLE_POLL_S)
         raise AssertionError("a simulator's handler is still running after the longest fault")
 
-    async def _start(self, order_id: str, last_delivery: bool) -> StartOutcome | None:
+    async def _start(self, order_id: str, last_delivery: bool) -> StartOutcome | str:
+        """The run's outcome, or the reason it stayed pending."""
         try:
             return await start_ride(order_id, self.services, last_delivery=last_delivery)
-        except LeaveUnacknowledged:
-            return None
+        except LeaveUnacknowledged as pending:
+            return str(pending)
 
     def deliver(self, entries: list[Delivery], crash_after_ms: float | None) -> list[StartRun]:
         """Run one delivery of each entry at once (the same order: duplicate deliveries)."""
@@ -236,7 +285,7 @@ class Harness:
             for run in pending:
                 run.cancel()
                 crashed = True
-        outcomes: list[StartOutcome | None] = []
+        outcomes: list[StartOutcome | str | None] = []
         for run in runs:
             try:
                 outcomes.append(await run)
@@ -252,7 +301,8 @@ class Harness:
         return [
             StartRun(
                 entry.order_id,
-                outcome,
+                outcome if isinstance(outcome, StartOutcome) else None,
+                outcome if isinstance(outcome, str) else None,
                 crashed and outcome is None,
                 starts,
                 setcars,
