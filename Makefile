@@ -53,7 +53,7 @@ mutate: setup
 SIMULATION_SCHEDULES ?= 10000
 .PHONY: simulate
 simulate: setup
-	SIMULATION_SCHEDULES=$(SIMULATION_SCHEDULES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/simulation
+	scripts/simulate.sh $(BIN) $(SIMULATION_SCHEDULES)
 
 # Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.
 .PHONY: bench

@@ -30,12 +30,14 @@ shrinks to a short schedule, printed as the steps that replay it.
 """
 
 import itertools
+import json
 import logging
 import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -528,3 +530,6 @@ def test_no_fault_schedule_breaks_a_money_invariant(
     with capsys.disabled():
         kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(INJECTED.items()))
         print(f"\nschedules: {played}, faults injected: {{{kinds}}}, invariant violations: 0")
+    summary = os.environ.get("SIMULATION_SUMMARY")
+    if summary:  # scripts/simulate.sh adds up the parts it ran
+        Path(summary).write_text(json.dumps({"schedules": played, "faults": dict(INJECTED)}))

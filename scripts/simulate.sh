@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make simulate (docs/testing.md "The simulation"): the money-invariant search, split over two
+# processes (this machine has two cores), each searching its own random schedules; then one line
+# adding up what both played and met.
+set -uo pipefail
+bin=$1 schedules=$2
+work=$(mktemp -d -t meters-simulate.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+half=$(( (schedules + 1) / 2 ))
+pids=()
+for part in 1 2; do
+  SIMULATION_SCHEDULES=$half SIMULATION_SUMMARY="$work/$part.json" \
+    "$bin/python" -m pytest -q -p no:cacheprovider tests/simulation >"$work/$part.log" 2>&1 &
+  pids+=($!)
+done
+failed=0
+for part in 1 2; do
+  if ! wait "${pids[$((part - 1))]}"; then
+    failed=1
+    echo "simulate: part $part found a violation (its shrunk schedule follows)"
+    cat "$work/$part.log"
+  fi
+done
+"$bin/python" - "$work" <<'PY'
+import json, sys
+from collections import Counter
+from pathlib import Path
+
+played, met = 0, Counter()
+for summary in sorted(Path(sys.argv[1]).glob("*.json")):
+    part = json.loads(summary.read_text())
+    played += part["schedules"]
+    met.update(part["faults"])
+kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(met.items()))
+print(f"schedules: {played}, faults injected: {{{kinds}}}")
+PY
+if [ "$failed" -ne 0 ]; then
+  echo "invariant violations: found (above)"
+  exit 1
+fi
+echo "invariant violations: 0"
