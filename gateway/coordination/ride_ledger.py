@@ -60,9 +60,6 @@ class RidePerformer:
     driver_profile_id: str
     car_id: str
 
-    def to_json(self) -> dict[str, str]:
-        return {"park": self.park_id, "driver": self.driver_profile_id, "car": self.car_id}
-
 
 @dataclass(frozen=True, slots=True)
 class RideRecord:
