@@ -43,7 +43,13 @@ async def walk(http: aiohttp.ClientSession) -> None:
 
 
 async def _national_id(http: aiohttp.ClientSession) -> None:
-    await _json(http, "POST", "/v1/identity-docs/retrieve_by_park_driver_profile_id", {})
+    driver = f"{canned.PARK_ID}_{canned.driver_of(canned.ORDER_ID)}"
+    await _json(
+        http,
+        "POST",
+        "/v1/identity-docs/retrieve_by_park_driver_profile_id",
+        {"park_driver_profile_id_in_set": [driver]},
+    )
     await _json(http, "POST", "/v1/identifications/retrieve", {"id": canned.PD_ID})
 
 

@@ -25,14 +25,21 @@ FINISH_RIDE_HEADERS = {
 REVISION = {"order.version": 3, "processing.version": 7}
 
 
-def order_document(*, with_meter_ride: bool) -> dict[str, Any]:
+def driver_of(order_id: str) -> str:
+    """The driver performing an order read by its exact id (bench.standin)."""
+    return f"driver-of-{order_id}"
+
+
+def order_document(
+    *, with_meter_ride: bool, driver_profile_id: str = DRIVER_PROFILE_ID
+) -> dict[str, Any]:
     """The order as order-core keeps it; finish-ride needs the meter ride id, start-ride not."""
     order: dict[str, Any] = {
         "nz": "tel_aviv",
         "fixed_price": {"price": FIXED_PRICE},
         "performer": {
             "db_id": PARK_ID,
-            "uuid": DRIVER_PROFILE_ID,
+            "uuid": driver_profile_id,
             "car_id": CAR_ID,
             "car_number": "12-345-67",
             "tariff": {"class": "econom"},
