@@ -1,4 +1,5 @@
-"""Everything the ride flows talk to, opened once per process around one shared HTTP session."""
+"""The ride flows' ports (``gateway.rides.ports``), built once per process around one shared
+HTTP session: the platform clients, the vendor router and the coordination stores."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -8,16 +9,19 @@ from dataclasses import dataclass
 import aiohttp
 from taskiq import AsyncBroker
 
-from gateway.coordination import Coordination, RideLedger, coordination_for
+from gateway.coordination import StoredRideLedger, coordination_for
 from gateway.platform.client_notify import ClientNotifyClient
+from gateway.platform.driver_app import DriverAppChannel
 from gateway.platform.driver_orders_builder import DriverOrdersBuilderClient
 from gateway.platform.driver_profiles import DriverProfilesClient
 from gateway.platform.fleet_vehicles import FleetVehiclesClient
+from gateway.platform.identity import DriverIdentity
 from gateway.platform.order_core import OrderCoreClient
 from gateway.platform.personal import PersonalClient
 from gateway.plugins.registry import VendorCatalog
 from gateway.plugins.vendor_setup import build_vendors, validate_vendor_settings
-from gateway.routing import VendorRouter
+from gateway.rides.ports import RidePorts
+from gateway.rides.routing import VendorRouter
 from gateway.settings import Settings
 
 # Every process that reports meters_ride_ledger_age_seconds reads the ledger's age this often,
@@ -28,14 +32,7 @@ LEDGER_AGE_REPORT_INTERVAL_S = 60.0
 @dataclass(frozen=True, slots=True)
 class Services:
     settings: Settings
-    order_core: OrderCoreClient
-    driver_profiles: DriverProfilesClient
-    personal: PersonalClient
-    fleet_vehicles: FleetVehiclesClient
-    driver_orders_builder: DriverOrdersBuilderClient
-    client_notify: ClientNotifyClient
-    router: VendorRouter
-    coordination: Coordination
+    ports: RidePorts
 
 
 @asynccontextmanager
@@ -53,20 +50,29 @@ async def open_services(
         _cancelled_on_exit(reporting),
         aiohttp.ClientSession(connector=connector, raise_for_status=False) as http,
     ):
-        yield Services(
-            settings=settings,
-            order_core=OrderCoreClient(http, upstreams.order_core),
-            driver_profiles=DriverProfilesClient(http, upstreams.driver_profiles),
-            personal=PersonalClient(http, upstreams.personal),
-            fleet_vehicles=FleetVehiclesClient(http, upstreams.fleet_vehicles),
-            driver_orders_builder=DriverOrdersBuilderClient(http, upstreams.driver_orders_builder),
-            client_notify=ClientNotifyClient(http, upstreams.client_notify),
-            router=VendorRouter(settings, build_vendors(vendor_settings, catalog, http)),
-            coordination=coordination,
+        identity = DriverIdentity(
+            DriverProfilesClient(http, upstreams.driver_profiles),
+            PersonalClient(http, upstreams.personal),
         )
+        driver_app = DriverAppChannel(
+            DriverOrdersBuilderClient(http, upstreams.driver_orders_builder),
+            ClientNotifyClient(http, upstreams.client_notify),
+        )
+        ports = RidePorts(
+            order_core=OrderCoreClient(http, upstreams.order_core),
+            identity=identity,
+            vehicles=FleetVehiclesClient(http, upstreams.fleet_vehicles),
+            driver_app=driver_app,
+            router=VendorRouter(settings, build_vendors(vendor_settings, catalog, http)),
+            order_lease=coordination.order_lease,
+            ride_ledger=coordination.ride_ledger,
+            finish_replay=coordination.finish_replay,
+            finished_first=coordination.finished_first,
+        )
+        yield Services(settings=settings, ports=ports)
 
 
-async def _keep_reporting_ledger_age(ledger: RideLedger) -> None:
+async def _keep_reporting_ledger_age(ledger: StoredRideLedger) -> None:
     # A gauge says what its last set said: without this, a gateway (which claims no rides) or
     # an idle worker would report its start-up age forever, and the alert on the youngest
     # ledger seen would fire for ever after a young start.

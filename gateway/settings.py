@@ -10,8 +10,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from gateway.broker.redis_connection import check_broker_url
 from gateway.broker.sentinel_url import SENTINEL_SCHEMES
-from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES
 from gateway.money import check_currency, currency_of_country
+from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES
 
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
 
@@ -77,7 +77,7 @@ class WorkerSettings(_Section):
 class UpstreamSettings(_Section):
     url: str = Field(pattern=r"^https?://")
     timeout_ms: int = Field(default=500, gt=0)
-    # A longer answer fails as malformed, read no further (gateway.http_exchange).
+    # A longer answer fails as malformed, read no further (gateway.plugins.exchange).
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, gt=0)
 
 

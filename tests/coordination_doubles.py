@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from gateway.coordination import (
+from gateway.rides.ports import (
     Lease,
     LeaseUnavailable,
     LedgerUnavailable,
@@ -101,12 +101,12 @@ def with_coordination(
     ride_ledger: RideLedger | None = None,
 ) -> Services:
     """``services`` whose order lease or ride ledger (or both) is replaced by the one given."""
-    coordination = services.coordination
+    ports = services.ports
     return replace(
         services,
-        coordination=replace(
-            coordination,
-            order_lease=order_lease or coordination.order_lease,
-            ride_ledger=ride_ledger or coordination.ride_ledger,
+        ports=replace(
+            ports,
+            order_lease=order_lease or ports.order_lease,
+            ride_ledger=ride_ledger or ports.ride_ledger,
         ),
     )

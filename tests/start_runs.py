@@ -56,7 +56,9 @@ async def run_start(
     with continued_trace("start-ride task", {"traceparent": TRACEPARENT}, SpanKind.CONSUMER):
         try:
             outcome = await start_ride(
-                order_id, services or gateway.client.app[SERVICES], last_delivery=last_delivery
+                order_id,
+                (services or gateway.client.app[SERVICES]).ports,
+                last_delivery=last_delivery,
             )
         except LeaveUnacknowledged as left_pending:
             outcome = left_pending

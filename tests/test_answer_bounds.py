@@ -17,10 +17,10 @@ from aiohttp.test_utils import TestServer
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
-from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES
-from gateway.platform.errors import UpstreamMalformedResponse
 from gateway.platform.order_core import OrderCoreClient
 from gateway.plugins import BearerToken, VendorHttp, VendorMalformedResponse, VendorResponse
+from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES
+from gateway.rides.errors import UpstreamMalformedResponse
 from gateway.settings import UpstreamSettings
 
 BOUND = DEFAULT_MAX_ANSWER_BYTES

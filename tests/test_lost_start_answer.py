@@ -260,9 +260,7 @@ async def test_a_finish_whose_ride_ledger_cannot_be_read_stops_nothing(
     await gateway.start_ride("order-a")
     # The broker's Redis, where the ledger lives, is out of reach.
     services: Services = gateway.client.app[SERVICES]
-    monkeypatch.setattr(
-        services.coordination.ride_ledger, "record_of", UnavailableRideLedger().record_of
-    )
+    monkeypatch.setattr(services.ports.ride_ledger, "record_of", UnavailableRideLedger().record_of)
 
     answer = await gateway.finish_ride("alias-a", 42.24)
 

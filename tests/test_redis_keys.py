@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.coordination import ReplayKey
+from gateway.coordination.finish_replay import replay_redis_key
 from gateway.coordination.order_lease import KEY_NAMESPACE as LEASE
 from gateway.coordination.redis_keys import redis_key
 from gateway.coordination.ride_ledger import KEY_NAMESPACE as LEDGER
+from gateway.rides.ports import ReplayKey
 
 PRICE = Decimal("42.24")
 # Order X (alias col, park pk:1) and order Y (alias col:pk, park 1) of driver drv: joined bare,
@@ -31,8 +32,12 @@ ORDER_Y = replace(ORDER_X, order_id="col:pk", park_id="1")
 
 def test_two_orders_whose_ids_joined_bare_were_one_replay_key_have_two() -> None:
     car_and_prices = "car1:12-345-67:42.24:42.24:42.24"
-    assert ORDER_X.redis_key() == f"meters:finish_replay:monitex:col:pk%3A1:drv:{car_and_prices}"
-    assert ORDER_Y.redis_key() == f"meters:finish_replay:monitex:col%3Apk:1:drv:{car_and_prices}"
+    assert (
+        replay_redis_key(ORDER_X) == f"meters:finish_replay:monitex:col:pk%3A1:drv:{car_and_prices}"
+    )
+    assert (
+        replay_redis_key(ORDER_Y) == f"meters:finish_replay:monitex:col%3Apk:1:drv:{car_and_prices}"
+    )
 
 
 def test_one_amount_spelled_two_ways_is_one_replay_key() -> None:
@@ -47,8 +52,8 @@ def test_one_amount_spelled_two_ways_is_one_replay_key() -> None:
         fixed_price=Decimal("4E+1"),
     )
     assert forty == spelled
-    assert forty.redis_key() == spelled.redis_key()
-    assert forty.redis_key().endswith(":40:40:40")
+    assert replay_redis_key(forty) == replay_redis_key(spelled)
+    assert replay_redis_key(forty).endswith(":40:40:40")
 
 
 @pytest.mark.parametrize(

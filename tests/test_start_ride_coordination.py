@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import pytest
 
-from gateway.coordination import Lease
 from gateway.http.app_keys import SERVICES
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
+from gateway.rides.ports import Lease
 from gateway.rides.start_ride import StartResult
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
@@ -110,7 +110,7 @@ async def test_a_delivery_whose_order_another_run_holds_is_skipped_calling_nothi
 ) -> None:
     world.sims.seed_ride(RIDE)
 
-    async with services_of(gateway).coordination.order_lease.hold("order-il-1") as lease:
+    async with services_of(gateway).ports.order_lease.hold("order-il-1") as lease:
         assert lease is not None
         run = await run_start(gateway, monkeypatch, "order-il-1")
 

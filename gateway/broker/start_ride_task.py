@@ -45,4 +45,4 @@ async def meters_integration_api_call(
         services = services_of(context.state)
         # The broker dead-letters a delivery past max_deliveries instead of running it.
         last = deliveries >= services.settings.broker.max_deliveries
-        await start_ride(order_id, services, last_delivery=last)
+        await start_ride(order_id, services.ports, last_delivery=last)

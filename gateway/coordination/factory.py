@@ -11,23 +11,19 @@ from redis.asyncio import Redis
 from taskiq import AsyncBroker
 
 from gateway.coordination.finish_replay import (
-    FinishReplay,
     InProcessPricedOrders,
     PricedOrders,
+    PricingFlights,
     RedisPricedOrders,
 )
-from gateway.coordination.finished_first import (
-    FinishedFirst,
-    InProcessFinishedFirst,
-    RedisFinishedFirst,
+from gateway.coordination.finished_first import InProcessFinishedFirst, RedisFinishedFirst
+from gateway.coordination.order_lease import InProcessOrderLease, RedisOrderLease, lease_expiry_ms
+from gateway.coordination.ride_ledger import (
+    InProcessRideLedger,
+    RedisRideLedger,
+    StoredRideLedger,
 )
-from gateway.coordination.order_lease import (
-    InProcessOrderLease,
-    OrderLease,
-    RedisOrderLease,
-    lease_expiry_ms,
-)
-from gateway.coordination.ride_ledger import InProcessRideLedger, RedisRideLedger, RideLedger
+from gateway.rides.ports import FinishedFirst, FinishReplay, OrderLease
 from gateway.settings import Settings
 
 # An in-flight finish-ride marker outlives its request's deadline by this much, then expires.
@@ -36,7 +32,7 @@ IN_FLIGHT_MARGIN_MS = 1000
 
 @dataclass(frozen=True, slots=True)
 class Coordination:
-    ride_ledger: RideLedger
+    ride_ledger: StoredRideLedger
     order_lease: OrderLease
     finish_replay: FinishReplay
     finished_first: FinishedFirst
@@ -54,7 +50,7 @@ def coordination_for(broker: AsyncBroker, settings: Settings) -> Coordination:
         return Coordination(
             InProcessRideLedger(),
             InProcessOrderLease(),
-            FinishReplay(in_process),
+            PricingFlights(in_process),
             InProcessFinishedFirst(),
         )
     redis = Redis(connection_pool=pool)
@@ -65,6 +61,6 @@ def coordination_for(broker: AsyncBroker, settings: Settings) -> Coordination:
     return Coordination(
         RedisRideLedger(redis, settings.broker.replicas_to_acknowledge()),
         RedisOrderLease(redis, lease_expiry_ms(settings.broker.redelivery_timeout_ms)),
-        FinishReplay(priced),
+        PricingFlights(priced),
         RedisFinishedFirst(redis),
     )

@@ -36,6 +36,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.coordination.redis_keys import redis_key
+from gateway.rides.ports import FinishReplay, Priced, ReplayKey
 
 REDIS_BUDGET_S = 0.1
 POLL_INTERVAL_S = 0.05
@@ -46,46 +47,23 @@ PRICING = "pricing:"
 log = structlog.get_logger("gateway.coordination")
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayKey:
-    """What a stored price answers: a repeat of this very request against the order as it is
-    now. Another car or another price, the request's or the order's, is another request, and
-    §4 decides it afresh (the vendor's stop is idempotent; its price is checked again)."""
-
-    vendor: str
-    order_id: str
-    park_id: str
-    driver_profile_id: str
-    car_id: str
-    car_number: str
-    user_price: Decimal
-    driver_price: Decimal
-    fixed_price: Decimal
-    """The order's, as read for this request."""
-
-    def redis_key(self) -> str:
-        return redis_key(
-            KEY_NAMESPACE,
-            self.vendor,
-            self.order_id,
-            self.park_id,
-            self.driver_profile_id,
-            self.car_id,
-            self.car_number,
-            *map(_amount, (self.user_price, self.driver_price, self.fixed_price)),
-        )
+def replay_redis_key(key: ReplayKey) -> str:
+    """The key of the shared record that answers ``key``'s repeats."""
+    return redis_key(
+        KEY_NAMESPACE,
+        key.vendor,
+        key.order_id,
+        key.park_id,
+        key.driver_profile_id,
+        key.car_id,
+        key.car_number,
+        *map(_amount, (key.user_price, key.driver_price, key.fixed_price)),
+    )
 
 
 def _amount(price: Decimal) -> str:
     # One spelling per amount (42.2 and 42.20 are one price), as the in-process key compares.
     return f"{price.normalize():f}"
-
-
-@dataclass(frozen=True, slots=True)
-class Priced:
-    price: Decimal
-    replayed: bool
-    """True when this request called no vendor: the price came from another request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +148,7 @@ class RedisPricedOrders(PricedOrders):
         try:
             async with asyncio.timeout(REDIS_BUDGET_S):
                 found = await self._redis.eval(
-                    _BEGIN_SCRIPT, 1, key.redis_key(), marker, self._in_flight_ms
+                    _BEGIN_SCRIPT, 1, replay_redis_key(key), marker, self._in_flight_ms
                 )
         except (RedisError, TimeoutError) as error:
             _skipped("begin", error)
@@ -185,7 +163,7 @@ class RedisPricedOrders(PricedOrders):
             await asyncio.sleep(POLL_INTERVAL_S)
             try:
                 async with asyncio.timeout(REDIS_BUDGET_S):
-                    found = await self._redis.get(key.redis_key())
+                    found = await self._redis.get(replay_redis_key(key))
             except (RedisError, TimeoutError) as error:
                 _skipped("wait", error)
                 return None
@@ -198,7 +176,7 @@ class RedisPricedOrders(PricedOrders):
     async def store(self, key: ReplayKey, claim: _Claimed, price: Decimal) -> None:
         try:
             async with asyncio.timeout(REDIS_BUDGET_S):
-                await self._redis.set(key.redis_key(), f"{PRICED}{price}", ex=self._ttl_s)
+                await self._redis.set(replay_redis_key(key), f"{PRICED}{price}", ex=self._ttl_s)
         except (RedisError, TimeoutError) as error:
             _skipped("store", error)
 
@@ -207,7 +185,7 @@ class RedisPricedOrders(PricedOrders):
             return
         try:
             async with asyncio.timeout(REDIS_BUDGET_S):
-                await self._redis.eval(_ABANDON_SCRIPT, 1, key.redis_key(), claim.token)
+                await self._redis.eval(_ABANDON_SCRIPT, 1, replay_redis_key(key), claim.token)
         except (RedisError, TimeoutError) as error:
             _skipped("abandon", error)  # the marker expires on its own
 
@@ -224,7 +202,7 @@ class _Abandoned(Exception):
     """The request that was pricing gave up (its deadline) before the flight had an outcome."""
 
 
-class FinishReplay:
+class PricingFlights(FinishReplay):
     """Prices each order once per replay window, whoever asks and however often."""
 
     def __init__(self, priced_orders: PricedOrders | None) -> None:

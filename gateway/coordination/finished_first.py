@@ -12,13 +12,13 @@ guard existed; it never fails a finish-ride or a start.
 
 import asyncio
 import time
-from abc import ABC, abstractmethod
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.coordination.redis_keys import redis_key
+from gateway.rides.ports import FinishedFirst
 
 # Beside the order lease (the same concern: who may act on the order now).
 KEY_NAMESPACE = "meters:order_lease_finished_first"
@@ -28,16 +28,6 @@ RETENTION_S = 24 * 3600
 REDIS_BUDGET_S = 0.1
 
 log = structlog.get_logger("gateway.coordination")
-
-
-class FinishedFirst(ABC):
-    @abstractmethod
-    async def record(self, vendor: str, alias_id: str) -> None:
-        """A finish-ride found the order without a ride id."""
-
-    @abstractmethod
-    async def came_first(self, vendor: str, alias_id: str) -> bool:
-        """Whether a finish-ride found the order without a ride id."""
 
 
 class InProcessFinishedFirst(FinishedFirst):

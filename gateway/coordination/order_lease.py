@@ -14,18 +14,17 @@ lease lives where the broker lives and only as long as its run:
 """
 
 import asyncio
-import math
 import time
 import uuid
-from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from contextlib import asynccontextmanager, suppress
 
 import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.coordination.redis_keys import redis_key
+from gateway.rides.ports import Lease, LeaseUnavailable, OrderLease
 
 KEY_NAMESPACE = "meters:order_lease"
 RENEWALS_PER_EXPIRY = 3
@@ -33,51 +32,8 @@ RENEWALS_PER_EXPIRY = 3
 log = structlog.get_logger("gateway.coordination")
 
 
-class LeaseUnavailable(Exception):
-    """The lease could not be taken because its store failed: nobody knows who runs the order."""
-
-
-class LeaseLost(Exception):
-    """The run could not renew its lease; another run may hold the order now."""
-
-
 def lease_expiry_ms(redelivery_timeout_ms: int) -> int:
     return max(1, redelivery_timeout_ms // 3)
-
-
-class Lease:
-    """A held lease; ``ensure_held`` before each side effect.
-
-    A lease in Redis is held only until its expiry unless a renewal is known to have landed, so
-    it is counted held until ``valid_until`` (monotonic seconds): the moment the last
-    confirmed SET or renewal was *sent*, plus the expiry. A renewal that hangs, or an event loop
-    held up, therefore cannot let a run go on after another may have taken the order.
-    """
-
-    def __init__(self, valid_until: float = math.inf) -> None:
-        self._lost: str | None = None
-        self._valid_until = valid_until
-
-    def ensure_held(self) -> None:
-        if self._lost is None and time.monotonic() >= self._valid_until:
-            self._lost = "the lease expired before a renewal was confirmed"
-        if self._lost is not None:
-            raise LeaseLost(self._lost)
-
-    def renewed(self, valid_until: float) -> None:
-        self._valid_until = valid_until
-
-    def lose(self, why: str) -> None:
-        self._lost = why
-
-
-class OrderLease(ABC):
-    @abstractmethod
-    def hold(self, order_id: str) -> AbstractAsyncContextManager[Lease | None]:
-        """Hold the order's lease for the block; yields None when another run holds it.
-
-        Raises LeaseUnavailable when the lease's store cannot be reached.
-        """
 
 
 class InProcessOrderLease(OrderLease):

@@ -25,9 +25,8 @@ claimed for the order that left the mark; the mark is gone with that answer, wha
 import asyncio
 import json
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -35,6 +34,13 @@ from redis.exceptions import RedisError
 
 from gateway.coordination.redis_keys import redis_key
 from gateway.metrics import RIDE_LEDGER_AGE
+from gateway.rides.ports import (
+    LedgerUnavailable,
+    RideClaim,
+    RideLedger,
+    RidePerformer,
+    RideRecord,
+)
 
 LEDGER_RETENTION_S = 7 * 24 * 3600
 # WAIT's own bound, as for an enqueue (docs/design.md §8).
@@ -46,82 +52,23 @@ CREATED_KEY = "meters:ride_ledger_created"
 UNSETTLED_NAMESPACE = "meters:ride_ledger_unsettled_start"
 
 
-class LedgerUnavailable(Exception):
-    """The ledger could not be read or written (or the claim was not replicated): nothing is
-    known about the ride, so the run must stop where it is and leave the decision to its
-    redelivery."""
-
-
-@dataclass(frozen=True, slots=True)
-class RidePerformer:
-    """Whom a meter ride was started for: the driver (park and profile ids) and the car."""
-
-    park_id: str
-    driver_profile_id: str
-    car_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class RideRecord:
-    """What the ledger holds for a ride: the order it belongs to and whom it was started for."""
-
-    holder: str
-    performer: RidePerformer
-
-    @classmethod
-    def from_json(cls, stored: bytes | str) -> "RideRecord":
-        entry = json.loads(stored)
-        return cls(
-            holder=entry["order"],
-            performer=RidePerformer(entry["park"], entry["driver"], entry["car"]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RideClaim:
-    holder: str
-    """The exact order id the ride belongs to."""
-    new: bool
-    """This claim made the entry (False: it was there already, whoever made it)."""
-
-    def belongs_to(self, order_id: str) -> bool:
-        return self.holder == order_id
-
-
-class RideLedger(ABC):
-    @abstractmethod
-    async def claim(
-        self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
-    ) -> RideClaim:
-        """Claim the ride for the order unless some order holds it; answer who holds it.
-
-        An unsettled start marked on the performer's driver takes the claim instead of
-        ``order_id`` (the ride may be the one that start made), and the mark is gone.
-        """
-
-    @abstractmethod
-    async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
-        """The ride's claim, or None when the ledger holds none (never claimed, or expired)."""
-
-    @abstractmethod
-    async def mark_unsettled_start(
-        self, vendor: str, performer: RidePerformer, order_id: str
-    ) -> None:
-        """The order's start is about to be asked of the vendor: mark its driver, unless
-        another order's mark is there (a ride that start may have made is still unclaimed)."""
-
-    @abstractmethod
-    async def lift_unsettled_start(
-        self, vendor: str, performer: RidePerformer, order_id: str
-    ) -> None:
-        """The order's start surely made nothing: lift its own mark (another's stays)."""
+class StoredRideLedger(RideLedger):
+    """The ledger as a store: the core's port, and the age it reports (§9)."""
 
     @abstractmethod
     async def report_age(self) -> None:
         """Set ``meters_ride_ledger_age_seconds`` from the ledger's creation record."""
 
 
-class InProcessRideLedger(RideLedger):
+def _record_from_json(stored: bytes | str) -> RideRecord:
+    entry = json.loads(stored)
+    return RideRecord(
+        holder=entry["order"],
+        performer=RidePerformer(entry["park"], entry["driver"], entry["car"]),
+    )
+
+
+class InProcessRideLedger(StoredRideLedger):
     """The embedded default's ledger: this process's memory, created when the process started."""
 
     def __init__(self) -> None:
@@ -192,7 +139,7 @@ return {redis.call('GET', KEYS[1]), made and 1 or 0, redis.call('GET', KEYS[2])}
 """
 
 
-class RedisRideLedger(RideLedger):
+class RedisRideLedger(StoredRideLedger):
     """The production ledger, in the broker's Redis.
 
     A claim is followed by ``WAIT replicas 1000`` on the same connection (one pipeline), like
@@ -221,7 +168,7 @@ class RedisRideLedger(RideLedger):
         )
         _report(created)
         self._require_replicas("claim", acknowledged)
-        return RideClaim(holder=RideRecord.from_json(record).holder, new=made == 1)
+        return RideClaim(holder=_record_from_json(record).holder, new=made == 1)
 
     async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
         try:
@@ -230,7 +177,7 @@ class RedisRideLedger(RideLedger):
                 stored = await self._redis.get(_ride_key(vendor, ride_id))
         except (RedisError, TimeoutError) as error:
             raise LedgerUnavailable(f"{type(error).__name__}: {error}") from error
-        return None if stored is None else RideRecord.from_json(stored)
+        return None if stored is None else _record_from_json(stored)
 
     async def mark_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str

@@ -51,7 +51,7 @@ async def _finish_ride(request: web.Request, line: CanonicalLine) -> web.Respons
         try:
             # The deadline covers reading the body too: the driver waits for all of it.
             async with asyncio.timeout(deadline_ms / 1000):
-                flow = FinishRide(await _read_request(request), services)
+                flow = FinishRide(await _read_request(request), services.ports)
                 price = await flow.run()
         except TimeoutError:
             if flow is None:  # the caller's body had not arrived in full

@@ -1,6 +1,6 @@
 """Every request gets an id (the caller's ``X-Request-Id`` or a new one) bound to its log lines.
 
-The HTTP exchange core (``gateway.http_exchange``) reads it (``current_request_id``) and
+The HTTP exchange core (``gateway.plugins.exchange``) reads it (``current_request_id``) and
 forwards it, so one id follows a request through every upstream and vendor call it makes.
 """
 

@@ -1,7 +1,7 @@
 """driver-profiles: which personal-vault id holds the driver's national id number."""
 
-from gateway.platform.errors import MissingUpstreamData
 from gateway.platform.upstream_http import CONSUMER, UpstreamClient, expect_dict, expect_list
+from gateway.rides.errors import MissingUpstreamData
 
 RETRIEVE_DOCS = "/v1/identity-docs/retrieve_by_park_driver_profile_id"
 

@@ -1,7 +1,7 @@
 """fleet-vehicles: the taxi permit number of the car on the order."""
 
-from gateway.platform.errors import MissingUpstreamData
 from gateway.platform.upstream_http import CONSUMER, UpstreamClient, expect_dict, expect_list
+from gateway.rides.errors import MissingUpstreamData
 
 RETRIEVE = "/v1/vehicles/retrieve"
 

@@ -4,22 +4,18 @@ from typing import Any
 
 import bson
 
-from gateway.platform.errors import UpstreamErrorStatus, UpstreamMalformedResponse
-from gateway.platform.order import ORDER_FIELDS, Order, OrderIdType, Revision
+from gateway.platform.order import ORDER_FIELDS, order_from_document
 from gateway.platform.upstream_http import UpstreamClient, expect_dict
+from gateway.rides.errors import (
+    OrderNotFound,
+    OrderRevisionChanged,
+    UpstreamErrorStatus,
+    UpstreamMalformedResponse,
+)
+from gateway.rides.order import Order, OrderIdType, Revision
 
 GET_FIELDS = "/internal/processing/v1/order-proc/get-fields"
 SET_FIELDS = "/internal/processing/v1/order-proc/set-fields"
-
-
-class OrderNotFound(UpstreamErrorStatus):
-    reason = "not_found"
-
-
-class OrderRevisionChanged(UpstreamErrorStatus):
-    """set-fields' ``race_condition``: the order changed since its revision was read."""
-
-    reason = "race_condition"
 
 
 class OrderCoreClient(UpstreamClient):
@@ -35,7 +31,7 @@ class OrderCoreClient(UpstreamClient):
     async def get_order(self, order_id: str, id_type: OrderIdType) -> Order:
         answer = await self._get_fields("get_order", order_id, id_type, list(ORDER_FIELDS))
         document = expect_dict(self.service, answer.get("document"), "document")
-        return Order.from_document(order_id, document)
+        return order_from_document(order_id, document)
 
     async def get_revision(self, order_id: str) -> Revision:
         answer = await self._get_fields("get_revision", order_id, OrderIdType.EXACT, ["revision"])

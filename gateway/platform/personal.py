@@ -2,9 +2,9 @@
 
 import json
 
-from gateway.platform.errors import MissingUpstreamData, UpstreamMalformedResponse
 from gateway.platform.upstream_http import UpstreamClient, expect_dict
 from gateway.plugins.meter_vendor import NationalIdNumber
+from gateway.rides.errors import MissingUpstreamData, UpstreamMalformedResponse
 
 RETRIEVE = "/v1/identifications/retrieve"
 

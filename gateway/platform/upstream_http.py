@@ -1,4 +1,4 @@
-"""One call to a platform service over the shared exchange core (``gateway.http_exchange``)."""
+"""One call to a platform service over the shared exchange core (``gateway.plugins.exchange``)."""
 
 from collections.abc import Callable
 from typing import Any
@@ -8,9 +8,9 @@ import orjson
 import structlog
 
 from gateway.call_timeout import call_timeout
-from gateway.http_exchange import Counterpart, ErrorModel, exchange
 from gateway.metrics import UPSTREAM_CALL_DURATION
-from gateway.platform.errors import (
+from gateway.plugins.exchange import Counterpart, ErrorModel, exchange
+from gateway.rides.errors import (
     UpstreamError,
     UpstreamErrorStatus,
     UpstreamMalformedResponse,

@@ -13,7 +13,7 @@ from typing import ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES
+from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES
 from gateway.plugins.vendor_auth import BearerToken, VendorAuth
 from gateway.plugins.vendor_errors import VendorCapabilityMissing
 from gateway.plugins.vendor_http import VendorHttp
@@ -136,7 +136,7 @@ class VendorSettings(BaseModel):
     url: str = Field(pattern=r"^https?://")
     token: SecretStr = SecretStr("")
     timeout_ms: int = Field(default=3000, gt=0)
-    # A longer answer fails as malformed, read no further (gateway.http_exchange).
+    # A longer answer fails as malformed, read no further (gateway.plugins.exchange).
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, gt=0)
 
 

@@ -6,7 +6,7 @@ logs and, for finish-ride, in the driver app's error body.
 
 import re
 
-from gateway.http_exchange import CallFailed
+from gateway.plugins.exchange import CallFailed
 
 REFUSAL_CODE = re.compile(r"[a-z0-9_]{1,32}")
 """What a vendor's business refusal code looks like; a plugin declares its codes up front."""

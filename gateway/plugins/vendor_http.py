@@ -18,8 +18,8 @@ import orjson
 import structlog
 
 from gateway.call_timeout import call_timeout
-from gateway.http_exchange import DEFAULT_MAX_ANSWER_BYTES, Counterpart, ErrorModel, exchange
 from gateway.metrics import VENDOR_CALL_DURATION
+from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES, Counterpart, ErrorModel, exchange
 from gateway.plugins.vendor_auth import VendorAuth
 from gateway.plugins.vendor_errors import (
     VendorError,

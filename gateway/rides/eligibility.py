@@ -2,8 +2,8 @@
 
 from enum import StrEnum
 
-from gateway.platform.order import Order
-from gateway.routing import MeterRoute, VendorRouter
+from gateway.rides.order import Order
+from gateway.rides.routing import MeterRoute, VendorRouter
 
 
 class NotEligible(StrEnum):

@@ -13,12 +13,8 @@ from decimal import Decimal
 
 import structlog
 
-from gateway.coordination import LedgerUnavailable, ReplayKey, RidePerformer
 from gateway.observability.canonical_line import annotate_line
 from gateway.observability.crash_site import crash_site
-from gateway.platform.errors import UpstreamError, UpstreamTimeout
-from gateway.platform.order import Order, OrderIdType
-from gateway.platform.order_core import OrderNotFound
 from gateway.plugins.meter_vendor import (
     Capability,
     MeterReading,
@@ -28,9 +24,11 @@ from gateway.plugins.meter_vendor import (
 )
 from gateway.plugins.vendor_errors import VendorError, VendorTimeout
 from gateway.rides.eligibility import NotEligible, meter_route
+from gateway.rides.errors import OrderNotFound, UpstreamError, UpstreamTimeout
 from gateway.rides.finish_refusals import FinishRideRefused, Refusal
-from gateway.routing import MeterRoute
-from gateway.services import Services
+from gateway.rides.order import Order, OrderIdType
+from gateway.rides.ports import LedgerUnavailable, ReplayKey, RidePerformer, RidePorts
+from gateway.rides.routing import MeterRoute
 
 log = structlog.get_logger("gateway.finish_ride")
 
@@ -47,9 +45,9 @@ class FinishRideRequest:
 class FinishRide:
     """One finish-ride request; ``vendor`` and ``country`` are known once the order is routed."""
 
-    def __init__(self, request: FinishRideRequest, services: Services) -> None:
+    def __init__(self, request: FinishRideRequest, ports: RidePorts) -> None:
         self._request = request
-        self._services = services
+        self._ports = ports
         self.vendor = ""
         self.country = ""
         self.replayed = False
@@ -65,7 +63,7 @@ class FinishRide:
         ride = self._checked_ride(order, route)
         if route.vendor.can(Capability.START_RIDE) and ride.ride_id is None:
             # Its start may still land: the mark keeps it from storing or announcing (§3a).
-            finished_first = self._services.coordination.finished_first
+            finished_first = self._ports.finished_first
             await finished_first.record(self.vendor, self._request.alias_id)
             raise FinishRideRefused(
                 Refusal.METER_RIDE_NOT_FOUND, "no meter ride was started for this order"
@@ -86,9 +84,7 @@ class FinishRide:
             driver_price=self._request.driver_price,
             fixed_price=ride.price,
         )
-        priced = await self._services.coordination.finish_replay.price_once(
-            key, lambda: self._priced(route, ride)
-        )
+        priced = await self._ports.finish_replay.price_once(key, lambda: self._priced(route, ride))
         if priced.replayed:
             log.debug("finish_ride.replayed")
         self.replayed = priced.replayed
@@ -106,7 +102,7 @@ class FinishRide:
 
     async def _read_order(self) -> Order:
         try:
-            order = await self._services.order_core.get_order(
+            order = await self._ports.order_core.get_order(
                 self._request.alias_id, OrderIdType.ALIAS
             )
         except OrderNotFound:
@@ -121,9 +117,9 @@ class FinishRide:
         return order
 
     def _route(self, order: Order) -> MeterRoute:
-        route = meter_route(order, self._services.router)
+        route = meter_route(order, self._ports.router)
         if isinstance(route, NotEligible):
-            self.country = self._services.router.country_of(order.zone) or ""
+            self.country = self._ports.router.country_of(order.zone) or ""
             raise FinishRideRefused(Refusal.NOT_ENABLED, f"smart meter not enabled: {route.value}")
         return route
 
@@ -153,7 +149,7 @@ class FinishRide:
             self._request.park_id, self._request.driver_profile_id, order.car_id or ""
         )
         try:
-            record = await self._services.coordination.ride_ledger.record_of(self.vendor, ride_id)
+            record = await self._ports.ride_ledger.record_of(self.vendor, ride_id)
         except LedgerUnavailable as error:
             raise FinishRideRefused(
                 Refusal.RIDE_LEDGER_UNAVAILABLE, "whom the meter ride belongs to is unknown"

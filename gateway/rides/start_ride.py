@@ -22,14 +22,6 @@ import structlog
 
 from gateway.broker.delivery import redelivered_label
 from gateway.broker.unacknowledged import LeaveUnacknowledged
-from gateway.coordination import (
-    Lease,
-    LeaseLost,
-    LeaseUnavailable,
-    LedgerUnavailable,
-    RideClaim,
-    RidePerformer,
-)
 from gateway.metrics import (
     RIDES_STARTED,
     STALE_METER_RIDES,
@@ -40,9 +32,6 @@ from gateway.metrics import (
 from gateway.observability.canonical_line import annotate_line, current_line, gathering
 from gateway.observability.crash_site import crash_site
 from gateway.observability.tracing import current_trace_id
-from gateway.platform.errors import UpstreamError
-from gateway.platform.order import Order, OrderIdType
-from gateway.platform.order_core import OrderRevisionChanged
 from gateway.plugins.meter_vendor import (
     Capability,
     MeterRideFinish,
@@ -53,9 +42,19 @@ from gateway.plugins.meter_vendor import (
 from gateway.plugins.refusals import count_refusal
 from gateway.plugins.vendor_errors import VendorError, VendorRefused
 from gateway.rides.eligibility import NotEligible, meter_route
+from gateway.rides.errors import OrderRevisionChanged, UpstreamError
 from gateway.rides.fallback_policy import Reaction, StartStep, asks_start_again, reaction_to
-from gateway.routing import MeterRoute
-from gateway.services import Services
+from gateway.rides.order import Order, OrderIdType
+from gateway.rides.ports import (
+    Lease,
+    LeaseLost,
+    LeaseUnavailable,
+    LedgerUnavailable,
+    RideClaim,
+    RidePerformer,
+    RidePorts,
+)
+from gateway.rides.routing import MeterRoute
 
 log = structlog.get_logger("gateway.start_ride")
 
@@ -106,7 +105,7 @@ def _cause(error: Exception) -> str:
 
 
 async def start_ride(
-    order_id: str, services: Services, *, last_delivery: bool = False
+    order_id: str, ports: RidePorts, *, last_delivery: bool = False
 ) -> StartOutcome:
     """Run the whole task for one order and record its outcome, once: the metrics and the run's
     canonical log line, ``start_ride.finished`` (docs/design.md §9).
@@ -118,7 +117,7 @@ async def start_ride(
     started = time.perf_counter()
     with gathering() as line:
         try:
-            outcome = await _StartRide(order_id, services, last_delivery).run()
+            outcome = await _StartRide(order_id, ports, last_delivery).run()
         except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
             log.error("start_ride.crashed", **crash_site(error))
             outcome = StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR)
@@ -146,15 +145,15 @@ async def start_ride(
 
 
 class _StartRide:
-    def __init__(self, order_id: str, services: Services, last_delivery: bool) -> None:
+    def __init__(self, order_id: str, ports: RidePorts, last_delivery: bool) -> None:
         self._order_id = order_id
-        self._services = services
+        self._ports = ports
         self._last_delivery = last_delivery
 
     async def run(self) -> StartOutcome:
         # The lease comes first: a second delivery running beside this one calls nothing.
         try:
-            async with self._services.coordination.order_lease.hold(self._order_id) as lease:
+            async with self._ports.order_lease.hold(self._order_id) as lease:
                 if lease is None:
                     log.debug("start_ride.already_running")
                     return StartOutcome(StartResult.SKIPPED, ALREADY_RUNNING)
@@ -169,13 +168,13 @@ class _StartRide:
 
     async def _run_holding(self, lease: Lease, unleased: StepFailed | None = None) -> StartOutcome:
         try:
-            order = await self._services.order_core.get_order(self._order_id, OrderIdType.EXACT)
+            order = await self._ports.order_core.get_order(self._order_id, OrderIdType.EXACT)
         except UpstreamError as error:
             # Without the order there is no driver app to tell: a fallback cannot be sent.
             return _ended_early(StepFailed(StartStep.READ_ORDER, _cause(error)))
         if not order.is_active:
             return self._skipped(order, ORDER_NOT_ACTIVE)
-        route = meter_route(order, self._services.router)
+        route = meter_route(order, self._ports.router)
         if isinstance(route, NotEligible):
             return self._skipped(order, route.value)
         vendor, country = route.vendor.name, route.country
@@ -184,14 +183,14 @@ class _StartRide:
             return StartOutcome(StartResult.SKIPPED, "vendor_cannot_start", vendor, country)
         if order.alias_id is None or order.park_id is None or order.driver_profile_id is None:
             return StartOutcome(StartResult.SKIPPED, "order_without_performer", vendor, country)
-        launch = _MeterRideLaunch(order, route, self._services, lease, self._last_delivery)
+        launch = _MeterRideLaunch(order, route, self._ports, lease, self._last_delivery)
         if unleased is not None:
             return await launch.without_lease(unleased)
         return await launch.run()
 
     def _skipped(self, order: Order, reason: str) -> StartOutcome:
         log.debug("start_ride.skipped", reason=reason)
-        country = self._services.router.country_of(order.zone) or ""
+        country = self._ports.router.country_of(order.zone) or ""
         return StartOutcome(StartResult.SKIPPED, reason, country=country)
 
 
@@ -218,13 +217,13 @@ class _MeterRideLaunch:
         self,
         order: Order,
         route: MeterRoute,
-        services: Services,
+        ports: RidePorts,
         lease: Lease,
         last_delivery: bool,
     ) -> None:
         self._order = order
         self._route = route
-        self._services = services
+        self._ports = ports
         self._lease = lease
         self._last_delivery = last_delivery
         self._alias_id = order.alias_id or ""
@@ -279,7 +278,7 @@ class _MeterRideLaunch:
     async def _ensure_no_finish_came_first(self) -> None:
         """§3a A finish before the start: checked before the vendor is asked, before the ride is
         stored and before the app is told it runs."""
-        finished_first = self._services.coordination.finished_first
+        finished_first = self._ports.finished_first
         if await finished_first.came_first(self._route.vendor.name, self._alias_id):
             raise StepFailed(StartStep.FINISHED_FIRST, "finish_found_no_ride")
 
@@ -314,7 +313,7 @@ class _MeterRideLaunch:
         log.debug("start_ride.vendor_started", ride_id=ride_id)
         # Claimed the moment the vendor answers, before anything is written (§3a).
         try:
-            claim = await self._services.coordination.ride_ledger.claim(
+            claim = await self._ports.ride_ledger.claim(
                 self._route.vendor.name, ride_id, self._order.order_id, self._performer
             )
         except LedgerUnavailable as error:
@@ -377,7 +376,7 @@ class _MeterRideLaunch:
 
     async def _mark_start_in_flight(self) -> None:
         try:
-            await self._services.coordination.ride_ledger.mark_unsettled_start(
+            await self._ports.ride_ledger.mark_unsettled_start(
                 self._route.vendor.name, self._performer, self._order.order_id
             )
         except LedgerUnavailable as error:
@@ -388,7 +387,7 @@ class _MeterRideLaunch:
 
     async def _lift_start_mark(self) -> None:
         try:
-            await self._services.coordination.ride_ledger.lift_unsettled_start(
+            await self._ports.ride_ledger.lift_unsettled_start(
                 self._route.vendor.name, self._performer, self._order.order_id
             )
         except LedgerUnavailable as error:
@@ -400,9 +399,7 @@ class _MeterRideLaunch:
         """A stored ride is reused only for the order, driver and car it was started for: an
         order moved to another driver keeps the first driver's ride id (§3a)."""
         try:
-            record = await self._services.coordination.ride_ledger.record_of(
-                self._route.vendor.name, ride_id
-            )
+            record = await self._ports.ride_ledger.record_of(self._route.vendor.name, ride_id)
         except LedgerUnavailable as error:
             raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
         if record is None or (
@@ -427,12 +424,11 @@ class _MeterRideLaunch:
 
     async def _driver_national_id(self) -> NationalIdNumber:
         try:
-            pd_id = await self._services.driver_profiles.national_id_pd_id(
+            return await self._ports.identity.national_id_number(
                 self._park_id,
                 self._driver_profile_id,
                 self._route.country_settings.id_document_type,
             )
-            return await self._services.personal.national_id_number(pd_id)
         except UpstreamError as error:
             raise StepFailed(StartStep.DRIVER_NATIONAL_ID, _cause(error)) from error
 
@@ -440,9 +436,7 @@ class _MeterRideLaunch:
         if not self._order.car_id:
             raise StepFailed(StartStep.VEHICLE_PERMIT, "order_without_car")
         try:
-            return await self._services.fleet_vehicles.permit_number(
-                self._park_id, self._order.car_id
-            )
+            return await self._ports.vehicles.permit_number(self._park_id, self._order.car_id)
         except UpstreamError as error:
             raise StepFailed(StartStep.VEHICLE_PERMIT, _cause(error)) from error
 
@@ -465,13 +459,13 @@ class _MeterRideLaunch:
         return None
 
     async def _write_ride_id(self, ride_id: str) -> None:
-        order_core = self._services.order_core
+        order_core = self._ports.order_core
         revision = await order_core.get_revision(self._order.order_id)
         self._before_side_effect()
         await order_core.set_external_meter_ride_id(self._order.order_id, ride_id, revision)
 
     async def _stored_ride_id(self) -> str | None:
-        order = await self._services.order_core.get_order(self._order.order_id, OrderIdType.EXACT)
+        order = await self._ports.order_core.get_order(self._order.order_id, OrderIdType.EXACT)
         return order.external_meter_ride_id
 
     async def _adopted_from_concurrent_delivery(
@@ -564,7 +558,7 @@ class _MeterRideLaunch:
         try:
             self._before_side_effect()
             try:
-                await self._services.driver_orders_builder.set_external_meter_run(
+                await self._ports.driver_app.set_external_meter_run(
                     self._alias_id, self._park_id, self._driver_profile_id, running=running
                 )
             except UpstreamError as error:
@@ -576,7 +570,7 @@ class _MeterRideLaunch:
                 log.debug("start_ride.setcar_updated", running=running)
             self._before_side_effect()
             try:
-                await self._services.client_notify.force_polling_order(
+                await self._ports.driver_app.force_polling_order(
                     self._park_id, self._driver_profile_id
                 )
             except UpstreamError as error:

@@ -7,8 +7,9 @@ import time
 import pytest
 from redis.asyncio import Redis
 
-from gateway.coordination.order_lease import KEY_NAMESPACE, Lease, LeaseLost, RedisOrderLease
+from gateway.coordination.order_lease import KEY_NAMESPACE, RedisOrderLease
 from gateway.coordination.redis_keys import redis_key
+from gateway.rides.ports import Lease, LeaseLost
 from tests.production.redis_server import RedisServer
 
 EXPIRY_MS = 300

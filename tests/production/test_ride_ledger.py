@@ -10,8 +10,8 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from gateway import services
-from gateway.coordination import LedgerUnavailable, RideClaim, RidePerformer, RideRecord
 from gateway.coordination.ride_ledger import CREATED_KEY, LEDGER_RETENTION_S, RedisRideLedger
+from gateway.rides.ports import LedgerUnavailable, RideClaim, RidePerformer, RideRecord
 from tests.gateway_world import GatewayFactory
 from tests.processes import free_port
 from tests.production.stream import StreamProbe, eventually

@@ -23,7 +23,11 @@ from typing import Any, TypeVar
 from taskiq import InMemoryBroker
 
 from gateway.broker.unacknowledged import LeaveUnacknowledged
-from gateway.coordination import (
+from gateway.coordination import coordination_for
+from gateway.plugins.registry import discover_vendor_plugins
+from gateway.rides.finish_refusals import FinishRideRefused
+from gateway.rides.finish_ride import FinishRide, FinishRideRequest
+from gateway.rides.ports import (
     Lease,
     LeaseUnavailable,
     LedgerUnavailable,
@@ -32,11 +36,7 @@ from gateway.coordination import (
     RideLedger,
     RidePerformer,
     RideRecord,
-    coordination_for,
 )
-from gateway.plugins.registry import discover_vendor_plugins
-from gateway.rides.finish_refusals import FinishRideRefused
-from gateway.rides.finish_ride import FinishRide, FinishRideRequest
 from gateway.rides.start_ride import StartOutcome, start_ride
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed, settings_for
@@ -224,9 +224,14 @@ class Harness:
         fresh = coordination_for(InMemoryBroker(), self.settings)
         ledger = FaultyLedger(fresh.ride_ledger)
         lease = FaultyLease(fresh.order_lease)
-        self.services = replace(
-            self._base, coordination=replace(fresh, ride_ledger=ledger, order_lease=lease)
+        ports = replace(
+            self._base.ports,
+            ride_ledger=ledger,
+            order_lease=lease,
+            finish_replay=fresh.finish_replay,
+            finished_first=fresh.finished_first,
         )
+        self.services = replace(self._base, ports=ports)
         return ledger, lease
 
     def seed(self, ride: RideSeed) -> None:
@@ -260,7 +265,7 @@ class Harness:
     async def _start(self, order_id: str, last_delivery: bool) -> StartOutcome | str:
         """The run's outcome, or the reason it stayed pending."""
         try:
-            return await start_ride(order_id, self.services, last_delivery=last_delivery)
+            return await start_ride(order_id, self.services.ports, last_delivery=last_delivery)
         except LeaveUnacknowledged as pending:
             return str(pending)
 
@@ -316,7 +321,7 @@ class Harness:
 
     async def _finish(self, request: FinishRideRequest) -> FinishAnswer:
         self.sims.forget_calls()
-        flow = FinishRide(request, self.services)
+        flow = FinishRide(request, self.services.ports)
         price: Decimal | None = None
         code: str | None = None
         try:

@@ -1,6 +1,7 @@
-"""Typed failures of platform service calls; ``reason`` is the log and metric label."""
+"""How a call of the core's platform ports fails (``gateway.rides.ports``); ``reason`` is the
+log and metric label. The adapters in ``gateway.platform`` raise them; the flows catch them."""
 
-from gateway.http_exchange import CallFailed
+from gateway.plugins.exchange import CallFailed
 
 
 class UpstreamError(CallFailed):
@@ -36,3 +37,13 @@ class MissingUpstreamData(UpstreamError):
     """The service answered without the value we need (no document, empty number, no permit)."""
 
     reason = "missing_data"
+
+
+class OrderNotFound(UpstreamErrorStatus):
+    reason = "not_found"
+
+
+class OrderRevisionChanged(UpstreamErrorStatus):
+    """set-fields' ``race_condition``: the order changed since its revision was read."""
+
+    reason = "race_condition"
