@@ -83,7 +83,10 @@ def _identity_docs() -> Handler:
 
     async def answer(request: web.Request) -> web.Response:
         keys = (await request.json())["park_driver_profile_id_in_set"]
-        docs = [{"park_driver_profile_id": key, "docs": [{"id": "doc-id", "data": document}]}]
+        docs = [
+            {"park_driver_profile_id": key, "docs": [{"id": "doc-id", "data": document}]}
+            for key in keys
+        ]
         return web.json_response({"docs_by_park_driver_profile_id": docs})
 
     return answer
