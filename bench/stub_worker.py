@@ -24,11 +24,15 @@ from gateway.rides.start_ride import StartOutcome, StartResult
 _sessions: dict[str, aiohttp.ClientSession] = {}
 
 
-async def no_op(order_id: str, ports: RidePorts, *, last_delivery: bool = False) -> StartOutcome:
+async def no_op(
+    order_id: str, ports: RidePorts, *, last_delivery: bool = False, redelivered: bool = False
+) -> StartOutcome:
     return StartOutcome(StartResult.SKIPPED, "bench_no_op")
 
 
-async def bare(order_id: str, ports: RidePorts, *, last_delivery: bool = False) -> StartOutcome:
+async def bare(
+    order_id: str, ports: RidePorts, *, last_delivery: bool = False, redelivered: bool = False
+) -> StartOutcome:
     if not _sessions:
         _sessions["stand-in"] = aiohttp.ClientSession(_stand_in_url)
     await walk(_sessions["stand-in"])
@@ -42,5 +46,5 @@ if __name__ == "__main__":
     with open(arguments[arguments.index("--config") + 1], "rb") as config:
         # Every upstream of the pipeline's settings is the one stand-in.
         _stand_in_url = tomllib.load(config)["upstreams"]["order_core"]["url"]
-    start_ride_task.start_ride = {"no-op": no_op, "bare": bare}[kind]  # type: ignore[attr-defined]
+    start_ride_task.run_start_ride = {"no-op": no_op, "bare": bare}[kind]  # type: ignore[attr-defined]
     sys.exit(main(["worker", *arguments]))

@@ -24,12 +24,14 @@ class CapturedLog:
         return [entry for entry in self.capture.entries if entry["event"] == name]
 
 
-def capture_log_of(monkeypatch: pytest.MonkeyPatch, module: ModuleType) -> CapturedLog:
+def capture_log_of(monkeypatch: pytest.MonkeyPatch, *modules: ModuleType) -> CapturedLog:
+    """The events of every module given, in the order they were logged."""
     captured = CapturedLog()
     logger = structlog.wrap_logger(
         None,
         processors=[structlog.contextvars.merge_contextvars, captured.capture],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
     )
-    monkeypatch.setattr(module, "log", logger)
+    for module in modules:
+        monkeypatch.setattr(module, "log", logger)
     return captured

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from opentelemetry.trace import SpanKind
 
+from gateway.broker import start_ride_record
+from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
 from gateway.observability.tracing import continued_trace
 from gateway.rides import start_ride as start_ride_module
-from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
+from gateway.rides.start_ride import StartOutcome, StartResult
 from gateway.services import Services
 from tests.gateway_world import Gateway
 from tests.log_capture import CapturedLog, capture_log_of
@@ -30,7 +32,7 @@ TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 @dataclass
 class Run:
     outcome: StartOutcome | LeaveUnacknowledged
-    """What ``start_ride`` returned, or the LeaveUnacknowledged it raised."""
+    """What ``run_start_ride`` returned, or the LeaveUnacknowledged it raised."""
     counted: Counter[Labels]
     """The ``meters_rides_started_total`` series the run incremented."""
     failures: Counter[Labels]
@@ -50,12 +52,12 @@ async def run_start(
     """Run the task in-process, as the worker does (in the trace its enqueuer passed on), with
     the gateway's services or those given, and read what it left behind. ``last_delivery``: as
     the worker runs the delivery past which the broker dead-letters."""
-    log = capture_log_of(monkeypatch, start_ride_module)
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
     before = await scrape(gateway.client)
     outcome: StartOutcome | LeaveUnacknowledged
     with continued_trace("start-ride task", {"traceparent": TRACEPARENT}, SpanKind.CONSUMER):
         try:
-            outcome = await start_ride(
+            outcome = await run_start_ride(
                 order_id,
                 (services or gateway.client.app[SERVICES]).ports,
                 last_delivery=last_delivery,

@@ -8,6 +8,7 @@ and told the app the meter runs. The ride stayed open with nobody to close it.
 
 import pytest
 
+import gateway.broker.start_ride_record as start_ride_record
 import gateway.rides.start_ride as start_ride_module
 from gateway.http.app import START_RIDE_PATH
 from gateway.sandbox.faults import Fault
@@ -55,7 +56,7 @@ async def test_a_start_landing_after_the_finish_was_refused_neither_stores_nor_a
 ) -> None:
     world.sims.seed_ride(ORDER)
     world.sims.monitex.faults.add(Fault(MONITEX_START, delay_ms=SLOW_START_MS, times=1))
-    log = capture_log_of(monkeypatch, start_ride_module)
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
 
     await finish_while_the_start_waits_on_the_vendor(world, gateway)
 

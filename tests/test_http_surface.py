@@ -10,6 +10,7 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from gateway.broker import start_ride_record
 from gateway.http.app import START_RIDE_PATH
 from gateway.http.error_answers import json_errors_middleware
 from gateway.rides import start_ride as start_ride_module
@@ -48,7 +49,7 @@ async def test_start_ride_endpoint_generates_a_task_id(
             permit="PERMIT-8",
         )
     )
-    log = capture_log_of(monkeypatch, start_ride_module)
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
 
     answers = []
     for order_id in ("order-il-1", "order-il-2"):

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+import gateway.broker.start_ride_record as start_ride_record
 import gateway.rides.finish_ride as finish_ride_module
 import gateway.rides.start_ride as start_ride_module
 from gateway.http.app_keys import SERVICES
@@ -70,7 +71,7 @@ async def test_a_start_whose_answer_was_lost_asks_again_and_keeps_the_ride_it_ma
     sims.seed_ride(ORDER_A)
     sims.monitex.set_meter_price("PERMIT-7", 4224)
     sims.monitex.faults.add(lost)
-    log = capture_log_of(monkeypatch, start_ride_module)
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
     started_before = counted("meters_rides_started_total", result="started", reason="ok")
 
     await gateway.start_ride("order-a")
@@ -103,7 +104,7 @@ async def test_a_start_lost_twice_marks_the_driver_and_the_next_order_never_gets
     sims.seed_ride(ORDER_B)
     sims.monitex.set_meter_price("PERMIT-7", 4224)
     sims.monitex.faults.add(Fault(MONITEX_START, body="truncated", times=2))
-    log = capture_log_of(monkeypatch, start_ride_module)
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
     unsettled_before = counted("meters_unsettled_starts_total")
     stale_before = counted("meters_stale_meter_rides_total")
 
@@ -179,7 +180,7 @@ async def test_a_start_refused_with_a_4xx_is_not_asked_again_and_marks_nobody(
     sims.seed_ride(ORDER_A)
     sims.seed_ride(ORDER_B)
     sims.monitex.faults.add(Fault(MONITEX_START, status=401, times=1))
-    log = capture_log_of(monkeypatch, start_ride_module)
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
 
     await gateway.start_ride("order-a")
     await gateway.start_ride("order-b")
@@ -221,7 +222,7 @@ async def test_a_ride_stored_for_another_driver_is_never_reused_or_stopped_for_t
     moved = reassigned(ORDER_A, ride_1)
     sims.seed_ride(moved)
     sims.forget_calls()
-    start_log = capture_log_of(monkeypatch, start_ride_module)
+    start_log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
     finish_log = capture_log_of(monkeypatch, finish_ride_module)
     fallbacks_before = counted(
         "meters_rides_started_total", result="fallback", reason="meter_ride_of_another_performer"

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
 from gateway.rides.fallback_policy import (
@@ -161,7 +162,7 @@ async def test_an_order_read_row_set_to_leave_unacknowledged_leaves_the_run_pend
     world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
     world.sims.order_core.faults.add(Fault(GET_FIELDS, status=500))
     services = gateway.client.app[SERVICES]
-    assert await start_ride("order-il-1", services.ports) == StartOutcome(
+    assert await run_start_ride("order-il-1", services.ports) == StartOutcome(
         StartResult.ENDED, "order_read_failed"
     )
 
@@ -170,7 +171,7 @@ async def test_an_order_read_row_set_to_leave_unacknowledged_leaves_the_run_pend
     )
 
     with pytest.raises(LeaveUnacknowledged, match="order_read_failed"):
-        await start_ride("order-il-1", services.ports)
+        await run_start_ride("order-il-1", services.ports)
 
 
 async def test_a_push_row_set_to_end_ends_a_started_ride(

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from gateway.broker import start_ride_record
 from gateway.plugins.registry import catalog_from_entry_points
 from gateway.rides import start_ride as start_ride_module
 from gateway.sandbox.world import RideSeed
@@ -50,7 +51,7 @@ async def test_a_refused_start_falls_back_with_the_vendors_code_bounded(
     refusals_before = _count("meters_vendor_refusals_total", refusals)
     fallbacks_before = _count("meters_rides_started_total", fallbacks)
 
-    log = capture_log_of(monkeypatch, start_ride_module)
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
 
     await gateway.start_ride("order-il-1")
 

@@ -6,10 +6,10 @@ from typing import Annotated
 from opentelemetry.trace import SpanKind
 from taskiq import Context, TaskiqDepends, TaskiqState
 
-from gateway.broker.delivery import deliveries_of, mark_redelivered
+from gateway.broker.delivery import deliveries_of
+from gateway.broker.start_ride_record import run_start_ride
 from gateway.observability.request_ids import BoundRequestId
 from gateway.observability.tracing import continued_trace
-from gateway.rides.start_ride import start_ride
 from gateway.services import Services
 
 START_RIDE_TASK_NAME = "meters_integration_api_call"
@@ -30,7 +30,6 @@ async def meters_integration_api_call(
     # Producers other than our endpoint send no request id; the task id then traces the calls.
     request_id = context.message.labels.get(REQUEST_ID_LABEL) or task_id
     deliveries = deliveries_of(context.message.labels)
-    mark_redelivered(deliveries > 1)
     with (
         BoundRequestId(
             str(request_id),
@@ -45,4 +44,6 @@ async def meters_integration_api_call(
         services = services_of(context.state)
         # The broker dead-letters a delivery past max_deliveries instead of running it.
         last = deliveries >= services.settings.broker.max_deliveries
-        await start_ride(order_id, services.ports, last_delivery=last)
+        await run_start_ride(
+            order_id, services.ports, last_delivery=last, redelivered=deliveries > 1
+        )

@@ -4,8 +4,12 @@ Steps raise StepFailed; what a failure leads to is decided only by ``fallback_po
 never raises to be retried: a vendor is called at most once per run, and a redelivered task
 finds the stored ride id and does not start a second meter ride. The one exception is a run
 that cannot know what is true (the Redis holding its lease or the ride ledger is unreachable,
-or its lease was lost): the policy leaves it unacknowledged and ``start_ride`` raises
-LeaveUnacknowledged, so its redelivery decides.
+or its lease was lost): the policy leaves it unacknowledged, the outcome says so, and the task
+leaves its delivery pending, so its redelivery decides.
+
+The flow counts and writes nothing itself: its ``StartOutcome`` carries what the run did, and
+the task's adapter (``gateway.broker.start_ride_record``) turns it into the metrics and the
+run's canonical log line.
 
 Untidy state (§3a): one run per order at a time (the order lease, taken first); only live
 orders; every ride id the vendor answers is claimed in the ride ledger before the order is
@@ -13,25 +17,12 @@ written, and a ride another order holds is never adopted, closed or reused.
 """
 
 import asyncio
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
 import structlog
 
-from gateway.broker.delivery import redelivered_label
-from gateway.broker.unacknowledged import LeaveUnacknowledged
-from gateway.metrics import (
-    RIDES_STARTED,
-    STALE_METER_RIDES,
-    START_RIDE_STEP_FAILURES,
-    START_RIDE_TASK_DURATION,
-    UNSETTLED_STARTS,
-)
-from gateway.observability.canonical_line import annotate_line, current_line, gathering
-from gateway.observability.crash_site import crash_site
-from gateway.observability.tracing import current_trace_id
 from gateway.plugins.meter_vendor import (
     Capability,
     MeterRideFinish,
@@ -39,11 +30,19 @@ from gateway.plugins.meter_vendor import (
     NationalIdNumber,
     PaymentMethod,
 )
-from gateway.plugins.refusals import count_refusal
+from gateway.plugins.refusals import refusal_code
 from gateway.plugins.vendor_errors import VendorError, VendorRefused
 from gateway.rides.eligibility import NotEligible, meter_route
 from gateway.rides.errors import OrderRevisionChanged, UpstreamError
-from gateway.rides.fallback_policy import Reaction, StartStep, asks_start_again, reaction_to
+from gateway.rides.fallback_policy import (
+    OrphanHandling,
+    Reaction,
+    Stage,
+    StartStep,
+    asks_start_again,
+    orphan_handling,
+    reaction_to,
+)
 from gateway.rides.order import Order, OrderIdType
 from gateway.rides.ports import (
     Lease,
@@ -59,10 +58,6 @@ from gateway.rides.routing import MeterRoute
 log = structlog.get_logger("gateway.start_ride")
 
 UNEXPECTED_ERROR = "unexpected_error"
-# The canonical line's list of the steps that failed, each with its cause and the policy's row.
-FAILED_STEPS = "failed_steps"
-ALREADY_RUNNING = "already_running"
-ORDER_NOT_ACTIVE = "order_not_active"
 
 
 class StartResult(StrEnum):
@@ -73,6 +68,56 @@ class StartResult(StrEnum):
     ENDED = "ended"
 
 
+class SkipReason(StrEnum):
+    """Why a run left the order alone (result ``skipped``); the value is the metric and log
+    reason."""
+
+    ALREADY_RUNNING = "already_running"
+    ORDER_NOT_ACTIVE = "order_not_active"
+    CORPORATE_ORDER = NotEligible.CORPORATE_ORDER.value
+    NO_VENDOR_FOR_ZONE = NotEligible.NO_VENDOR_FOR_ZONE.value
+    DRIVER_NOT_IN_ROLLOUT = NotEligible.DRIVER_NOT_IN_ROLLOUT.value
+    VENDOR_CANNOT_START = "vendor_cannot_start"
+    ORDER_WITHOUT_PERFORMER = "order_without_performer"
+
+
+@dataclass(frozen=True, slots=True)
+class FailedStep:
+    """A step that failed, with its cause and the policy's row for it (the canonical line's
+    ``failed_steps``)."""
+
+    step: StartStep
+    cause: str
+    reaction: Reaction
+
+
+@dataclass(slots=True)
+class StartRecord:
+    """What a run did besides its result, for whoever records it (docs/design.md §9): filled in
+    as the run goes, read once it has ended."""
+
+    vendor: str = ""
+    country: str = ""
+    """Where the order was routed, "" before: the step failures, a stale ride and an unsettled
+    start are counted there (a crash's outcome names no vendor, what it counted before does)."""
+    failed_steps: list[FailedStep] = field(default_factory=list)
+    ride_id: str | None = None
+    """The ride the vendor answered, or the one a concurrent delivery stored meanwhile."""
+    vendor_code: str | None = None
+    """A vendor refusal's code, bounded to those the vendor declared (``refusal_code``)."""
+    start_asked_again: str | None = None
+    """The cause of a lost start answer that made the run ask the vendor once more (§3a)."""
+    unsettled_start_marked: bool = False
+    """Both asks failed: the driver keeps the mark of a start whose ride is unknown (§3a)."""
+    stale_meter_ride: bool = False
+    """The vendor answered a ride another order holds (§3a)."""
+    orphaned_ride_ended: str | None = None
+    vendor_crashes: list[Exception] = field(default_factory=list)
+    """A vendor plugin's unexpected exceptions, each taken as a failed start."""
+    crash: Exception | None = None
+    """The flow's own bug that ended the run (``unexpected_error``)."""
+
+
 @dataclass(frozen=True, slots=True)
 class StartOutcome:
     result: StartResult
@@ -81,6 +126,7 @@ class StartOutcome:
     country: str = ""
     left_unacknowledged: bool = False
     """The run stopped undecided: its delivery must stay pending (LeaveUnacknowledged)."""
+    record: StartRecord = field(default_factory=StartRecord, compare=False)
 
 
 class StepFailed(Exception):
@@ -107,48 +153,30 @@ def _cause(error: Exception) -> str:
 async def start_ride(
     order_id: str, ports: RidePorts, *, last_delivery: bool = False
 ) -> StartOutcome:
-    """Run the whole task for one order and record its outcome, once: the metrics and the run's
-    canonical log line, ``start_ride.finished`` (docs/design.md §9).
+    """Run the whole task for one order and answer its outcome, with the record of what the run
+    did for the caller to count and log.
 
-    Never raises for a failed step; raises LeaveUnacknowledged when the policy says the run
-    must stay pending. ``last_delivery``: the broker will not deliver the task again (the next
-    delivery would be dead-lettered), which the policy takes into account (§3a).
+    Never raises: a failed step ends as its row says and a bug ends ``unexpected_error``, the
+    exception in the record. ``last_delivery``: the broker will not deliver the task again (the
+    next delivery would be dead-lettered), which the policy takes into account (§3a).
     """
-    started = time.perf_counter()
-    with gathering() as line:
-        try:
-            outcome = await _StartRide(order_id, ports, last_delivery).run()
-        except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
-            log.error("start_ride.crashed", **crash_site(error))
-            outcome = StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR)
-        START_RIDE_TASK_DURATION.labels(outcome.result, redelivered_label()).observe(
-            time.perf_counter() - started
-        )
-        RIDES_STARTED.labels(outcome.vendor, outcome.country, outcome.result, outcome.reason).inc()
-        line.annotate(
-            vendor=outcome.vendor,
-            country=outcome.country,
-            result=outcome.result.value,
-            reason=outcome.reason,
-            left_unacknowledged=outcome.left_unacknowledged,
-            trace_id=current_trace_id(),
-        )
-        line.write(
-            log,
-            "start_ride.finished",
-            own_fault=outcome.reason == UNEXPECTED_ERROR,
-            upstream_failed=line.has(FAILED_STEPS),
-        )
-    if outcome.left_unacknowledged:
-        raise LeaveUnacknowledged(outcome.reason)
-    return outcome
+    record = StartRecord()
+    try:
+        outcome = await _StartRide(order_id, ports, last_delivery, record).run()
+    except Exception as error:  # a bug must still be counted and logged, not lost in taskiq
+        record.crash = error
+        return StartOutcome(StartResult.ENDED, UNEXPECTED_ERROR, record=record)
+    return replace(outcome, record=record)
 
 
 class _StartRide:
-    def __init__(self, order_id: str, ports: RidePorts, last_delivery: bool) -> None:
+    def __init__(
+        self, order_id: str, ports: RidePorts, last_delivery: bool, record: StartRecord
+    ) -> None:
         self._order_id = order_id
         self._ports = ports
         self._last_delivery = last_delivery
+        self._record = record
 
     async def run(self) -> StartOutcome:
         # The lease comes first: a second delivery running beside this one calls nothing.
@@ -156,12 +184,12 @@ class _StartRide:
             async with self._ports.order_lease.hold(self._order_id) as lease:
                 if lease is None:
                     log.debug("start_ride.already_running")
-                    return StartOutcome(StartResult.SKIPPED, ALREADY_RUNNING)
+                    return StartOutcome(StartResult.SKIPPED, SkipReason.ALREADY_RUNNING)
                 return await self._run_holding(lease)
         except LeaseUnavailable as error:
             failure = StepFailed(StartStep.TAKE_LEASE, _cause(error))
             if not self._last_delivery:
-                return _ended_early(failure)
+                return self._ended_without_order(failure)
         # §3a The last delivery: no redelivery will decide, so the order is read without its
         # lease and the policy's row for the lease tells the app; no vendor is asked.
         return await self._run_holding(Lease(), unleased=failure)
@@ -170,38 +198,62 @@ class _StartRide:
         try:
             order = await self._ports.order_core.get_order(self._order_id, OrderIdType.EXACT)
         except UpstreamError as error:
-            # Without the order there is no driver app to tell: a fallback cannot be sent.
-            return _ended_early(StepFailed(StartStep.READ_ORDER, _cause(error)))
+            return self._ended_without_order(StepFailed(StartStep.READ_ORDER, _cause(error)))
         if not order.is_active:
-            return self._skipped(order, ORDER_NOT_ACTIVE)
+            return self._skipped(order, SkipReason.ORDER_NOT_ACTIVE)
         route = meter_route(order, self._ports.router)
         if isinstance(route, NotEligible):
-            return self._skipped(order, route.value)
+            return self._skipped(order, SkipReason(route))
         vendor, country = route.vendor.name, route.country
+        self._record.vendor, self._record.country = vendor, country
         structlog.contextvars.bind_contextvars(vendor=route.vendor.name)
         if not route.vendor.can(Capability.START_RIDE):
-            return StartOutcome(StartResult.SKIPPED, "vendor_cannot_start", vendor, country)
+            return StartOutcome(
+                StartResult.SKIPPED, SkipReason.VENDOR_CANNOT_START, vendor, country
+            )
         if order.alias_id is None or order.park_id is None or order.driver_profile_id is None:
-            return StartOutcome(StartResult.SKIPPED, "order_without_performer", vendor, country)
-        launch = _MeterRideLaunch(order, route, self._ports, lease, self._last_delivery)
+            return StartOutcome(
+                StartResult.SKIPPED, SkipReason.ORDER_WITHOUT_PERFORMER, vendor, country
+            )
+        launch = _MeterRideLaunch(
+            order, route, self._ports, lease, self._last_delivery, self._record
+        )
         if unleased is not None:
             return await launch.without_lease(unleased)
         return await launch.run()
 
-    def _skipped(self, order: Order, reason: str) -> StartOutcome:
+    def _skipped(self, order: Order, reason: SkipReason) -> StartOutcome:
         log.debug("start_ride.skipped", reason=reason)
         country = self._ports.router.country_of(order.zone) or ""
         return StartOutcome(StartResult.SKIPPED, reason, country=country)
 
+    def _ended_without_order(self, failure: StepFailed) -> StartOutcome:
+        # Nothing can be sent without the order: the run ends, pending if its row says so (the
+        # only other rows possible here are the lease's fallbacks, sent on the last delivery).
+        reaction = _reaction(
+            self._record, failure, Stage.NO_ORDER, last_delivery=self._last_delivery
+        )
+        return StartOutcome(
+            StartResult.ENDED,
+            failure.step.value,
+            left_unacknowledged=reaction.leaves_unacknowledged,
+        )
 
-def _ended_early(failure: StepFailed) -> StartOutcome:
-    """A failure before the order was read: there is no app to tell, whatever the row says."""
-    reaction = _record_failure(failure, vendor="", country="")
-    return StartOutcome(
-        StartResult.ENDED,
-        failure.step.value,
-        left_unacknowledged=reaction.leaves_unacknowledged,
+
+def _reaction(
+    record: StartRecord, failure: StepFailed, stage: Stage, *, last_delivery: bool
+) -> Reaction:
+    """The one place a failure becomes its row's reaction: looked up where the run stands (the
+    policy changes a row on the last delivery, §3a), and recorded."""
+    reaction = reaction_to(failure.step, last_delivery=last_delivery, stage=stage)
+    record.failed_steps.append(FailedStep(failure.step, failure.cause, reaction))
+    log.debug(
+        "start_ride.step_failed",
+        step=failure.step.value,
+        cause=failure.cause,
+        reaction=reaction.name,
     )
+    return reaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +272,14 @@ class _MeterRideLaunch:
         ports: RidePorts,
         lease: Lease,
         last_delivery: bool,
+        record: StartRecord,
     ) -> None:
         self._order = order
         self._route = route
         self._ports = ports
         self._lease = lease
         self._last_delivery = last_delivery
+        self._record = record
         self._alias_id = order.alias_id or ""
         self._park_id = order.park_id or ""
         self._driver_profile_id = order.driver_profile_id or ""
@@ -309,7 +363,7 @@ class _MeterRideLaunch:
                 price_limit=fixed_price,
             )
         )
-        annotate_line(ride_id=ride_id)
+        self._record.ride_id = ride_id
         log.debug("start_ride.vendor_started", ride_id=ride_id)
         # Claimed the moment the vendor answers, before anything is written (§3a).
         try:
@@ -341,15 +395,14 @@ class _MeterRideLaunch:
                 if idempotent:  # and so the failure says nothing was made
                     await self._lift_start_mark()
                 raise
-            annotate_line(start_asked_again=first.cause)
+            self._record.start_asked_again = first.cause
             log.debug("start_ride.vendor_asked_again", cause=first.cause)
         self._before_side_effect()
         try:
             return await self._ask_vendor_to_start(ride)
         except StepFailed:
             # Whatever the first start made is still unknown: the mark stays on the driver.
-            UNSETTLED_STARTS.labels(self._route.vendor.name, self._route.country).inc()
-            annotate_line(unsettled_start_marked=True)
+            self._record.unsettled_start_marked = True
             raise
 
     async def _ask_vendor_to_start(self, ride: MeterRideStart) -> str:
@@ -357,8 +410,8 @@ class _MeterRideLaunch:
         try:
             return await vendor.start_ride(ride)
         except VendorRefused as refusal:
-            code = count_refusal(vendor, refusal)
-            annotate_line(vendor_code=code)
+            code = refusal_code(vendor, refusal)
+            self._record.vendor_code = code
             log.debug("start_ride.vendor_refused", vendor_code=code)
             raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
         except VendorError as error:
@@ -368,7 +421,7 @@ class _MeterRideLaunch:
                 answer_may_be_lost=error.may_have_taken_effect,
             ) from None
         except Exception as error:  # a third-party vendor's bug must still end in a fallback
-            log.error("start_ride.vendor_crashed", **crash_site(error))
+            self._record.vendor_crashes.append(error)
             # It may have failed reading an answer that carried a ride.
             raise StepFailed(
                 StartStep.VENDOR_START, _cause(error), answer_may_be_lost=True
@@ -414,7 +467,7 @@ class _MeterRideLaunch:
         raise StepFailed(StartStep.RIDE_OF_ANOTHER_PERFORMER, "started_for_another_performer")
 
     def _report_stale(self, ride: _ClaimedRide) -> None:
-        STALE_METER_RIDES.labels(self._route.vendor.name, self._route.country).inc()
+        self._record.stale_meter_ride = True
         log.warning(
             "start_ride.stale_meter_ride",
             ride_id=ride.ride_id,
@@ -472,22 +525,34 @@ class _MeterRideLaunch:
         self, ride: _ClaimedRide | None, stored: str
     ) -> StartOutcome:
         """The order holds a ride id another delivery stored: carry on to step 7 with it."""
-        annotate_line(ride_id=stored)
+        self._record.ride_id = stored
         log.debug("start_ride.ride_id_stored_meanwhile", ride_id=stored)
         if ride is not None and stored != ride.ride_id:
             # §3a: a ride is ended only when the order holds none; a person settles this one.
             log.warning("start_ride.orphaned_ride_left_running", ride_id=ride.ride_id)
         return await self._tell_driver_app(StartResult.ALREADY_STARTED, "ok", running=True)
 
-    def _record(self, failure: StepFailed, *, last_delivery: bool = False) -> Reaction:
-        return _record_failure(
-            failure, self._route.vendor.name, self._route.country, last_delivery=last_delivery
-        )
-
     async def _after_failure(self, failure: StepFailed, ride: _ClaimedRide | None) -> StartOutcome:
-        # The one place a last delivery changes a row (§3a): a failure of the steps before the
-        # app is told; once telling it, the app's own channel is what failed.
-        reaction = self._record(failure, last_delivery=self._last_delivery)
+        """A failure before the app is told: the run ends as its row says."""
+        outcome = await self._react(failure, ride, Stage.BEFORE_TELLING)
+        assert outcome is not None, "the policy allows no IGNORE before the app is told"
+        return outcome
+
+    async def _react(
+        self,
+        failure: StepFailed,
+        ride: _ClaimedRide | None,
+        stage: Stage,
+        *,
+        telling: StartOutcome | None = None,
+    ) -> StartOutcome | None:
+        """Carry out the failure's row: None to carry on (IGNORE, possible only while telling
+        the app), else the outcome the run ends with. ``ride``: the ride this run was answered
+        and the order may not hold; ``telling``: what the app was being told when its own
+        channel failed."""
+        reaction = _reaction(self._record, failure, stage, last_delivery=self._last_delivery)
+        if reaction.carries_on:
+            return None
         if reaction.leaves_unacknowledged:
             return self._outcome(StartResult.ENDED, failure.step.value, left_unacknowledged=True)
         if reaction.cancels_orphaned_ride and ride is not None:
@@ -498,11 +563,14 @@ class _MeterRideLaunch:
             return await self._tell_driver_app(
                 StartResult.FALLBACK, failure.step.value, running=False
             )
+        if telling is not None and telling.result is StartResult.FALLBACK:
+            return telling  # the app was asked to fall back: the fallback keeps its own reason
+        # A started ride the app never heard of has ended.
         return self._outcome(StartResult.ENDED, failure.step.value)
 
     async def _orphan_handled(self, ride: _ClaimedRide) -> str | None:
         """§3a Orphans: the ride id the order holds after all, or None once the ride was dealt
-        with (ended, when the order holds no ride id and this run's claim made it ours)."""
+        with as ``orphan_handling`` says."""
         try:
             stored = await self._stored_ride_id()
         except UpstreamError as error:
@@ -510,34 +578,33 @@ class _MeterRideLaunch:
                 "start_ride.orphaned_ride_left_running", ride_id=ride.ride_id, cause=_cause(error)
             )
             return None
-        if stored:
-            return stored
-        if not ride.claim.new:
-            # An earlier run of this order claimed it: it may be running for this order still.
+        handling = orphan_handling(
+            self._route.vendor.capabilities,
+            claim_was_new=ride.claim.new,
+            order_holds_ride=bool(stored),
+        )
+        if handling is OrphanHandling.LEAVE_RUNNING:
+            if stored:
+                return stored
             log.warning("start_ride.orphaned_ride_left_running", ride_id=ride.ride_id)
             return None
-        await self._end_orphaned_ride(ride.ride_id)
+        await self._end_orphaned_ride(ride.ride_id, handling)
         return None
 
-    async def _end_orphaned_ride(self, ride_id: str) -> None:
+    async def _end_orphaned_ride(self, ride_id: str, handling: OrphanHandling) -> None:
         vendor = self._route.vendor
         try:
             self._lease.ensure_held()
-            if vendor.can(Capability.CANCEL_RIDE):
+            if handling is OrphanHandling.CANCEL:
                 await vendor.cancel_ride(ride_id)
-            elif vendor.can(Capability.CLOSE_ENDS_ORPHAN) and not vendor.can(
-                Capability.IDEMPOTENT_START
-            ):
-                await vendor.stop_ride(self._closing(ride_id))
             else:
-                log.warning("start_ride.orphaned_ride_left_running", ride_id=ride_id)
-                return
+                await vendor.stop_ride(self._closing(ride_id))
         except Exception as error:  # the fallback must happen whatever the cancel does
             log.warning(
                 "start_ride.orphaned_ride_cancel_failed", ride_id=ride_id, cause=_cause(error)
             )
             return
-        annotate_line(orphaned_ride_ended=ride_id)
+        self._record.orphaned_ride_ended = ride_id
         log.debug("start_ride.orphaned_ride_cancelled", ride_id=ride_id)
 
     def _closing(self, ride_id: str) -> MeterRideFinish:
@@ -555,6 +622,7 @@ class _MeterRideLaunch:
         self, result: StartResult, reason: str, *, running: bool
     ) -> StartOutcome:
         """Steps 7 and 8 (or the fallback's own setcar and push), under the same policy."""
+        telling = self._outcome(result, reason)
         try:
             self._before_side_effect()
             try:
@@ -563,7 +631,7 @@ class _MeterRideLaunch:
                 )
             except UpstreamError as error:
                 failure = StepFailed(StartStep.SETCAR, _cause(error))
-                ended = self._app_not_told(failure, result, reason)
+                ended = await self._react(failure, None, Stage.TELLING_APP, telling=telling)
                 if ended is not None:
                     return ended
             else:
@@ -574,48 +642,16 @@ class _MeterRideLaunch:
                     self._park_id, self._driver_profile_id
                 )
             except UpstreamError as error:
-                ended = self._app_not_told(
-                    StepFailed(StartStep.PUSH, _cause(error)), result, reason
-                )
+                failure = StepFailed(StartStep.PUSH, _cause(error))
+                ended = await self._react(failure, None, Stage.TELLING_APP, telling=telling)
                 if ended is not None:
                     return ended
             else:
                 log.debug("start_ride.push_sent")
         except StepFailed as lease_lost:
-            reaction = self._record(lease_lost)
-            return self._outcome(
-                StartResult.ENDED,
-                lease_lost.step.value,
-                left_unacknowledged=reaction.leaves_unacknowledged,
-            )
-        return self._outcome(result, reason)
-
-    def _app_not_told(
-        self, failure: StepFailed, result: StartResult, reason: str
-    ) -> StartOutcome | None:
-        """The row of a failed setcar or push: None to carry on, else the outcome to end with.
-
-        The app's own channel failed, so any row but IGNORE ends the telling here.
-        """
-        reaction = self._record(failure)
-        if reaction.carries_on:
-            return None
-        if reaction.leaves_unacknowledged:
-            return self._outcome(StartResult.ENDED, failure.step.value, left_unacknowledged=True)
-        if result is StartResult.FALLBACK:
-            return self._outcome(result, reason)  # a fallback keeps its own reason
-        # A started ride the app never heard of has ended.
-        return self._outcome(StartResult.ENDED, failure.step.value)
-
-
-def _record_failure(
-    failure: StepFailed, vendor: str, country: str, *, last_delivery: bool = False
-) -> Reaction:
-    reaction = reaction_to(failure.step, last_delivery=last_delivery)
-    START_RIDE_STEP_FAILURES.labels(vendor, country, failure.step.value, failure.cause).inc()
-    step = {"step": failure.step.value, "cause": failure.cause, "reaction": reaction.name}
-    line = current_line()
-    if line is not None:
-        line.append(FAILED_STEPS, step)
-    log.debug("start_ride.step_failed", **step)
-    return reaction
+            # Not the app's channel that failed: another run may hold the order now, so even a
+            # fallback being told ends here.
+            ended = await self._react(lease_lost, None, Stage.TELLING_APP)
+            if ended is not None:
+                return ended
+        return telling

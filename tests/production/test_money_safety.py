@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
+from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app import START_RIDE_PATH
 from gateway.http.app_keys import SERVICES
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
-from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
+from gateway.rides.start_ride import StartOutcome, StartResult
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from gateway.services import Services
@@ -221,12 +222,12 @@ async def test_the_lease_row_decides_a_lease_redis_error(
     services = await _services_on(redis_user, production_tree, make_gateway)
 
     with pytest.raises(LeaveUnacknowledged, match="order_lease_unavailable"):
-        await start_ride(ORDER_A.order_id, services.ports)
+        await run_start_ride(ORDER_A.order_id, services.ports)
     assert calls_made(world.sims) == {}
 
     monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.TAKE_LEASE, Reaction.END)
 
-    assert await start_ride(ORDER_A.order_id, services.ports) == StartOutcome(
+    assert await run_start_ride(ORDER_A.order_id, services.ports) == StartOutcome(
         StartResult.ENDED, "order_lease_unavailable"
     )
     assert calls_made(world.sims) == {}
@@ -248,14 +249,14 @@ async def test_the_ledger_row_decides_a_ledger_redis_error(
     # The vendor answered a ride nobody could claim: nothing is written or told, the run stays
     # pending, and its redelivery (answered the same ride) decides.
     with pytest.raises(LeaveUnacknowledged, match="ride_ledger_unavailable"):
-        await start_ride(ORDER_A.order_id, services.ports)
+        await run_start_ride(ORDER_A.order_id, services.ports)
     assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
     assert world.sims.order_core.calls.to(SET_FIELDS) == []
     assert meter_flag(world.sims, ORDER_A) is None
 
     monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.CLAIM_RIDE, Reaction.FALLBACK)
 
-    assert await start_ride(ORDER_A.order_id, services.ports) == StartOutcome(
+    assert await run_start_ride(ORDER_A.order_id, services.ports) == StartOutcome(
         StartResult.FALLBACK, "ride_ledger_unavailable", "monitex", "IL"
     )
     assert world.sims.order_core.calls.to(SET_FIELDS) == []
@@ -291,7 +292,7 @@ async def test_a_run_that_cannot_renew_its_lease_stops_before_its_next_side_effe
     await redis_user.create(LEASE_KEYS, LEDGER_KEYS)
     services = await _services_on(redis_user, production_tree, make_gateway)
 
-    run = asyncio.create_task(start_ride(ORDER_A.order_id, services.ports))
+    run = asyncio.create_task(run_start_ride(ORDER_A.order_id, services.ports))
     await eventually(
         lambda: world.sims.monitex.calls.to(MONITEX_START) != [], RUN_TIMEOUT_S, "vendor called"
     )

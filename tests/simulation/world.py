@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from taskiq import InMemoryBroker
 
+from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import coordination_for
 from gateway.plugins.registry import discover_vendor_plugins
@@ -37,7 +38,7 @@ from gateway.rides.ports import (
     RidePerformer,
     RideRecord,
 )
-from gateway.rides.start_ride import StartOutcome, start_ride
+from gateway.rides.start_ride import StartOutcome
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed, settings_for
 from gateway.services import open_services
@@ -265,7 +266,7 @@ class Harness:
     async def _start(self, order_id: str, last_delivery: bool) -> StartOutcome | str:
         """The run's outcome, or the reason it stayed pending."""
         try:
-            return await start_ride(order_id, self.services.ports, last_delivery=last_delivery)
+            return await run_start_ride(order_id, self.services.ports, last_delivery=last_delivery)
         except LeaveUnacknowledged as pending:
             return str(pending)
 
