@@ -7,15 +7,22 @@ import pytest
 from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
+from gateway.plugins.meter_vendor import Capability
+from gateway.rides.eligibility import NotEligible
 from gateway.rides.fallback_policy import (
+    POSSIBLE_REACTIONS,
     START_RIDE_FALLBACK_POLICY,
+    ImpossibleReaction,
+    OrphanHandling,
     Reaction,
     StartStep,
     asks_start_again,
+    check_policy,
+    orphan_handling,
     reaction_to,
 )
 from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
-from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
+from gateway.rides.start_ride import SkipReason, StartOutcome, StartResult, start_ride
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
@@ -30,6 +37,7 @@ from tests.calls import (
 from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.plugins.cancellable_monitex import CancellableMonitex
 from tests.plugins.catalog import catalog_with_cancellable_monitex, catalog_with_refusing_monitex
+from tests.start_runs import assert_recorded, events, run_start
 
 
 def test_start_ride_matrix_matches_the_design() -> None:
@@ -49,6 +57,90 @@ def test_start_ride_matrix_matches_the_design() -> None:
         StartStep.FINISHED_FIRST: Reaction.END_AND_CANCEL_RIDE,
         StartStep.SETCAR: Reaction.END,
         StartStep.PUSH: Reaction.IGNORE,
+    }
+
+
+def test_every_row_is_possible_where_its_step_fails() -> None:
+    assert set(POSSIBLE_REACTIONS) == set(StartStep)
+    for step, reaction in START_RIDE_FALLBACK_POLICY.items():
+        assert reaction in POSSIBLE_REACTIONS[step], step
+    check_policy(START_RIDE_FALLBACK_POLICY)
+
+
+@pytest.mark.parametrize(
+    ("step", "reaction"),
+    [
+        # The app's own channel failed: it cannot carry the fallback.
+        pytest.param(StartStep.SETCAR, Reaction.FALLBACK, id="setcar-fallback"),
+        # Before the app is told there is nothing to carry on to.
+        pytest.param(StartStep.VEHICLE_PERMIT, Reaction.IGNORE, id="permit-ignore"),
+        # Without the order there is no app to tell.
+        pytest.param(StartStep.READ_ORDER, Reaction.FALLBACK, id="order-read-fallback"),
+    ],
+)
+def test_an_impossible_row_is_rejected(step: StartStep, reaction: Reaction) -> None:
+    with pytest.raises(ImpossibleReaction, match=f"{step.name} -> {reaction.name}"):
+        check_policy({**START_RIDE_FALLBACK_POLICY, step: reaction})
+
+
+def test_a_table_missing_a_row_is_rejected() -> None:
+    policy = dict(START_RIDE_FALLBACK_POLICY)
+    del policy[StartStep.PUSH]
+    with pytest.raises(ImpossibleReaction, match="PUSH -> None"):
+        check_policy(policy)
+
+
+async def test_an_impossible_row_set_after_loading_fails_the_run_loudly(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.SETCAR, Reaction.FALLBACK)
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
+    world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    # Not quietly ended: the gateway's own fault, counted and logged as one.
+    assert_recorded(run, "", StartResult.ENDED, "unexpected_error", level="error", country="")
+    (crash,) = events(run, "start_ride.crashed")
+    assert crash["error_type"] == "ImpossibleReaction"
+    assert world.sims.client_notify.calls.to(PUSH) == []
+
+
+def test_the_orphan_rule_matches_the_design() -> None:
+    # docs/design.md §3a "Orphans", its table row by row.
+    cancel = frozenset({Capability.CANCEL_RIDE})
+    close = frozenset({Capability.CLOSE_ENDS_ORPHAN})
+    idempotent_close = frozenset({Capability.CLOSE_ENDS_ORPHAN, Capability.IDEMPOTENT_START})
+    neither = frozenset({Capability.IDEMPOTENT_START})
+    rows = {
+        (capabilities, new, holds): orphan_handling(
+            capabilities, claim_was_new=new, order_holds_ride=holds
+        )
+        for capabilities in (cancel, close, idempotent_close, neither)
+        for new in (False, True)
+        for holds in (False, True)
+    }
+    ended = {
+        row: handling
+        for row, handling in rows.items()
+        if handling is not OrphanHandling.LEAVE_RUNNING
+    }
+    assert ended == {
+        (cancel, True, False): OrphanHandling.CANCEL,
+        (close, True, False): OrphanHandling.CLOSE,
+    }
+
+
+def test_every_skip_reason_is_one_type() -> None:
+    assert {reason.value for reason in NotEligible} <= {reason.value for reason in SkipReason}
+    assert {reason.value for reason in SkipReason} == {
+        "already_running",
+        "order_not_active",
+        "corporate_order",
+        "no_vendor_for_zone",
+        "driver_not_in_rollout",
+        "vendor_cannot_start",
+        "order_without_performer",
     }
 
 
