@@ -13,6 +13,7 @@ from aiohttp import web
 from opentelemetry.trace import SpanKind
 
 from gateway.http.app_keys import SERVICES
+from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 from gateway.http.errors import InputRefused, error_response
 from gateway.http.request_body import read_body, request_timeout
 from gateway.http.request_validation import parse_body
@@ -20,8 +21,8 @@ from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED, labelled
 from gateway.observability.canonical_line import CanonicalLine, gathering
 from gateway.observability.crash_site import crash_site
 from gateway.observability.tracing import continued_trace, current_trace_id
-from gateway.rides.finish_refusals import REFUSAL_STATUS, FinishRideRefused, Refusal
-from gateway.rides.finish_ride import FinishRide, FinishRideRequest
+from gateway.rides.finish_policy import FinishSituation
+from gateway.rides.finish_ride import FinishRide, FinishRideRefused, FinishRideRequest
 
 FINISH_RIDE = "finishRide"
 OK = "ok"
@@ -57,9 +58,11 @@ async def _finish_ride(request: web.Request, line: CanonicalLine) -> web.Respons
             if flow is None:  # the caller's body had not arrived in full
                 raise request_timeout() from None
             raise FinishRideRefused(
-                Refusal.UPSTREAM_TIMEOUT, f"finish-ride passed its {deadline_ms} ms deadline"
+                FinishSituation.DEADLINE_PASSED, f"finish-ride passed its {deadline_ms} ms deadline"
             ) from None
-    except FinishRideRefused as refused:  # the flow's, and the input's (InputRefused)
+    except FinishRideRefused as refused:
+        return _answer(line, started, flow, Refusal.of_finish(refused.refusal), refused.message)
+    except InputRefused as refused:
         return _answer(line, started, flow, refused.refusal, refused.message)
     except Exception as error:  # a bug still answers JSON, so the app falls back to manual entry
         log.error("finish_ride.crashed", **crash_site(error))
@@ -117,7 +120,7 @@ def _answer(
     )
     if isinstance(answer, Refusal):
         line.annotate(message=message)
-    # 500 is the gateway's own fault; 502 and 504 (the refusal table's) an upstream's or a
+    # 500 is the gateway's own fault; 502 and 504 (the error catalog's) an upstream's or a
     # vendor's; every other refusal is the caller's mistake or the order's state.
     line.write(
         log, "finish_ride.answered", own_fault=status == 500, upstream_failed=status in (502, 504)

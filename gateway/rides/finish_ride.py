@@ -1,7 +1,7 @@
 """The finish-ride flow (docs/design.md §4): check the order, stop the meter, check its price.
 
-Every refusal is a FinishRideRefused whose code and status come from
-``finish_refusals``; no vendor is called before all the order checks pass. Only then is the
+Every refusal is a FinishRideRefused whose code the situation's row of ``finish_policy``
+gives; no vendor is called before all the order checks pass. Only then is the
 replay consulted (§4 Retries): a repeat of a request priced within
 ``server.finish_ride_replay_s`` (the same order, driver, car and prices) is answered its price
 again without a vendor call, and concurrent ones share one set of vendor calls
@@ -25,7 +25,7 @@ from gateway.plugins.meter_vendor import (
 from gateway.plugins.vendor_errors import VendorError, VendorTimeout
 from gateway.rides.eligibility import NotEligible, meter_route
 from gateway.rides.errors import OrderNotFound, UpstreamError, UpstreamTimeout
-from gateway.rides.finish_refusals import FinishRideRefused, Refusal
+from gateway.rides.finish_policy import FINISH_RIDE_POLICY, FinishSituation
 from gateway.rides.order import Order, OrderIdType
 from gateway.rides.ports import LedgerUnavailable, ReplayKey, RidePerformer, RidePorts
 from gateway.rides.routing import MeterRoute
@@ -40,6 +40,17 @@ class FinishRideRequest:
     driver_price: Decimal
     park_id: str
     driver_profile_id: str
+
+
+class FinishRideRefused(Exception):
+    """A refusal of the flow: the situation it met, the code the policy table gives that, and
+    the message the caller gets."""
+
+    def __init__(self, situation: FinishSituation, message: str) -> None:
+        super().__init__(message)
+        self.situation = situation
+        self.refusal = FINISH_RIDE_POLICY[situation]
+        self.message = message
 
 
 class FinishRide:
@@ -66,7 +77,7 @@ class FinishRide:
             finished_first = self._ports.finished_first
             await finished_first.record(self.vendor, self._request.alias_id)
             raise FinishRideRefused(
-                Refusal.METER_RIDE_NOT_FOUND, "no meter ride was started for this order"
+                FinishSituation.NO_METER_RIDE, "no meter ride was started for this order"
             )
         if ride.ride_id is not None:
             await self._ensure_started_for_this_performer(order, ride.ride_id)
@@ -96,7 +107,8 @@ class FinishRide:
         price = self._plausible_price(reading, route, ride.price)
         if route.country_settings.dry_run:
             raise FinishRideRefused(
-                Refusal.DRY_RUN, f"dry run: the meter said {price}, the app keeps its own price"
+                FinishSituation.DRY_RUN,
+                f"dry run: the meter said {price}, the app keeps its own price",
             )
         return price
 
@@ -106,30 +118,34 @@ class FinishRide:
                 self._request.alias_id, OrderIdType.ALIAS
             )
         except OrderNotFound:
-            raise FinishRideRefused(Refusal.ORDER_NOT_FOUND, "no such order") from None
+            raise FinishRideRefused(FinishSituation.ORDER_NOT_FOUND, "no such order") from None
         except UpstreamTimeout as error:
-            raise FinishRideRefused(Refusal.UPSTREAM_TIMEOUT, str(error)) from error
+            raise FinishRideRefused(FinishSituation.ORDER_CORE_TIMEOUT, str(error)) from error
         except UpstreamError as error:
-            raise FinishRideRefused(Refusal.ORDER_CORE_ERROR, str(error)) from error
+            raise FinishRideRefused(FinishSituation.ORDER_CORE_ERROR, str(error)) from error
         # Another driver's order is answered exactly as a missing one, so ids cannot be probed.
         if not order.performed_by(self._request.park_id, self._request.driver_profile_id):
-            raise FinishRideRefused(Refusal.ORDER_NOT_FOUND, "no such order")
+            raise FinishRideRefused(FinishSituation.ORDER_NOT_FOUND, "no such order")
         return order
 
     def _route(self, order: Order) -> MeterRoute:
         route = meter_route(order, self._ports.router)
         if isinstance(route, NotEligible):
             self.country = self._ports.router.country_of(order.zone) or ""
-            raise FinishRideRefused(Refusal.NOT_ENABLED, f"smart meter not enabled: {route.value}")
+            raise FinishRideRefused(
+                FinishSituation.NOT_ELIGIBLE, f"smart meter not enabled: {route.value}"
+            )
         return route
 
     def _checked_ride(self, order: Order, route: MeterRoute) -> MeterRideFinish:
         request = self._request
         if request.user_price != request.driver_price:
-            raise FinishRideRefused(Refusal.PRICES_DIFFER, "user_price differs from driver_price")
+            raise FinishRideRefused(
+                FinishSituation.PRICES_DIFFER, "user_price differs from driver_price"
+            )
         if order.fixed_price is None or request.user_price != order.fixed_price:
             raise FinishRideRefused(
-                Refusal.FIXED_PRICE_MISMATCH, "price differs from the order's fixed price"
+                FinishSituation.FIXED_PRICE_MISMATCH, "price differs from the order's fixed price"
             )
         return MeterRideFinish(
             order_id=order.order_id,
@@ -152,7 +168,7 @@ class FinishRide:
             record = await self._ports.ride_ledger.record_of(self.vendor, ride_id)
         except LedgerUnavailable as error:
             raise FinishRideRefused(
-                Refusal.RIDE_LEDGER_UNAVAILABLE, "whom the meter ride belongs to is unknown"
+                FinishSituation.RIDE_LEDGER_UNAVAILABLE, "whom the meter ride belongs to is unknown"
             ) from error
         if record is not None and record.performer != performer:
             log.warning(
@@ -161,7 +177,8 @@ class FinishRide:
                 detail="the order holds a ride started for another driver or car",
             )
             raise FinishRideRefused(
-                Refusal.METER_RIDE_NOT_FOUND, "no meter ride was started for this driver and car"
+                FinishSituation.RIDE_OF_ANOTHER_PERFORMER,
+                "no meter ride was started for this driver and car",
             )
 
     async def _stop_and_read(self, route: MeterRoute, ride: MeterRideFinish) -> MeterReading:
@@ -174,33 +191,36 @@ class FinishRide:
             # The detail (never an id number or a token: vendor_errors) stays in our log.
             annotate_line(vendor_failure=error.reason, vendor_detail=str(error))
             log.debug("finish_ride.vendor_failed", cause=error.reason, detail=str(error))
-            refusal = (
-                Refusal.UPSTREAM_TIMEOUT
+            situation = (
+                FinishSituation.VENDOR_TIMEOUT
                 if isinstance(error, VendorTimeout)
-                else Refusal.VENDOR_ERROR
+                else FinishSituation.VENDOR_ERROR
             )
             # The driver app gets the reason only.
-            raise FinishRideRefused(refusal, f"{route.vendor.name}: {error.reason}") from error
+            raise FinishRideRefused(situation, f"{route.vendor.name}: {error.reason}") from error
         except Exception as error:  # a vendor plugin's bug is still the vendor's failure
             log.error("finish_ride.vendor_crashed", **crash_site(error))
-            raise FinishRideRefused(Refusal.VENDOR_ERROR, "vendor plugin failed") from None
+            raise FinishRideRefused(
+                FinishSituation.VENDOR_CRASHED, "vendor plugin failed"
+            ) from None
 
     def _plausible_price(
         self, reading: MeterReading, route: MeterRoute, fixed_price: Decimal
     ) -> Decimal:
         if reading.state is not MeterRideState.COMPLETED:
             raise FinishRideRefused(
-                Refusal.METER_RIDE_NOT_COMPLETED, f"meter ride is {reading.state.value}"
+                FinishSituation.METER_RIDE_NOT_COMPLETED, f"meter ride is {reading.state.value}"
             )
         price = reading.price
         if price is None:
             raise FinishRideRefused(
-                Refusal.VENDOR_ERROR, f"{route.vendor.name}: completed ride has no price"
+                FinishSituation.COMPLETED_WITHOUT_PRICE,
+                f"{route.vendor.name}: completed ride has no price",
             )
         band = route.country_settings
         if not (fixed_price * band.min_price_ratio <= price <= fixed_price * band.max_price_ratio):
             raise FinishRideRefused(
-                Refusal.METER_PRICE_REJECTED,
+                FinishSituation.PRICE_OUTSIDE_BAND,
                 f"meter price {price} is outside [{band.min_price_ratio}, "
                 f"{band.max_price_ratio}] x {fixed_price}",
             )

@@ -25,8 +25,7 @@ from taskiq import InMemoryBroker
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import coordination_for
 from gateway.plugins.registry import discover_vendor_plugins
-from gateway.rides.finish_refusals import FinishRideRefused
-from gateway.rides.finish_ride import FinishRide, FinishRideRequest
+from gateway.rides.finish_ride import FinishRide, FinishRideRefused, FinishRideRequest
 from gateway.rides.ports import (
     Lease,
     LeaseUnavailable,
