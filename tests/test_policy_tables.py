@@ -312,3 +312,23 @@ async def test_a_vendor_refusal_falls_back_by_its_row(
         StartResult.ENDED, "vendor_refused", "refusing_monitex", "IL"
     )
     assert setcar_values(world.sims) == []
+
+
+async def test_the_finish_flow_refuses_with_the_code_its_situations_row_names(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
+    assert await gateway.finish_ride("alias-il-1", 42.24, driver_price=42.25) == (
+        400,
+        {"code": "prices_differ", "message": "user_price differs from driver_price"},
+    )
+
+    monkeypatch.setitem(
+        FINISH_RIDE_POLICY, FinishSituation.PRICES_DIFFER, FinishRefusal.NOT_ENABLED
+    )
+
+    # The message is the situation's; the code the row's, and the status the catalog's for it.
+    assert await gateway.finish_ride("alias-il-1", 42.24, driver_price=42.25) == (
+        409,
+        {"code": "not_enabled", "message": "user_price differs from driver_price"},
+    )
