@@ -149,7 +149,7 @@ async def test_a_vendor_plugin_crashing_at_finish_is_a_vendor_error_logged_as_ou
     world.sims.seed_ride(FIFTY)
     world.sims.monitex.set_meter_price(FIFTY.permit or "", 5000)
     await gateway.start_ride(FIFTY.order_id)
-    log = capture_log_of(monkeypatch, finish_ride_module)
+    log = capture_log_of(monkeypatch, finish_ride_handler)
 
     answer = await gateway.finish_ride("alias-il-1", 50.0)
 

@@ -7,6 +7,7 @@ import pytest
 from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
+from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 from gateway.plugins.meter_vendor import Capability
 from gateway.rides.eligibility import NotEligible
 from gateway.rides.fallback_policy import (
@@ -21,7 +22,7 @@ from gateway.rides.fallback_policy import (
     orphan_handling,
     reaction_to,
 )
-from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
+from gateway.rides.finish_policy import FINISH_RIDE_POLICY, FinishRefusal, FinishSituation
 from gateway.rides.start_ride import SkipReason, StartOutcome, StartResult, start_ride
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
@@ -194,6 +195,32 @@ def test_refusals_match_the_design() -> None:
         "broker_unavailable": 503,
     }
     assert set(REFUSAL_STATUS) == set(Refusal)
+
+
+def test_finish_ride_situations_match_the_design() -> None:
+    # docs/design.md §4's table, read from the flow's side: each situation it meets, its code.
+    assert {situation: refusal.value for situation, refusal in FINISH_RIDE_POLICY.items()} == {
+        FinishSituation.ORDER_NOT_FOUND: "order_not_found",
+        FinishSituation.ORDER_CORE_TIMEOUT: "upstream_timeout",
+        FinishSituation.ORDER_CORE_ERROR: "order_core_error",
+        FinishSituation.NOT_ELIGIBLE: "not_enabled",
+        FinishSituation.PRICES_DIFFER: "prices_differ",
+        FinishSituation.FIXED_PRICE_MISMATCH: "fixed_price_mismatch",
+        FinishSituation.NO_METER_RIDE: "meter_ride_not_found",
+        FinishSituation.RIDE_OF_ANOTHER_PERFORMER: "meter_ride_not_found",
+        FinishSituation.RIDE_LEDGER_UNAVAILABLE: "ride_ledger_unavailable",
+        FinishSituation.VENDOR_TIMEOUT: "upstream_timeout",
+        FinishSituation.VENDOR_ERROR: "vendor_error",
+        FinishSituation.VENDOR_CRASHED: "vendor_error",
+        FinishSituation.METER_RIDE_NOT_COMPLETED: "meter_ride_not_completed",
+        FinishSituation.COMPLETED_WITHOUT_PRICE: "vendor_error",
+        FinishSituation.PRICE_OUTSIDE_BAND: "meter_price_rejected",
+        FinishSituation.DRY_RUN: "dry_run",
+        FinishSituation.DEADLINE_PASSED: "upstream_timeout",
+    }
+    assert set(FINISH_RIDE_POLICY) == set(FinishSituation)
+    # Every code the core can refuse with has its status in the HTTP surface's catalog.
+    assert {Refusal.of_finish(refusal) for refusal in FinishRefusal} <= set(REFUSAL_STATUS)
 
 
 # The flow reads the table: change a row and the behaviour changes with it.
@@ -378,3 +405,23 @@ async def test_a_vendor_refusal_falls_back_by_its_row(
         StartResult.ENDED, "vendor_refused", "refusing_monitex", "IL"
     )
     assert setcar_values(world.sims) == []
+
+
+async def test_the_finish_flow_refuses_with_the_code_its_situations_row_names(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
+    assert await gateway.finish_ride("alias-il-1", 42.24, driver_price=42.25) == (
+        400,
+        {"code": "prices_differ", "message": "user_price differs from driver_price"},
+    )
+
+    monkeypatch.setitem(
+        FINISH_RIDE_POLICY, FinishSituation.PRICES_DIFFER, FinishRefusal.NOT_ENABLED
+    )
+
+    # The message is the situation's; the code the row's, and the status the catalog's for it.
+    assert await gateway.finish_ride("alias-il-1", 42.24, driver_price=42.25) == (
+        409,
+        {"code": "not_enabled", "message": "user_price differs from driver_price"},
+    )

@@ -2,7 +2,7 @@
 
 from gateway.demo.model import FinishRide, Scenario, SimCall, StartRide, fault, refused, started
 from gateway.demo.start_scenarios import ISRAELI_RIDE, MONITEX_STOP, VENDOR_HANGS_MS
-from gateway.rides.finish_refusals import Refusal
+from gateway.http.error_catalog import Refusal
 from gateway.sandbox.platform.order_core import GET_FIELDS
 from gateway.sandbox.world import RideSeed
 

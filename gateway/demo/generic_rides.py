@@ -18,10 +18,10 @@ from gateway.demo.model import (
     started,
 )
 from gateway.demo.player import DemoSetup
+from gateway.http.error_catalog import Refusal
 from gateway.plugins.meter_vendor import Capability
 from gateway.plugins.registry import VendorCatalog
 from gateway.rides.fallback_policy import StartStep
-from gateway.rides.finish_refusals import Refusal
 from gateway.rides.start_ride import StartResult
 from gateway.sandbox.world import RideSeed
 from gateway.settings import Settings

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
+from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 from gateway.rides.start_ride import StartResult
 from gateway.sandbox.world import RideSeed
 

@@ -13,9 +13,9 @@ from gateway.demo.model import (
     refused,
     started,
 )
+from gateway.http.error_catalog import Refusal
 from gateway.rides.eligibility import NotEligible
 from gateway.rides.fallback_policy import StartStep
-from gateway.rides.finish_refusals import Refusal
 from gateway.rides.start_ride import StartResult
 from gateway.sandbox.faults import STALE_METER_RIDE
 from gateway.sandbox.platform.client_notify import PUSH

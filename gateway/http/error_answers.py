@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import hdrs, web
 
+from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 from gateway.http.errors import InputRefused, error_response
 from gateway.http.limits import MAX_BODY_BYTES
 from gateway.http.request_body import payload_too_large
 from gateway.observability.crash_site import crash_site
-from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -2,16 +2,21 @@
 
 from aiohttp import web
 
-from gateway.rides.finish_refusals import REFUSAL_STATUS, FinishRideRefused, Refusal
+from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 
 
-class InputRefused(FinishRideRefused):
+class InputRefused(Exception):
     """A request refused for what the caller sent (docs/design.md §6), on any route; never an
     upstream call. The JSON-errors middleware answers it where a handler does not."""
 
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.message = message
+
 
 def error_response(refusal: Refusal, message: str) -> web.Response:
-    """The JSON answer of a refusal, with the status the refusal table gives it."""
+    """The JSON answer of a refusal, with the status the error catalog gives it."""
     status = REFUSAL_STATUS[refusal]
     response = web.json_response({"code": refusal.value, "message": message}, status=status)
     if refusal is Refusal.PAYLOAD_TOO_LARGE:

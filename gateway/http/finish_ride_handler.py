@@ -1,4 +1,5 @@
-"""``POST /driver/v1/meters-integration-api/finish-ride``: HTTP in, FinishRide, HTTP out.
+"""``POST /driver/v1/meters-integration-api/finish-ride``: HTTP in, the core's finish_ride, HTTP
+out: the handler counts, logs and answers the ``FinishOutcome`` it returns.
 
 Each request gets a span (continuing the caller's ``traceparent``) and writes one canonical log
 line, ``finish_ride.answered``: the only line that states its outcome (docs/design.md §9).
@@ -13,6 +14,7 @@ from aiohttp import web
 from opentelemetry.trace import SpanKind
 
 from gateway.http.app_keys import SERVICES
+from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 from gateway.http.errors import InputRefused, error_response
 from gateway.http.request_body import read_body, request_timeout
 from gateway.http.request_validation import parse_body
@@ -20,8 +22,14 @@ from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED, labelled
 from gateway.observability.canonical_line import CanonicalLine, gathering
 from gateway.observability.crash_site import crash_site
 from gateway.observability.tracing import continued_trace, current_trace_id
-from gateway.rides.finish_refusals import REFUSAL_STATUS, FinishRideRefused, Refusal
-from gateway.rides.finish_ride import FinishRide, FinishRideRequest
+from gateway.rides.finish_ride import (
+    FinishDeadline,
+    FinishOutcome,
+    FinishRideRequest,
+    Refused,
+    finish_ride,
+)
+from gateway.rides.ports import Priced
 
 FINISH_RIDE = "finishRide"
 OK = "ok"
@@ -45,26 +53,21 @@ async def finish_ride_handler(request: web.Request) -> web.Response:
 async def _finish_ride(request: web.Request, line: CanonicalLine) -> web.Response:
     started = time.perf_counter()
     services = request.app[SERVICES]
-    flow: FinishRide | None = None
-    deadline_ms = services.settings.server.finish_ride_deadline_ms
+    # The deadline covers reading the body too: the driver waits for all of it.
+    deadline = FinishDeadline.after(services.settings.server.finish_ride_deadline_ms)
     try:
         try:
-            # The deadline covers reading the body too: the driver waits for all of it.
-            async with asyncio.timeout(deadline_ms / 1000):
-                flow = FinishRide(await _read_request(request), services.ports)
-                price = await flow.run()
-        except TimeoutError:
-            if flow is None:  # the caller's body had not arrived in full
-                raise request_timeout() from None
-            raise FinishRideRefused(
-                Refusal.UPSTREAM_TIMEOUT, f"finish-ride passed its {deadline_ms} ms deadline"
-            ) from None
-    except FinishRideRefused as refused:  # the flow's, and the input's (InputRefused)
-        return _answer(line, started, flow, refused.refusal, refused.message)
+            async with asyncio.timeout_at(deadline.at):
+                finish = await _read_request(request)
+        except TimeoutError:  # the caller's body had not arrived in full
+            raise request_timeout() from None
+        outcome = await finish_ride(finish, services.ports, deadline)
+    except InputRefused as refused:
+        return _answer(line, started, "", "", refused.refusal, refused.message)
     except Exception as error:  # a bug still answers JSON, so the app falls back to manual entry
         log.error("finish_ride.crashed", **crash_site(error))
-        return _answer(line, started, flow, Refusal.INTERNAL_ERROR, "the gateway failed")
-    return _answer(line, started, flow, price)
+        return _answer(line, started, "", "", Refusal.INTERNAL_ERROR, "the gateway failed")
+    return _answer_outcome(line, started, outcome)
 
 
 async def _read_request(request: web.Request) -> FinishRideRequest:
@@ -91,20 +94,36 @@ def _identity(request: web.Request, header: str) -> str:
     return values[0]
 
 
+def _answer_outcome(line: CanonicalLine, started: float, outcome: FinishOutcome) -> web.Response:
+    """The flow's answer, after what its vendor calls left for our log."""
+    if outcome.vendor_failure is not None:
+        line.annotate(
+            vendor_failure=outcome.vendor_failure.reason,
+            vendor_detail=outcome.vendor_failure.detail,
+        )
+    if outcome.vendor_crash is not None:
+        log.error("finish_ride.vendor_crashed", **crash_site(outcome.vendor_crash))
+    answer = outcome.answer
+    if isinstance(answer, Refused):
+        refusal = Refusal.of_finish(answer.refusal)
+        return _answer(line, started, outcome.vendor, outcome.country, refusal, answer.message)
+    return _answer(line, started, outcome.vendor, outcome.country, answer)
+
+
 def _answer(
     line: CanonicalLine,
     started: float,
-    flow: FinishRide | None,
-    answer: Decimal | Refusal,
+    vendor: str,
+    country: str,
+    answer: Priced | Refusal,
     message: str = "",
 ) -> web.Response:
     """The price, or the refusal's JSON; counted, timed and written as one line."""
-    vendor, country = (flow.vendor, flow.country) if flow else ("", "")
     if isinstance(answer, Refusal):
         code, status, result = answer.value, REFUSAL_STATUS[answer], "refused"
     else:
         code, status = OK, 200
-        result = "replayed" if flow and flow.replayed else "priced"
+        result = "replayed" if answer.replayed else "priced"
     labelled(RIDES_FINISHED, vendor, country, result, code).inc()
     labelled(FINISH_RIDE_DURATION, code).observe(time.perf_counter() - started)
     line.annotate(
@@ -117,11 +136,11 @@ def _answer(
     )
     if isinstance(answer, Refusal):
         line.annotate(message=message)
-    # 500 is the gateway's own fault; 502 and 504 (the refusal table's) an upstream's or a
+    # 500 is the gateway's own fault; 502 and 504 (the error catalog's) an upstream's or a
     # vendor's; every other refusal is the caller's mistake or the order's state.
     line.write(
         log, "finish_ride.answered", own_fault=status == 500, upstream_failed=status in (502, 504)
     )
     if isinstance(answer, Refusal):
         return error_response(answer, message)
-    return web.json_response({"price": float(answer)})
+    return web.json_response({"price": float(answer.price)})

@@ -8,10 +8,10 @@ import asyncio
 
 from aiohttp import web
 
+from gateway.http.error_catalog import Refusal
 from gateway.http.errors import InputRefused
 from gateway.http.limits import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES
 from gateway.http.request_validation import body_media_types
-from gateway.rides.finish_refusals import Refusal
 
 BROKEN_BODY = "the body could not be read: its chunking or content encoding is broken"
 

@@ -18,9 +18,9 @@ from typing import Any, NoReturn
 import jsonschema_rs
 import yaml
 
+from gateway.http.error_catalog import Refusal
 from gateway.http.errors import InputRefused
 from gateway.http.limits import MAX_JSON_DEPTH, MAX_NUMBER_EXPONENT
-from gateway.rides.finish_refusals import Refusal
 
 OPENAPI_RESOURCE = "openapi.yaml"
 # An integer literal longer than this is decoded as a Decimal: jsonschema-rs 0.60 compares

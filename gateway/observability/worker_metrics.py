@@ -28,8 +28,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 from prometheus_client import make_wsgi_app
 from prometheus_client.exposition import ThreadingWSGIServer
 
+from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 from gateway.metrics import multiprocess_dir, scrape_registry
-from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
 
 HealthReport = Callable[[], dict[str, Any]]
 StartResponse = Callable[[str, list[tuple[str, str]]], object]
@@ -125,7 +125,7 @@ def start_metrics_server(
             report = health()
             status = "200 OK" if report.get("ready") else "503 Service Unavailable"
             return _json(start_response, status, report)
-        # Any other path: the status and code the gateway answers one with (the refusal table's
+        # Any other path: the status and code the gateway answers one with (the error catalog's
         # not_found); the message names the path.
         not_found = HTTPStatus(REFUSAL_STATUS[Refusal.NOT_FOUND])
         return _json(

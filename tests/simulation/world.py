@@ -26,13 +26,13 @@ from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import coordination_for
 from gateway.plugins.registry import discover_vendor_plugins
-from gateway.rides.finish_refusals import FinishRideRefused
-from gateway.rides.finish_ride import FinishRide, FinishRideRequest
+from gateway.rides.finish_ride import FinishRideRequest, finish_ride
 from gateway.rides.ports import (
     Lease,
     LeaseUnavailable,
     LedgerUnavailable,
     OrderLease,
+    Priced,
     RideClaim,
     RideLedger,
     RidePerformer,
@@ -322,18 +322,14 @@ class Harness:
 
     async def _finish(self, request: FinishRideRequest) -> FinishAnswer:
         self.sims.forget_calls()
-        flow = FinishRide(request, self.services.ports)
-        price: Decimal | None = None
-        code: str | None = None
-        try:
-            price = await flow.run()
-        except FinishRideRefused as refused:
-            code = refused.refusal.value
+        answer = (await finish_ride(request, self.services.ports)).answer
         await self._settled()
         stopped = [
             call.path.rsplit("/", 1)[-1] for call in self.sims.monitex.calls.to(MONITEX_STOP)
         ]
-        return FinishAnswer(price, code, flow.replayed, stopped)
+        if isinstance(answer, Priced):
+            return FinishAnswer(answer.price, None, answer.replayed, stopped)
+        return FinishAnswer(None, answer.refusal.value, False, stopped)
 
     def order(self, order_id: str) -> dict[str, Any]:
         order: dict[str, Any] = self.sims.order_core.order(order_id)["order"]

@@ -1,28 +1,33 @@
-"""The refusal table: each refusal's code and HTTP status, in one place.
+"""Every code the gateway's HTTP answers carry, and its status, in one place.
 
-Finish-ride's own refusals (docs/design.md §4), and the HTTP surface's answers to hostile or
-broken input and to its own faults, on every route (§6). Any non-200 answer of finish-ride
-makes the driver app fall back to manual price entry.
+Both endpoints and the worker host's probes answer from here: finish-ride's refusals
+(docs/design.md §4, decided by the core's ``gateway.rides.finish_policy``), and the HTTP
+surface's answers to hostile or broken input and to its own faults, on every route (§6).
+Any non-200 answer of finish-ride makes the driver app fall back to manual price entry.
 """
 
 from enum import StrEnum
 
+from gateway.rides.finish_policy import FinishRefusal
+
 
 class Refusal(StrEnum):
+    # The HTTP surface checks these before finish-ride's flow runs (§4, §6).
     INVALID_REQUEST = "invalid_request"
     UNAUTHORIZED = "unauthorized"
-    ORDER_NOT_FOUND = "order_not_found"
-    ORDER_CORE_ERROR = "order_core_error"
-    NOT_ENABLED = "not_enabled"
-    PRICES_DIFFER = "prices_differ"
-    FIXED_PRICE_MISMATCH = "fixed_price_mismatch"
-    METER_RIDE_NOT_FOUND = "meter_ride_not_found"
-    VENDOR_ERROR = "vendor_error"
-    METER_RIDE_NOT_COMPLETED = "meter_ride_not_completed"
-    METER_PRICE_REJECTED = "meter_price_rejected"
-    DRY_RUN = "dry_run"
-    UPSTREAM_TIMEOUT = "upstream_timeout"
-    RIDE_LEDGER_UNAVAILABLE = "ride_ledger_unavailable"
+    # Finish-ride's own: the core names them, so each is spelled once.
+    ORDER_NOT_FOUND = FinishRefusal.ORDER_NOT_FOUND.value
+    ORDER_CORE_ERROR = FinishRefusal.ORDER_CORE_ERROR.value
+    NOT_ENABLED = FinishRefusal.NOT_ENABLED.value
+    PRICES_DIFFER = FinishRefusal.PRICES_DIFFER.value
+    FIXED_PRICE_MISMATCH = FinishRefusal.FIXED_PRICE_MISMATCH.value
+    METER_RIDE_NOT_FOUND = FinishRefusal.METER_RIDE_NOT_FOUND.value
+    VENDOR_ERROR = FinishRefusal.VENDOR_ERROR.value
+    METER_RIDE_NOT_COMPLETED = FinishRefusal.METER_RIDE_NOT_COMPLETED.value
+    METER_PRICE_REJECTED = FinishRefusal.METER_PRICE_REJECTED.value
+    DRY_RUN = FinishRefusal.DRY_RUN.value
+    UPSTREAM_TIMEOUT = FinishRefusal.UPSTREAM_TIMEOUT.value
+    RIDE_LEDGER_UNAVAILABLE = FinishRefusal.RIDE_LEDGER_UNAVAILABLE.value
     # The HTTP surface's own (§6), in the order they are checked: size, media type, then the
     # body as HTTP (its chunking, its encoding, its arrival).
     PAYLOAD_TOO_LARGE = "payload_too_large"
@@ -33,6 +38,11 @@ class Refusal(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
     BROKER_UNAVAILABLE = "broker_unavailable"
+
+    @classmethod
+    def of_finish(cls, refusal: FinishRefusal) -> "Refusal":
+        """The catalog's entry of a refusal the finish-ride core decided."""
+        return cls(refusal.value)
 
 
 REFUSAL_STATUS: dict[Refusal, int] = {
@@ -60,12 +70,3 @@ REFUSAL_STATUS: dict[Refusal, int] = {
     Refusal.INTERNAL_ERROR: 500,  # the gateway's own fault
     Refusal.BROKER_UNAVAILABLE: 503,  # start-ride: the task could not be enqueued for sure
 }
-
-
-class FinishRideRefused(Exception):
-    """A refusal of the table, with the message the caller gets."""
-
-    def __init__(self, refusal: Refusal, message: str) -> None:
-        super().__init__(message)
-        self.refusal = refusal
-        self.message = message
