@@ -4,7 +4,6 @@ HTTP session: the platform clients, the vendor router and the coordination store
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 
 import aiohttp
 from taskiq import AsyncBroker
@@ -20,19 +19,13 @@ from gateway.platform.order_core import OrderCoreClient
 from gateway.platform.personal import PersonalClient
 from gateway.plugins.registry import VendorCatalog
 from gateway.plugins.vendor_setup import build_vendors, validate_vendor_settings
-from gateway.rides.ports import RidePorts
+from gateway.rides.ports import RidePorts, Services
 from gateway.rides.routing import VendorRouter
 from gateway.settings import Settings
 
 # Every process that reports meters_ride_ledger_age_seconds reads the ledger's age this often,
 # rides claimed or not: it reads where the ledger lives, so a Redis that came back empty shows.
 LEDGER_AGE_REPORT_INTERVAL_S = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    settings: Settings
-    ports: RidePorts
 
 
 @asynccontextmanager

@@ -8,10 +8,10 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gateway.broker.redis_connection import check_broker_url
-from gateway.broker.sentinel_url import SENTINEL_SCHEMES
 from gateway.money import check_currency, currency_of_country
 from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES
+from gateway.redis_connection import check_broker_url
+from gateway.sentinel_url import SENTINEL_SCHEMES
 
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
 

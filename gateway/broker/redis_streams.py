@@ -51,9 +51,9 @@ from gateway.broker.metrics import (
     RECLAIMED,
     STREAM_LENGTH,
 )
-from gateway.broker.redis_connection import connection_pool
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
 from gateway.broker.task_arguments import malformed_arguments
+from gateway.redis_connection import connection_pool
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"

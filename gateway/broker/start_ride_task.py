@@ -9,8 +9,8 @@ from taskiq import Context, TaskiqDepends, TaskiqState
 from gateway.broker.delivery import deliveries_of, mark_redelivered
 from gateway.observability.request_ids import BoundRequestId
 from gateway.observability.tracing import continued_trace
+from gateway.rides.ports import Services
 from gateway.rides.start_ride import start_ride
-from gateway.services import Services
 
 START_RIDE_TASK_NAME = "meters_integration_api_call"
 REQUEST_ID_LABEL = "request_id"

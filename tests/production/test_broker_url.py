@@ -12,8 +12,8 @@ import tomli_w
 
 from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
 from gateway.broker.factory import build_broker
-from gateway.broker.redis_connection import url_secrets
-from gateway.broker.sentinel_url import SentinelAddress, parse_sentinel_url
+from gateway.redis_connection import url_secrets
+from gateway.sentinel_url import SentinelAddress, parse_sentinel_url
 from gateway.settings import BrokerSettings, ConfigError, load_settings
 from tests.processes import CLI
 from tests.production.sentinel_cluster import SentinelCluster
