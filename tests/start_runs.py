@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from opentelemetry.trace import SpanKind
 
-from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
 from gateway.observability.tracing import continued_trace
 from gateway.rides import start_ride as start_ride_module
 from gateway.rides.ports import Services
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
+from gateway.rides.unacknowledged import LeaveUnacknowledged
 from tests.gateway_world import Gateway
 from tests.log_capture import CapturedLog, capture_log_of
 from tests.observability.scrape import Labels, increase, labels, scrape

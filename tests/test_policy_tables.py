@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 
-from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
 from gateway.rides.fallback_policy import (
     START_RIDE_FALLBACK_POLICY,
@@ -15,6 +14,7 @@ from gateway.rides.fallback_policy import (
 )
 from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
+from gateway.rides.unacknowledged import LeaveUnacknowledged
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (

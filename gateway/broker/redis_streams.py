@@ -52,8 +52,8 @@ from gateway.broker.metrics import (
     STREAM_LENGTH,
 )
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
-from gateway.broker.task_arguments import malformed_arguments
 from gateway.redis_connection import connection_pool
+from gateway.rides.start_arguments import malformed_ids
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"
@@ -268,7 +268,7 @@ class ReliableStreamBroker(RedisStreamBroker):
             message = self.formatter.loads(delivery.fields.get(b"data", b""))
         except Exception:  # not a taskiq message: _deliver hands it on to be dropped
             return None
-        return malformed_arguments(message)
+        return malformed_ids(message.kwargs.get("order_id"), message.task_id)
 
     async def _reclaim_one(self, redis: Redis) -> Delivery | None:
         # XPENDING lists who held an idle entry and for how long; XCLAIM with the same minimum

@@ -6,10 +6,11 @@ from typing import Annotated
 from opentelemetry.trace import SpanKind
 from taskiq import Context, TaskiqDepends, TaskiqState
 
-from gateway.broker.delivery import deliveries_of, mark_redelivered
+from gateway.broker.delivery import deliveries_of
 from gateway.observability.request_ids import BoundRequestId
 from gateway.observability.tracing import continued_trace
 from gateway.rides.ports import Services
+from gateway.rides.redelivery import mark_redelivered
 from gateway.rides.start_ride import start_ride
 
 START_RIDE_TASK_NAME = "meters_integration_api_call"

@@ -5,7 +5,6 @@ from aiohttp import web
 from opentelemetry.trace import SpanKind
 
 from gateway.broker.enqueue import MAY_BE_ENQUEUED, BrokerUnavailable, enqueue_start_ride
-from gateway.broker.task_arguments import START_RIDE
 from gateway.http.app_keys import BROKER
 from gateway.http.errors import error_response
 from gateway.http.request_body import read_body
@@ -14,6 +13,8 @@ from gateway.observability.tracing import continued_trace
 from gateway.rides.finish_refusals import Refusal
 
 log = structlog.get_logger("gateway.start_ride")
+
+START_RIDE = "startRide"
 
 
 async def start_ride_handler(request: web.Request) -> web.Response:

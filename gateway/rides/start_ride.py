@@ -20,8 +20,6 @@ from enum import StrEnum
 
 import structlog
 
-from gateway.broker.delivery import redelivered_label
-from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.metrics import (
     RIDES_STARTED,
     STALE_METER_RIDES,
@@ -54,7 +52,9 @@ from gateway.rides.ports import (
     RidePerformer,
     RidePorts,
 )
+from gateway.rides.redelivery import redelivered_label
 from gateway.rides.routing import MeterRoute
+from gateway.rides.unacknowledged import LeaveUnacknowledged
 
 log = structlog.get_logger("gateway.start_ride")
 

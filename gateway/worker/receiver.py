@@ -16,7 +16,7 @@ from taskiq.acks import AckController
 from taskiq.receiver import Receiver
 
 from gateway.broker.redis_streams import ReliableStreamBroker
-from gateway.broker.unacknowledged import LeaveUnacknowledged
+from gateway.rides.unacknowledged import LeaveUnacknowledged
 from gateway.workarounds.taskiq import acknowledged_despite_cancellation, withhold_acknowledgement
 
 log = structlog.get_logger("gateway.worker")

@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 
 from taskiq import InMemoryBroker
 
-from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import coordination_for
 from gateway.plugins.registry import discover_vendor_plugins
 from gateway.rides.finish_refusals import FinishRideRefused
@@ -38,6 +37,7 @@ from gateway.rides.ports import (
     RideRecord,
 )
 from gateway.rides.start_ride import StartOutcome, start_ride
+from gateway.rides.unacknowledged import LeaveUnacknowledged
 from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed, settings_for
 from gateway.services import open_services
