@@ -5,10 +5,10 @@ import re
 
 import pytest
 
+from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.demo import command
 from gateway.demo.model import FinishRide, Scenario, SimCall, StartRide, fell_back, refused
 from gateway.demo.start_scenarios import ISRAELI_RIDE
-from gateway.plugins.registry import discover_vendor_plugins
 from gateway.rides.fallback_policy import StartStep
 from gateway.rides.finish_refusals import Refusal
 from tests.processes import CLI

@@ -88,7 +88,7 @@ def test_every_public_name_resolves() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", ["gateway.plugins", "gateway.plugins.registry", "gateway.services"]
+    "module", ["gateway.plugins", "gateway.bootstrap.registry", "gateway.bootstrap.services"]
 )
 def test_loading_plugins_does_not_import_the_sandbox(module: str) -> None:
     probe = f"import sys, {module}; print(sorted(m for m in sys.modules if 'sandbox' in m))"

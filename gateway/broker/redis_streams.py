@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import RedisError, ResponseError
 from taskiq import AckableMessage, AsyncBroker, TaskiqMessage
@@ -52,7 +52,6 @@ from gateway.broker.metrics import (
     STREAM_LENGTH,
 )
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
-from gateway.redis_connection import connection_pool
 from gateway.rides.start_arguments import malformed_ids
 from gateway.settings import BrokerSettings
 
@@ -114,15 +113,15 @@ def _unique_consumer_name() -> str:
 
 
 class ReliableStreamBroker(RedisStreamBroker):
-    def __init__(self, settings: BrokerSettings) -> None:
+    def __init__(self, settings: BrokerSettings, pool: ConnectionPool) -> None:
         # RedisStreamBroker's constructor builds a pool from a redis:// URL only. Of its
         # methods only startup (which calls _declare_consumer_group below) and shutdown (which
         # disconnects the pool) are kept, so only AsyncBroker's part is set up here, and the
-        # pool is redis_connection's, which follows a Sentinel failover.
+        # pool is the process's (gateway.bootstrap), which follows a Sentinel failover.
         AsyncBroker.__init__(self)
         # Typed upstream as the BlockingConnectionPool it builds; Sentinel's pool is a plain
         # ConnectionPool, and nothing here waits for a free connection.
-        self.connection_pool = connection_pool(settings.url)  # type: ignore[assignment]
+        self.connection_pool = pool  # type: ignore[assignment]
         self.queue_name = settings.queue_name
         self.consumer_group_name = CONSUMER_GROUP
         self.consumer_name = _unique_consumer_name()

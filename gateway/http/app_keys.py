@@ -3,7 +3,7 @@
 from aiohttp import web
 from taskiq import AsyncBroker
 
-from gateway.plugins.registry import VendorCatalog
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.rides.ports import Services
 from gateway.settings import Settings
 

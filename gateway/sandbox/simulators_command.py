@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import structlog
 
-from gateway.plugins.registry import VendorCatalog
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.sandbox.addresses import Address
 from gateway.sandbox.demo_rides import DemoRide, demo_rides
 from gateway.sandbox.serving import serve_app

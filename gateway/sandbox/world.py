@@ -9,8 +9,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.plugins.registry import VendorCatalog
-from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.bootstrap.vendor_setup import validate_vendor_settings
 from gateway.sandbox.addresses import Address, simulator_addresses
 from gateway.sandbox.platform.client_notify import ClientNotifySimulator
 from gateway.sandbox.platform.driver_orders_builder import DriverOrdersBuilderSimulator
