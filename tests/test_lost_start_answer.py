@@ -16,8 +16,8 @@ from prometheus_client import REGISTRY
 import gateway.rides.finish_ride as finish_ride_module
 import gateway.rides.start_ride as start_ride_module
 from gateway.http.app_keys import SERVICES
+from gateway.plugins.faults import Fault
 from gateway.rides.ports import Services
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GATHER,

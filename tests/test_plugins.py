@@ -12,7 +12,7 @@ from gateway.bootstrap.registry import (
     discover_vendor_plugins,
 )
 from gateway.plugins import Capability, hookimpl
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START, PUSH, SET_FIELDS, setcar_values
 from tests.gateway_world import GatewayFactory, RunningWorld

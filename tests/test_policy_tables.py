@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from gateway.http.app_keys import SERVICES
+from gateway.plugins.faults import Fault
 from gateway.rides.fallback_policy import (
     START_RIDE_FALLBACK_POLICY,
     Reaction,
@@ -15,7 +16,6 @@ from gateway.rides.fallback_policy import (
 from gateway.rides.finish_refusals import REFUSAL_STATUS, Refusal
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
 from gateway.rides.unacknowledged import LeaveUnacknowledged
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

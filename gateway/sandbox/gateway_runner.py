@@ -9,7 +9,7 @@ from taskiq import InMemoryBroker
 from gateway.bootstrap.process import compose
 from gateway.bootstrap.registry import VendorCatalog
 from gateway.http.app import build_app
-from gateway.sandbox.serving import serve_app
+from gateway.plugins.serving import serve_app
 from gateway.settings import BrokerSettings, Settings
 
 # In-flight finish-ride requests get this long to complete when the sandbox stops.

@@ -10,11 +10,11 @@ import pytest
 
 from gateway.http.app import START_RIDE_PATH
 from gateway.http.app_keys import SERVICES
+from gateway.plugins.faults import Fault
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
 from gateway.rides.ports import Services
 from gateway.rides.start_ride import StartOutcome, StartResult, start_ride
 from gateway.rides.unacknowledged import LeaveUnacknowledged
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_START, MONITEX_STOP, SET_FIELDS, calls_made
 from tests.gateway_world import GatewayFactory, RunningWorld

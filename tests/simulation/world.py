@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.bootstrap.services import open_services
 from gateway.coordination import coordination_for
+from gateway.plugins.faults import Fault
 from gateway.rides.finish_refusals import FinishRideRefused
 from gateway.rides.finish_ride import FinishRide, FinishRideRequest
 from gateway.rides.ports import (
@@ -37,7 +38,6 @@ from gateway.rides.ports import (
 )
 from gateway.rides.start_ride import StartOutcome, start_ride
 from gateway.rides.unacknowledged import LeaveUnacknowledged
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed, settings_for
 from gateway.settings import Settings
 from tests.calls import MONITEX_START, MONITEX_STOP, SETCAR
