@@ -1,4 +1,4 @@
-"""The composition root: where a process is built (docs/design.md "Architecture").
+"""The composition root: where a process is built (README "Architecture").
 
 ``serve``, ``worker``, the sandbox and the tests build their process here and nowhere else: the
 settings and the vendor catalog (``load``: the plugins found through their entry points, and

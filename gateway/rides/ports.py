@@ -1,4 +1,4 @@
-"""What the ride flows need from the world, named by the core (docs/design.md "Architecture").
+"""What the ride flows need from the world, named by the core (README "Architecture").
 
 The flows take one ``RidePorts`` and call nothing else: the platform services (order-core, the
 driver's identity, the vehicle, the driver app), the coordination stores (the order lease, the
