@@ -23,8 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bench import canned
 from bench.gateway_config import settings_tree, write_config
 from bench.procs import CLI, PYTHON, child, free_port, standin
+from gateway.bootstrap.process import build_broker, redis_pool
 from gateway.broker.enqueue import enqueue_start_ride
-from gateway.broker.factory import build_broker
 from gateway.settings import BrokerSettings
 
 REDIS_SERVER = "redis-server"
@@ -140,7 +140,7 @@ async def _drain_rate(
 
 
 async def _fill(settings: BrokerSettings, tasks: int) -> None:
-    broker = build_broker(settings)
+    broker = build_broker(settings, redis_pool(settings))
     await broker.startup()
     try:
         for first in range(0, tasks, ENQUEUE_BATCH):

@@ -2,7 +2,6 @@
 check-config, new-vendor."""
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,19 +9,18 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from gateway.bootstrap.process import compose, load
+from gateway.bootstrap.registry import VendorCatalog, discover_vendor_plugins
+from gateway.bootstrap.secrets import configured_secrets
 from gateway.broker.dead_letters_command import run_dead_letters_command
-from gateway.broker.factory import build_broker
 from gateway.demo.command import run_configured_demo, run_demo
 from gateway.http.app import build_app
 from gateway.logging_setup import configure_logging
-from gateway.observability.secrets import configured_secrets
 from gateway.observability.tracing import configure_tracing, shutdown_tracing
-from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
-from gateway.plugins.vendor_setup import validate_vendor_settings
 from gateway.sandbox.command import run_sandbox
 from gateway.sandbox.simulators_command import DEFAULT_CONTROL_PORT, run_simulators
 from gateway.scaffold.new_vendor import ScaffoldError, new_vendor
-from gateway.settings import CONFIG_PATH_VARIABLE, ConfigError, Settings, load_settings
+from gateway.settings import CONFIG_PATH_VARIABLE, ConfigError, Settings
 from gateway.worker.supervisor import run_workers
 
 EXIT_BAD_CONFIG = 2
@@ -39,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "check-config":
             return _check_config(args.file)
-        settings, catalog = _load(args.config)
+        settings, catalog = load(args.config)
     except ConfigError as error:
         return _config_error(error)
     configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
@@ -118,18 +116,8 @@ def _config_error(error: ConfigError) -> int:
     return EXIT_BAD_CONFIG
 
 
-def _load(config: Path | None) -> tuple[Settings, VendorCatalog]:
-    path = config or (
-        Path(os.environ[CONFIG_PATH_VARIABLE]) if os.environ.get(CONFIG_PATH_VARIABLE) else None
-    )
-    settings = load_settings(path)
-    catalog = discover_vendor_plugins()
-    validate_vendor_settings(settings, catalog)
-    return settings, catalog
-
-
 def _check_config(path: Path) -> int:
-    settings, catalog = _load(path)
+    settings, catalog = load(path)
     print(f"{path}: OK")
     for country, country_settings in sorted(settings.countries.items()):
         zones = settings.zones_of_country(country)
@@ -147,8 +135,7 @@ def _report_plugin_failures(catalog: VendorCatalog) -> None:
 
 
 def _serve(settings: Settings, catalog: VendorCatalog) -> int:
-    broker = build_broker(settings.broker)
-    app = build_app(settings, catalog, broker)
+    app = build_app(compose(settings, catalog))
     structlog.get_logger("gateway").info(
         "gateway.starting",
         host=settings.server.host,
@@ -211,7 +198,7 @@ def _demo(only: str | None, config: Path | None) -> int:
         _report_plugin_failures(catalog)
         return run_demo(catalog, only)
     try:
-        settings, catalog = _load(config)
+        settings, catalog = load(config)
     except ConfigError as error:
         return _config_error(error)
     _report_plugin_failures(catalog)

@@ -8,12 +8,15 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gateway.broker.redis_connection import check_broker_url
-from gateway.broker.sentinel_url import SENTINEL_SCHEMES
 from gateway.money import check_currency, currency_of_country
-from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES
+from gateway.redis_connection import check_broker_url
+from gateway.sentinel_url import SENTINEL_SCHEMES
 
 CONFIG_PATH_VARIABLE = "METERS_CONFIG"
+# An answer is read up to this many bytes (``max_answer_bytes`` of each upstream and vendor;
+# gateway.plugins.exchange reads them): the platform's and the meters' answers are a few KiB; a
+# 200 MB one would be held in memory whole, and read for longer than any deadline.
+DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024
 
 
 class ConfigError(Exception):

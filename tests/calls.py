@@ -3,7 +3,7 @@
 from collections import Counter
 from typing import Any
 
-from gateway.sandbox.faults import RecordedCall
+from gateway.plugins.faults import RecordedCall
 from gateway.sandbox.world import SimulatedWorld
 
 GET_FIELDS = "POST /internal/processing/v1/order-proc/get-fields"

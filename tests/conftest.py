@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from gateway.broker.factory import build_broker
+from gateway.bootstrap.process import compose
+from gateway.bootstrap.registry import VendorCatalog, discover_vendor_plugins
 from gateway.http.app import build_app
-from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
 from gateway.sandbox.world import settings_for
 from gateway.settings import Settings
 from tests.gateway_world import (
@@ -78,10 +78,9 @@ def make_gateway(
 ) -> GatewayFactory:
     async def make(catalog: VendorCatalog | None = None) -> Gateway:
         settings = Settings(**settings_tree)
-        broker = build_broker(settings.broker)
-        app = build_app(settings, catalog or discover_vendor_plugins(), broker)
-        client = await aiohttp_client(app)
-        return Gateway(client, broker)
+        process = compose(settings, catalog or discover_vendor_plugins())
+        client = await aiohttp_client(build_app(process))
+        return Gateway(client, process.broker)
 
     return make
 

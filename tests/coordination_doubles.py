@@ -19,8 +19,8 @@ from gateway.rides.ports import (
     RideLedger,
     RidePerformer,
     RideRecord,
+    Services,
 )
-from gateway.services import Services
 
 RENEWAL_FAILED = "renewal failed: ConnectionError: the test cut Redis off"
 

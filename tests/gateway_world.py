@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from taskiq import AsyncBroker, InMemoryBroker
 
+from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
-from gateway.plugins.registry import discover_vendor_plugins
 from gateway.sandbox.world import SimulatedWorld, vendor_simulators
 from vendors.monitex.simulator import MonitexSimulator
 from vendors.optumplus.simulator import OptumPlusSimulator

@@ -16,8 +16,8 @@ from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
 from gateway.observability.tracing import continued_trace
 from gateway.rides import start_ride as start_ride_module
+from gateway.rides.ports import Services
 from gateway.rides.start_ride import StartOutcome, StartResult
-from gateway.services import Services
 from tests.gateway_world import Gateway
 from tests.log_capture import CapturedLog, capture_log_of
 from tests.observability.scrape import Labels, increase, labels, scrape

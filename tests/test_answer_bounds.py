@@ -19,9 +19,8 @@ from pydantic import SecretStr
 
 from gateway.platform.order_core import OrderCoreClient
 from gateway.plugins import BearerToken, VendorHttp, VendorMalformedResponse, VendorResponse
-from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES
 from gateway.rides.errors import UpstreamMalformedResponse
-from gateway.settings import UpstreamSettings
+from gateway.settings import DEFAULT_MAX_ANSWER_BYTES, UpstreamSettings
 
 BOUND = DEFAULT_MAX_ANSWER_BYTES
 ServerFactory = Callable[..., Awaitable[TestServer]]

@@ -5,11 +5,11 @@ import re
 
 import pytest
 
+from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.demo import command
 from gateway.demo.model import FinishRide, Scenario, SimCall, StartRide, fell_back, refused
 from gateway.demo.start_scenarios import ISRAELI_RIDE
 from gateway.http.error_catalog import Refusal
-from gateway.plugins.registry import discover_vendor_plugins
 from gateway.rides.fallback_policy import StartStep
 from tests.processes import CLI
 

@@ -11,7 +11,7 @@ import pytest
 import gateway.broker.start_ride_record as start_ride_record
 import gateway.rides.start_ride as start_ride_module
 from gateway.http.app import START_RIDE_PATH
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GATHER,

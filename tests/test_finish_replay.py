@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from tests.calls import (
     GET_FIELDS,
     MONITEX_GET,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from gateway.bootstrap.registry import catalog_from_entry_points
 from gateway.platform.order import ORDER_FIELDS
-from gateway.plugins.registry import catalog_from_entry_points
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

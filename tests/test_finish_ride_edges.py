@@ -12,8 +12,8 @@ import pytest
 
 from gateway.http import finish_ride_handler
 from gateway.plugins import MeterRideFinish, PaymentMethod
+from gateway.plugins.faults import Fault
 from gateway.rides import finish_ride as finish_ride_module
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, calls_made, expected
 from tests.gateway_world import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld

@@ -17,9 +17,9 @@ import gateway.broker.start_ride_record as start_ride_record
 import gateway.rides.finish_ride as finish_ride_module
 import gateway.rides.start_ride as start_ride_module
 from gateway.http.app_keys import SERVICES
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
+from gateway.rides.ports import Services
 from gateway.sandbox.world import RideSeed
-from gateway.services import Services
 from tests.calls import (
     GATHER,
     MONITEX_START,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_STOP, SET_FIELDS, setcar_values
 from tests.gateway_world import GatewayFactory, RunningWorld

@@ -5,14 +5,14 @@ from typing import Any
 
 import pytest
 
-from gateway.plugins import Capability, hookimpl
-from gateway.plugins.registry import (
+from gateway.bootstrap.registry import (
     PluginFailure,
     catalog_from_entry_points,
     catalog_from_modules,
     discover_vendor_plugins,
 )
-from gateway.sandbox.faults import Fault
+from gateway.plugins import Capability, hookimpl
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import MONITEX_START, PUSH, SET_FIELDS, setcar_values
 from tests.gateway_world import GatewayFactory, RunningWorld

@@ -8,6 +8,7 @@ from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app_keys import SERVICES
 from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
+from gateway.plugins.faults import Fault
 from gateway.plugins.meter_vendor import Capability
 from gateway.rides.eligibility import NotEligible
 from gateway.rides.fallback_policy import (
@@ -24,7 +25,6 @@ from gateway.rides.fallback_policy import (
 )
 from gateway.rides.finish_policy import FINISH_RIDE_POLICY, FinishRefusal, FinishSituation
 from gateway.rides.start_ride import SkipReason, StartOutcome, StartResult, start_ride
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

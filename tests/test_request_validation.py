@@ -17,6 +17,7 @@ import yaml
 
 from gateway.http.limits import MAX_JSON_DEPTH
 from gateway.http.request_validation import InvalidRequest, openapi_text, parse_body
+from gateway.rides.start_arguments import malformed_ids
 
 OPERATIONS = ("finishRide", "startRide")
 EDGE_NUMBERS = [
@@ -254,3 +255,40 @@ def test_a_valid_body_comes_back_with_exact_decimals() -> None:
     body = parse_body("finishRide", b'{"order_id": "a", "user_price": 0.07, "driver_price": 0.07}')
 
     assert body == {"order_id": "a", "user_price": Decimal("0.07"), "driver_price": Decimal("0.07")}
+
+
+ID_VALUES = [
+    None,
+    "",
+    "a",
+    "~" * 127 + " ",
+    "a" * 129,
+    "é",
+    "é" * 129,
+    "ok\n",
+    "tab\there",
+    "\udfff",
+    ["\udfff"],
+    5,
+    10**30,
+    1.5,
+    True,
+    [1],
+    {"a": 1},
+]
+
+
+@pytest.mark.parametrize("order_id", ID_VALUES)
+@pytest.mark.parametrize("task_id", ID_VALUES)
+def test_the_core_judges_a_tasks_ids_as_the_endpoint_judges_the_body(
+    order_id: object, task_id: object
+) -> None:
+    # The broker dead-letters an entry by the core's rule, in the endpoint's words.
+    try:
+        parse_body("startRide", json.dumps({"order_id": order_id, "task_id": task_id}).encode())
+    except InvalidRequest as refused:
+        endpoint: str | None = refused.message
+    else:
+        endpoint = None
+
+    assert malformed_ids(order_id, task_id) == endpoint

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 import tomli_w
 
-from gateway.plugins.registry import discover_vendor_plugins
+from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.sandbox.command import run_sandbox
 from gateway.settings import Settings
 from tests.processes import CLI, free_port

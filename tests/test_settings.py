@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gateway import cli
-from gateway.plugins.registry import catalog_from_entry_points
+from gateway.bootstrap import process
+from gateway.bootstrap.registry import catalog_from_entry_points
 from gateway.settings import ConfigError, load_settings
 from tests.plugins.catalog import plugin, shipped_entry_points
 
@@ -61,8 +62,9 @@ def test_check_config_names_a_plugin_written_for_another_api_version(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     future = plugin("future_optumplus", "future_api")
+    # check-config loads its catalog through the bootstrap.
     monkeypatch.setattr(
-        cli,
+        process,
         "discover_vendor_plugins",
         lambda: catalog_from_entry_points([*shipped_entry_points(), future]),
     )

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 import gateway.rides.start_ride as start_ride_module
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

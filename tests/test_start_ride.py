@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from gateway.http.app import START_RIDE_PATH
 from gateway.platform.order import ORDER_FIELDS
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GATHER,

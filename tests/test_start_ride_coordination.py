@@ -12,12 +12,11 @@ from dataclasses import replace
 import pytest
 
 from gateway.http.app_keys import SERVICES
+from gateway.plugins.faults import Fault
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
-from gateway.rides.ports import Lease
+from gateway.rides.ports import Lease, Services
 from gateway.rides.start_ride import StartResult
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
-from gateway.services import Services
 from tests.calls import (
     GATHER,
     GET_FIELDS,

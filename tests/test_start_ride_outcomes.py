@@ -20,10 +20,10 @@ from gateway.plugins import (
     PaymentMethod,
     VendorErrorStatus,
 )
+from gateway.plugins.faults import Fault
 from gateway.rides import start_ride as start_ride_module
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
 from gateway.rides.start_ride import StartResult
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

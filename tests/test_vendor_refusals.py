@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from gateway.bootstrap.registry import catalog_from_entry_points
 from gateway.broker import start_ride_record
-from gateway.plugins.registry import catalog_from_entry_points
 from gateway.rides import start_ride as start_ride_module
 from gateway.sandbox.world import RideSeed
 from tests.calls import PUSH, SET_FIELDS, setcar_values

@@ -11,19 +11,16 @@ look at it and requeue with ``meters-integration-api dead-letters list|requeue I
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from redis.asyncio import ConnectionPool, Redis
 from taskiq import TaskiqMessage
 from taskiq.abc.formatter import TaskiqFormatter
 
-from gateway.broker.delivery import DELIVERIES_FIELD
+from gateway.broker.delivery import DELIVERIES_FIELD, Delivery
 from gateway.broker.metrics import DEAD_LETTER_STREAM_LENGTH, DEAD_LETTERS
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
-
-if TYPE_CHECKING:
-    from gateway.broker.redis_streams import Delivery
 
 DEAD_LETTER_SUFFIX = ":dead_letters"
 _ENTRY_ID = re.compile(r"[0-9]+-[0-9]+")
@@ -106,7 +103,7 @@ class DeadLetters:
         self._replicas = replicas
 
     async def bury(
-        self, redis: Redis, delivery: "Delivery", group: str, consumer: str, *, reason: str
+        self, redis: Redis, delivery: Delivery, group: str, consumer: str, *, reason: str
     ) -> None:
         """Move a task that must not run again to the dead letters (on the reading connection);
         ``reason`` says why: delivered too often, or arguments it could only fail on."""

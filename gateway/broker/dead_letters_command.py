@@ -13,8 +13,8 @@ from redis.exceptions import RedisError
 from taskiq.formatters.json_formatter import JSONFormatter
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX, DeadLetters
-from gateway.broker.redis_connection import connection_pool
 from gateway.broker.replication import NotReplicated
+from gateway.redis_connection import connection_pool
 from gateway.settings import BrokerSettings
 
 EXIT_FAILED = 1

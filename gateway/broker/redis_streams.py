@@ -1,7 +1,9 @@
 """Production broker: one Redis stream, one consumer group, acknowledgement after the task ran.
 
 taskiq-redis 1.2.4's brokers fall short in ways that lose or stall tasks, so this one is a
-``RedisStreamBroker`` (what callers test for) with every method of its own, on redis-py:
+taskiq ``AsyncBroker`` of its own, on redis-py. It takes nothing from taskiq-redis's
+``RedisStreamBroker``: subclassing it would mean skipping its constructor (a redis:// URL only)
+and overriding every method but a two-line startup and shutdown.
 
 - its pool reaches one Redis or, under Sentinel, always the current master (redis_connection),
   so a failover is followed without a restart; taskiq-redis's ``RedisStreamSentinelBroker``
@@ -29,19 +31,17 @@ import time
 import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import ConnectionPool, Redis
 from redis.backoff import EqualJitterBackoff
 from redis.exceptions import RedisError, ResponseError
 from taskiq import AckableMessage, AsyncBroker, TaskiqMessage
 from taskiq.message import BrokerMessage
-from taskiq_redis import RedisStreamBroker
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX, DeadLetters
-from gateway.broker.delivery import DELIVERIES_FIELD, DELIVERIES_LABEL, ENTRY_LABEL
+from gateway.broker.delivery import DELIVERIES_FIELD, DELIVERIES_LABEL, ENTRY_LABEL, Delivery
 from gateway.broker.held_entries import HEARTBEATS_SUFFIX, HeldEntries
 from gateway.broker.link import BrokerLink
 from gateway.broker.metrics import (
@@ -51,9 +51,8 @@ from gateway.broker.metrics import (
     RECLAIMED,
     STREAM_LENGTH,
 )
-from gateway.broker.redis_connection import connection_pool
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
-from gateway.broker.task_arguments import malformed_arguments
+from gateway.rides.start_arguments import malformed_ids
 from gateway.settings import BrokerSettings
 
 CONSUMER_GROUP = "meters_integration_api"
@@ -72,17 +71,6 @@ GONE_CONSUMER_IDLE_FACTOR = 3
 RECONNECT_BACKOFF = EqualJitterBackoff(cap=5.0, base=0.1)
 
 log = structlog.get_logger("gateway.broker")
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    entry_id: bytes
-    fields: dict[bytes, bytes]
-    # Including this one, and those of the copies a stopping worker handed back before.
-    deliveries: int
-    # Set when taken over from another consumer.
-    previous_consumer: str | None = None
-    idle_ms: int | None = None
 
 
 # KEYS[1] stream, KEYS[2] heartbeats (HeldEntries); ARGV[1] group, ARGV[2] this consumer,
@@ -113,16 +101,12 @@ def _unique_consumer_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class ReliableStreamBroker(RedisStreamBroker):
-    def __init__(self, settings: BrokerSettings) -> None:
-        # RedisStreamBroker's constructor builds a pool from a redis:// URL only. Of its
-        # methods only startup (which calls _declare_consumer_group below) and shutdown (which
-        # disconnects the pool) are kept, so only AsyncBroker's part is set up here, and the
-        # pool is redis_connection's, which follows a Sentinel failover.
-        AsyncBroker.__init__(self)
-        # Typed upstream as the BlockingConnectionPool it builds; Sentinel's pool is a plain
-        # ConnectionPool, and nothing here waits for a free connection.
-        self.connection_pool = connection_pool(settings.url)  # type: ignore[assignment]
+class ReliableStreamBroker(AsyncBroker):
+    def __init__(self, settings: BrokerSettings, pool: ConnectionPool) -> None:
+        # The pool is the process's (gateway.bootstrap), shared with the coordination stores;
+        # under Sentinel it follows the master.
+        super().__init__()
+        self.connection_pool = pool
         self.queue_name = settings.queue_name
         self.consumer_group_name = CONSUMER_GROUP
         self.consumer_name = _unique_consumer_name()
@@ -150,8 +134,17 @@ class ReliableStreamBroker(RedisStreamBroker):
             replicas=self._replicas,
         )
 
+    async def startup(self) -> None:
+        await super().startup()
+        await self._declare_consumer_group()
+
+    async def shutdown(self) -> None:
+        await super().shutdown()
+        # As taskiq-redis's did: the process is ending, and the stores on the pool with it.
+        await self.connection_pool.disconnect()
+
     async def _declare_consumer_group(self) -> None:
-        # Called by startup(). A gateway or worker starting while Redis is down still starts:
+        # A gateway or worker starting while Redis is down still starts:
         # the gateway reports not ready until it is back, a worker creates the group on its
         # first read.
         try:
@@ -268,7 +261,7 @@ class ReliableStreamBroker(RedisStreamBroker):
             message = self.formatter.loads(delivery.fields.get(b"data", b""))
         except Exception:  # not a taskiq message: _deliver hands it on to be dropped
             return None
-        return malformed_arguments(message)
+        return malformed_ids(message.kwargs.get("order_id"), message.task_id)
 
     async def _reclaim_one(self, redis: Redis) -> Delivery | None:
         # XPENDING lists who held an idle entry and for how long; XCLAIM with the same minimum

@@ -10,7 +10,7 @@ from gateway.broker.delivery import deliveries_of
 from gateway.broker.start_ride_record import run_start_ride
 from gateway.observability.request_ids import BoundRequestId
 from gateway.observability.tracing import continued_trace
-from gateway.services import Services
+from gateway.rides.ports import Services
 
 START_RIDE_TASK_NAME = "meters_integration_api_call"
 REQUEST_ID_LABEL = "request_id"

@@ -1,14 +1,14 @@
 """Builds the coordination stores where the broker lives (docs/design.md §3a, §4 Retries).
 
 The embedded default's in-memory broker runs every task in this process, so the stores are
-this process's memory. A Redis broker's stores use its own Redis through its connection pool,
-which follows a Sentinel failover, so everything here follows it too.
+this process's memory. A Redis broker's stores use its Redis through the same connection pool
+(the process's one, gateway.bootstrap), which follows a Sentinel failover, so everything here
+follows it too.
 """
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-from taskiq import AsyncBroker
+from redis.asyncio import ConnectionPool, Redis
 
 from gateway.coordination.finish_replay import (
     InProcessPricedOrders,
@@ -38,13 +38,11 @@ class Coordination:
     finished_first: FinishedFirst
 
 
-def coordination_for(broker: AsyncBroker, settings: Settings) -> Coordination:
-    """The stores where ``broker`` lives. A ledger claim must reach as many replicas as an
-    enqueue (``broker.min_replicas_acked``, docs/design.md §3a, §8) before it counts."""
+def coordination_for(pool: ConnectionPool | None, settings: Settings) -> Coordination:
+    """The stores on the broker's Redis ``pool``, or in this process's memory beside the
+    in-memory broker (None). A ledger claim must reach as many replicas as an enqueue
+    (``broker.min_replicas_acked``, docs/design.md §3a, §8) before it counts."""
     replay_s = settings.server.finish_ride_replay_s
-    # A Redis broker (the Streams broker, the Sentinel one) carries the pool to its current
-    # master; the in-memory broker has none.
-    pool = getattr(broker, "connection_pool", None)
     if pool is None:
         in_process = InProcessPricedOrders(replay_s) if replay_s else None
         return Coordination(

@@ -5,13 +5,13 @@ import asyncio
 
 import aiohttp
 
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.demo.finish_scenarios import FINISH_SCENARIOS
 from gateway.demo.generic_rides import NotPlayable, configured_setup, generic_scenarios
 from gateway.demo.model import Scenario
 from gateway.demo.player import DemoSetup, ScenarioResult, play
 from gateway.demo.report import scenario_report, summary
 from gateway.demo.start_scenarios import START_SCENARIOS
-from gateway.plugins.registry import VendorCatalog
 from gateway.settings import Settings
 
 SCENARIOS: tuple[Scenario, ...] = (*START_SCENARIOS, *FINISH_SCENARIOS)

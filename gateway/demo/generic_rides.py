@@ -5,6 +5,7 @@ but its plugin, its simulator and its capabilities."""
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.demo.model import (
     FinishRide,
     Scenario,
@@ -20,7 +21,6 @@ from gateway.demo.model import (
 from gateway.demo.player import DemoSetup
 from gateway.http.error_catalog import Refusal
 from gateway.plugins.meter_vendor import Capability
-from gateway.plugins.registry import VendorCatalog
 from gateway.rides.fallback_policy import StartStep
 from gateway.rides.start_ride import StartResult
 from gateway.sandbox.world import RideSeed

@@ -8,6 +8,7 @@ from typing import Any
 
 import aiohttp
 
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.demo.model import (
     Action,
     FinishOutcome,
@@ -19,8 +20,7 @@ from gateway.demo.model import (
 )
 from gateway.demo.task_outcomes import counted_outcomes, outcome_since
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
-from gateway.plugins.registry import VendorCatalog
-from gateway.sandbox.faults import RecordedCall
+from gateway.plugins.faults import RecordedCall
 from gateway.sandbox.gateway_runner import RunningGateway, running_gateway
 from gateway.sandbox.platform.client_notify import PUSH
 from gateway.sandbox.platform.driver_orders_builder import UPDATE_LITE

@@ -14,10 +14,10 @@ from gateway.demo.model import (
     started,
 )
 from gateway.http.error_catalog import Refusal
+from gateway.plugins.faults import STALE_METER_RIDE
 from gateway.rides.eligibility import NotEligible
 from gateway.rides.fallback_policy import StartStep
 from gateway.rides.start_ride import StartResult
-from gateway.sandbox.faults import STALE_METER_RIDE
 from gateway.sandbox.platform.client_notify import PUSH
 from gateway.sandbox.platform.driver_orders_builder import UPDATE_LITE
 from gateway.sandbox.platform.driver_profiles import RETRIEVE as IDENTITY_DOCS

@@ -2,11 +2,14 @@
 
 import asyncio
 from collections.abc import AsyncIterator
+from functools import partial
 
 import structlog
 from aiohttp import web
-from taskiq import AsyncBroker, InMemoryBroker
+from taskiq import InMemoryBroker
 
+from gateway.bootstrap.process import Process
+from gateway.bootstrap.services import open_services
 from gateway.http.app_keys import BROKER, CATALOG, SERVICES, SETTINGS
 from gateway.http.error_answers import json_errors_middleware
 from gateway.http.finish_ride_handler import finish_ride_handler
@@ -15,15 +18,12 @@ from gateway.http.probes import health_handler, metrics_handler, openapi_handler
 from gateway.http.protocol_errors import handle_client_protocol_errors
 from gateway.http.request_id import request_id_middleware
 from gateway.http.start_ride_handler import start_ride_handler
-from gateway.plugins.registry import VendorCatalog
-from gateway.services import open_services
-from gateway.settings import Settings
 
 FINISH_RIDE_PATH = "/driver/v1/meters-integration-api/finish-ride"
 START_RIDE_PATH = "/internal/meters-integration-api/v1/start-ride"
 
 
-def build_app(settings: Settings, catalog: VendorCatalog, broker: AsyncBroker) -> web.Application:
+def build_app(process: Process) -> web.Application:
     handle_client_protocol_errors()
     # The bounds travel with the app, so `serve`, the sandbox and the tests' servers share them.
     app = web.Application(
@@ -31,10 +31,10 @@ def build_app(settings: Settings, catalog: VendorCatalog, broker: AsyncBroker) -
         client_max_size=MAX_BODY_BYTES,
         handler_args=SERVER_LIMITS,
     )
-    app[SETTINGS] = settings
-    app[CATALOG] = catalog
-    app[BROKER] = broker
-    app.cleanup_ctx.append(_services_and_broker)
+    app[SETTINGS] = process.settings
+    app[CATALOG] = process.catalog
+    app[BROKER] = process.broker
+    app.cleanup_ctx.append(partial(_services_and_broker, process))
     app.router.add_post(FINISH_RIDE_PATH, finish_ride_handler)
     app.router.add_post(START_RIDE_PATH, start_ride_handler)
     app.router.add_get("/ping", ping_handler)
@@ -44,9 +44,9 @@ def build_app(settings: Settings, catalog: VendorCatalog, broker: AsyncBroker) -
     return app
 
 
-async def _services_and_broker(app: web.Application) -> AsyncIterator[None]:
-    broker = app[BROKER]
-    async with open_services(app[SETTINGS], app[CATALOG], broker) as services:
+async def _services_and_broker(process: Process, app: web.Application) -> AsyncIterator[None]:
+    broker = process.broker
+    async with open_services(process.settings, process.catalog, process.pool) as services:
         app[SERVICES] = services
         # With the in-memory broker the task runs in this process and shares these services.
         broker.state.services = services
@@ -55,7 +55,7 @@ async def _services_and_broker(app: web.Application) -> AsyncIterator[None]:
             yield
         finally:
             if isinstance(broker, InMemoryBroker):
-                await _let_started_rides_finish(broker, app[SETTINGS].worker.shutdown_grace_ms)
+                await _let_started_rides_finish(broker, process.settings.worker.shutdown_grace_ms)
             await broker.shutdown()
 
 

@@ -3,8 +3,8 @@
 from aiohttp import web
 from taskiq import AsyncBroker
 
-from gateway.plugins.registry import VendorCatalog
-from gateway.services import Services
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.rides.ports import Services
 from gateway.settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -5,7 +5,6 @@ from aiohttp import web
 from opentelemetry.trace import SpanKind
 
 from gateway.broker.enqueue import MAY_BE_ENQUEUED, BrokerUnavailable, enqueue_start_ride
-from gateway.broker.task_arguments import START_RIDE
 from gateway.http.app_keys import BROKER
 from gateway.http.error_catalog import Refusal
 from gateway.http.errors import error_response
@@ -14,6 +13,8 @@ from gateway.http.request_validation import parse_body
 from gateway.observability.tracing import continued_trace
 
 log = structlog.get_logger("gateway.start_ride")
+
+START_RIDE = "startRide"
 
 
 async def start_ride_handler(request: web.Request) -> web.Response:

@@ -24,13 +24,10 @@ from gateway.metrics import CANCELLED, labelled
 from gateway.observability.canonical_line import current_line
 from gateway.observability.request_ids import current_request_id
 from gateway.observability.tracing import end_call_span, outgoing_call
+from gateway.settings import DEFAULT_MAX_ANSWER_BYTES
 
 OK = "ok"
 REQUEST_ID_HEADER = "X-Request-Id"
-# An answer is read up to this many bytes (``max_answer_bytes`` of each upstream and vendor):
-# the platform's and the meters' answers are a few KiB; a 200 MB one would be held in memory
-# whole, and read for longer than any deadline.
-DEFAULT_MAX_ANSWER_BYTES = 1024 * 1024
 _READ_CHUNK_BYTES = 64 * 1024
 
 T = TypeVar("T")

@@ -2,21 +2,17 @@
 and ``PLUGIN_API_MAJOR``, the major version of the plugin API it was written for."""
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import pluggy
 
 from gateway.plugins.meter_vendor import MeterVendor
-
-if TYPE_CHECKING:
-    # Only the sandbox, the demo and the kit serve simulators; serving the gateway never
-    # imports them.
-    from gateway.sandbox.simulator import Simulator
+from gateway.plugins.simulator import Simulator
 
 PROJECT_NAME = "meters_integration_api"
 ENTRY_POINT_GROUP = "meters_integration_api.vendors"
 
-SimulatorFactory: TypeAlias = Callable[[str], "Simulator"]
+SimulatorFactory: TypeAlias = Callable[[str], Simulator]
 """Builds a vendor's simulator that accepts the given token (as ``[vendors.NAME] token``)."""
 
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)

@@ -13,10 +13,10 @@ from typing import ClassVar
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES
 from gateway.plugins.vendor_auth import BearerToken, VendorAuth
 from gateway.plugins.vendor_errors import VendorCapabilityMissing
 from gateway.plugins.vendor_http import VendorHttp
+from gateway.settings import DEFAULT_MAX_ANSWER_BYTES
 
 
 class Capability(StrEnum):

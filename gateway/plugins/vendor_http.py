@@ -19,7 +19,7 @@ import structlog
 
 from gateway.call_timeout import call_timeout
 from gateway.metrics import VENDOR_CALL_DURATION
-from gateway.plugins.exchange import DEFAULT_MAX_ANSWER_BYTES, Counterpart, ErrorModel, exchange
+from gateway.plugins.exchange import Counterpart, ErrorModel, exchange
 from gateway.plugins.vendor_auth import VendorAuth
 from gateway.plugins.vendor_errors import (
     VendorError,
@@ -28,6 +28,7 @@ from gateway.plugins.vendor_errors import (
     VendorTimeout,
     VendorUnreachable,
 )
+from gateway.settings import DEFAULT_MAX_ANSWER_BYTES
 
 UNAUTHORIZED = 401
 JSON = "application/json"

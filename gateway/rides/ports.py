@@ -1,4 +1,4 @@
-"""What the ride flows need from the world, named by the core (docs/design.md "Architecture").
+"""What the ride flows need from the world, named by the core (README "Architecture").
 
 The flows take one ``RidePorts`` and call nothing else: the platform services (order-core, the
 driver's identity, the vehicle, the driver app), the coordination stores (the order lease, the
@@ -23,6 +23,7 @@ from typing import Protocol
 from gateway.plugins.meter_vendor import NationalIdNumber
 from gateway.rides.order import Order, OrderIdType, Revision
 from gateway.rides.routing import VendorRouter
+from gateway.settings import Settings
 
 # The platform services (docs/design.md §5).
 
@@ -232,3 +233,12 @@ class RidePorts:
     ride_ledger: RideLedger
     finish_replay: FinishReplay
     finished_first: FinishedFirst
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What a process hands the flows' callers (the HTTP handlers, the start-ride task): the
+    ports and the settings the flows are tuned by. Built by the bootstrap."""
+
+    settings: Settings
+    ports: RidePorts

@@ -6,7 +6,7 @@ import sys
 
 import structlog
 
-from gateway.plugins.registry import VendorCatalog
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.sandbox.addresses import Address
 from gateway.sandbox.demo_rides import demo_rides
 from gateway.sandbox.gateway_runner import running_gateway

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from taskiq import InMemoryBroker
 
-from gateway.broker.factory import build_broker
+from gateway.bootstrap.process import compose
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.http.app import build_app
-from gateway.plugins.registry import VendorCatalog
-from gateway.sandbox.serving import serve_app
+from gateway.plugins.serving import serve_app
 from gateway.settings import BrokerSettings, Settings
 
 # In-flight finish-ride requests get this long to complete when the sandbox stops.
@@ -35,9 +35,10 @@ async def running_gateway(
     A Redis ``broker.url`` is ignored: the sandbox is a world of its own.
     """
     embedded = settings.model_copy(update={"broker": BrokerSettings()})
-    broker = build_broker(embedded.broker)
+    process = compose(embedded, catalog)
+    broker = process.broker
     assert isinstance(broker, InMemoryBroker), "the default broker settings are in-memory"
-    app = build_app(embedded, catalog, broker)
+    app = build_app(process)
     server = embedded.server
     async with serve_app(app, server.host, server.port, shutdown_timeout=SHUTDOWN_TIMEOUT_S) as url:
         yield RunningGateway(url, broker)

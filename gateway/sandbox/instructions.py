@@ -4,9 +4,9 @@ import json
 import shlex
 from collections.abc import Mapping
 
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
 from gateway.plugins.meter_vendor import Capability
-from gateway.plugins.registry import VendorCatalog
 from gateway.sandbox.demo_rides import DemoRide
 from gateway.sandbox.platform.driver_profiles import RETRIEVE as IDENTITY_DOCS
 from gateway.sandbox.world import RideSeed

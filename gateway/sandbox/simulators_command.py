@@ -11,10 +11,10 @@ from collections.abc import Mapping
 
 import structlog
 
-from gateway.plugins.registry import VendorCatalog
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.plugins.serving import serve_app
 from gateway.sandbox.addresses import Address
 from gateway.sandbox.demo_rides import DemoRide, demo_rides
-from gateway.sandbox.serving import serve_app
 from gateway.sandbox.world import SimulatedWorld, configured_world
 from gateway.sandbox.world_control import RIDES, SIMULATORS, world_control_app
 from gateway.settings import Settings

@@ -9,8 +9,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.plugins.registry import VendorCatalog
-from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.bootstrap.vendor_setup import validate_vendor_settings
+from gateway.plugins.simulator import Simulator, run_simulator
 from gateway.sandbox.addresses import Address, simulator_addresses
 from gateway.sandbox.platform.client_notify import ClientNotifySimulator
 from gateway.sandbox.platform.driver_orders_builder import DriverOrdersBuilderSimulator
@@ -18,7 +19,6 @@ from gateway.sandbox.platform.driver_profiles import DriverProfilesSimulator
 from gateway.sandbox.platform.fleet_vehicles import FleetVehiclesSimulator
 from gateway.sandbox.platform.order_core import OrderCoreSimulator
 from gateway.sandbox.platform.personal import PersonalSimulator
-from gateway.sandbox.simulator import Simulator, run_simulator
 from gateway.settings import Settings
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.sandbox.simulator import control_json, json_error
+from gateway.plugins.simulator import control_json, json_error
 from gateway.sandbox.world import RideSeed, SimulatedWorld
 
 RIDES = "/_sim/rides"

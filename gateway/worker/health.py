@@ -6,7 +6,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from gateway.broker.redis_connection import blocking_client
+from gateway.redis_connection import blocking_client
 
 # As long as the gateway's probe gives a Redis that stopped answering: a probe answers 503
 # within about a second, not after the worker's own 5 s socket timeout.

@@ -11,10 +11,10 @@ import signal
 
 import structlog
 
-from gateway.broker.factory import build_broker
+from gateway.bootstrap.process import compose
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.bootstrap.services import open_services
 from gateway.broker.redis_streams import ReliableStreamBroker
-from gateway.plugins.registry import VendorCatalog
-from gateway.services import open_services
 from gateway.settings import Settings
 from gateway.worker.receiver import WorkerReceiver
 
@@ -23,7 +23,8 @@ log = structlog.get_logger("gateway.worker")
 
 async def run_worker(settings: Settings, catalog: VendorCatalog) -> None:
     stop = _stop_on_signals()
-    broker = build_broker(settings.broker)
+    process = compose(settings, catalog)
+    broker = process.broker
     if not isinstance(broker, ReliableStreamBroker):
         raise ValueError("a worker needs a Redis broker: set broker.url")
     broker.is_worker_process = True
@@ -34,7 +35,7 @@ async def run_worker(settings: Settings, catalog: VendorCatalog) -> None:
         max_tasks=settings.worker.max_concurrent_tasks,
         grace_s=settings.worker.shutdown_grace_ms / 1000,
     )
-    async with open_services(settings, catalog, broker) as services:
+    async with open_services(settings, catalog, process.pool) as services:
         broker.state.services = services
         await broker.startup()
         log.info(

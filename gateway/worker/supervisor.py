@@ -19,19 +19,19 @@ from types import FrameType
 import structlog
 from prometheus_client.multiprocess import mark_process_dead
 
+from gateway.bootstrap.registry import VendorCatalog, discover_vendor_plugins
+from gateway.bootstrap.secrets import configured_secrets
 from gateway.broker.metrics import WORKER_RESTARTS
 from gateway.logging_setup import configure_logging
 from gateway.metrics import MULTIPROCESS_DIR_VARIABLE, multiprocess_dir
-from gateway.observability.secrets import configured_secrets
 from gateway.observability.tracing import configure_tracing, shutdown_tracing
-from gateway.observability.worker_metrics import (
+from gateway.settings import Settings
+from gateway.worker.health import WorkerHostHealth
+from gateway.worker.metrics_endpoint import (
     MetricsServer,
     clear_multiprocess_dir,
     start_metrics_server,
 )
-from gateway.plugins.registry import VendorCatalog, discover_vendor_plugins
-from gateway.settings import Settings
-from gateway.worker.health import WorkerHostHealth
 from gateway.worker.runner import run_worker
 
 POLL_INTERVAL_S = 0.2

@@ -14,9 +14,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from taskiq import InMemoryBroker
 
-from gateway.broker.factory import build_broker
+from gateway.bootstrap.process import compose
+from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH, build_app
-from gateway.plugins.registry import discover_vendor_plugins
 from gateway.sandbox.world import RideSeed, SimulatedWorld, vendor_simulators
 from gateway.settings import load_settings
 from tests.vendors.test_kit_catches_bugs import UNUSED_PLUGINS
@@ -102,9 +102,10 @@ async def test_germany_rides_through_the_unchanged_gateway_by_configuration_alon
     world.seed_ride(GERMAN_RIDE)
     async with world.running() as urls:
         settings = load_settings(german_config(tmp_path, urls))
-        broker = build_broker(settings.broker)
+        process = compose(settings, catalog)
+        broker = process.broker
         assert isinstance(broker, InMemoryBroker)
-        gateway = await aiohttp_client(build_app(settings, catalog, broker))
+        gateway = await aiohttp_client(build_app(process))
 
         started = await gateway.post(START_RIDE_PATH, json={"order_id": "order-de-1"})
         assert started.status == 202

@@ -10,7 +10,7 @@ Both need ``PROMETHEUS_MULTIPROC_DIR`` in their environment before they start.
 import sys
 
 from gateway.metrics import RIDES_STARTED, VENDOR_CALL_DURATION
-from gateway.observability.worker_metrics import clear_multiprocess_dir, start_metrics_server
+from gateway.worker.metrics_endpoint import clear_multiprocess_dir, start_metrics_server
 
 
 def main(role: str, *args: str) -> None:

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed, settings_for
 from tests.calls import MONITEX_START, MONITEX_STOP
 from tests.gateway_world import DRIVER_HEADERS, MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

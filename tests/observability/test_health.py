@@ -13,14 +13,14 @@ from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.broker.factory import build_broker
-from gateway.http.app import build_app
-from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
-from gateway.plugins.registry import (
+from gateway.bootstrap.process import compose
+from gateway.bootstrap.registry import (
     VendorCatalog,
     catalog_from_entry_points,
     discover_vendor_plugins,
 )
+from gateway.http.app import build_app
+from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
 from gateway.settings import Settings
 from tests.gateway_world import Gateway
 from tests.processes import HOST, free_port
@@ -60,7 +60,7 @@ async def test_a_plugin_that_failed_to_load_is_reported_while_the_others_serve(
 ) -> None:
     settings = Settings(**settings_tree)
     catalog = catalog_with_broken_plugin(installed=True)
-    client = await aiohttp_client(build_app(settings, catalog, build_broker(settings.broker)))
+    client = await aiohttp_client(build_app(compose(settings, catalog)))
 
     status, report = await health(client)
 
@@ -72,7 +72,7 @@ async def test_a_plugin_that_failed_to_load_is_reported_while_the_others_serve(
 async def test_not_ready_when_no_vendor_plugin_loaded(aiohttp_client: ClientFactory) -> None:
     settings = Settings()  # no country routes anywhere, so the process may start without vendors
     catalog = catalog_with_broken_plugin(installed=False)
-    client = await aiohttp_client(build_app(settings, catalog, build_broker(settings.broker)))
+    client = await aiohttp_client(build_app(compose(settings, catalog)))
 
     status, report = await health(client)
 
@@ -130,7 +130,7 @@ async def test_readiness_follows_the_redis_broker(
     broker_url = f"redis://{HOST}:{redis_server.port}/0"
     settings = Settings(**{**settings_tree, "broker": {"url": broker_url}})
     catalog = catalog_with_broken_plugin(installed=True)
-    client = await aiohttp_client(build_app(settings, catalog, build_broker(settings.broker)))
+    client = await aiohttp_client(build_app(compose(settings, catalog)))
     status, report = await health(client)
     assert (status, report["ready"], report["broker"]) == (200, True, "reachable")
     reachable_since = datetime.fromisoformat(report["broker_since"])
@@ -153,7 +153,7 @@ async def test_a_plugin_written_for_another_api_version_is_named_while_the_other
         name="future_optumplus", value="tests.plugins.future_api", group=ENTRY_POINT_GROUP
     )
     catalog = catalog_from_entry_points([*entry_points(group=ENTRY_POINT_GROUP), future])
-    client = await aiohttp_client(build_app(settings, catalog, build_broker(settings.broker)))
+    client = await aiohttp_client(build_app(compose(settings, catalog)))
 
     status, report = await health(client)
 

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from gateway.sandbox.faults import Fault, Headers, RecordedCall
+from gateway.plugins.faults import Fault, Headers, RecordedCall
 from gateway.sandbox.world import RideSeed, settings_for
 from tests.calls import (
     IDENTIFICATION,

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from typing import Any
 
+from gateway.bootstrap.registry import discover_vendor_plugins
+from gateway.bootstrap.secrets import configured_secrets
 from gateway.logging_setup import REDACTED
-from gateway.observability.secrets import configured_secrets
-from gateway.plugins.registry import discover_vendor_plugins
 from gateway.settings import Settings
 from tests.gateway_world import MONITEX_TOKEN, OPTUMPLUS_TOKEN
 

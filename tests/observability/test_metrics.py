@@ -6,7 +6,7 @@ Samples are compared as increases between two scrapes, so other tests' rides do 
 from collections import Counter
 from typing import Any
 
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

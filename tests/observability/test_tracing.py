@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from gateway.sandbox.faults import RecordedCall
+from gateway.plugins.faults import RecordedCall
 from gateway.sandbox.world import RideSeed, settings_for
 from tests.calls import (
     GET_FIELDS,

@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.observability.worker_metrics import MetricsServer, start_metrics_server
+from gateway.worker.metrics_endpoint import MetricsServer, start_metrics_server
 from tests.gateway_world import Gateway
 
 NOT_READY = {"ready": False, "broker": "unreachable", "processes": 1}

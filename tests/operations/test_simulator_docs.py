@@ -4,7 +4,7 @@ import re
 
 from aiohttp import web
 
-from gateway.plugins.registry import discover_vendor_plugins
+from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.sandbox.world import SimulatedWorld, vendor_simulators
 from gateway.sandbox.world_control import world_control_app
 from tests.operations.artifacts import ROOT

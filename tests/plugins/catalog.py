@@ -2,8 +2,8 @@
 
 from importlib.metadata import EntryPoint, entry_points
 
+from gateway.bootstrap.registry import VendorCatalog, catalog_from_entry_points
 from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
-from gateway.plugins.registry import VendorCatalog, catalog_from_entry_points
 
 
 def plugin(name: str, module: str) -> EntryPoint:

@@ -18,7 +18,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
 from gateway.broker.held_entries import HEARTBEATS_SUFFIX
-from gateway.broker.redis_connection import connection_pool
+from gateway.redis_connection import connection_pool
 from tests.production.redis_server import RedisServer
 from tests.production.sentinel_cluster import SentinelCluster
 from tests.production.stream import StreamProbe

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import tomli_w
 
+from gateway.bootstrap.process import build_broker, redis_pool
 from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
-from gateway.broker.factory import build_broker
-from gateway.broker.redis_connection import url_secrets
-from gateway.broker.sentinel_url import SentinelAddress, parse_sentinel_url
+from gateway.redis_connection import url_secrets
+from gateway.sentinel_url import SentinelAddress, parse_sentinel_url
 from gateway.settings import BrokerSettings, ConfigError, load_settings
 from tests.processes import CLI
 from tests.production.sentinel_cluster import SentinelCluster
@@ -119,7 +119,8 @@ async def test_both_passwords_of_the_url_open_a_protected_sentinel_setup(
 
 async def enqueued(url: str) -> str:
     """The enqueue metric's result for one start-ride enqueued through ``url``."""
-    broker = build_broker(BrokerSettings(url=url, queue_name=f"meters-test-{uuid.uuid4().hex}"))
+    settings = BrokerSettings(url=url, queue_name=f"meters-test-{uuid.uuid4().hex}")
+    broker = build_broker(settings, redis_pool(settings))
     await broker.startup()
     try:
         await enqueue_start_ride(broker, "order-1", task_id=None)

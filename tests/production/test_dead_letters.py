@@ -12,7 +12,7 @@ import tomli_w
 
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
 from gateway.broker.start_ride_task import START_RIDE_TASK_NAME
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from tests.calls import MONITEX_START, calls_made
 from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.processes import CLI

@@ -12,11 +12,11 @@ from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.http.app import START_RIDE_PATH
 from gateway.http.app_keys import SERVICES
+from gateway.plugins.faults import Fault
 from gateway.rides.fallback_policy import START_RIDE_FALLBACK_POLICY, Reaction, StartStep
+from gateway.rides.ports import Services
 from gateway.rides.start_ride import StartOutcome, StartResult
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
-from gateway.services import Services
 from tests.calls import GET_FIELDS, MONITEX_START, MONITEX_STOP, SET_FIELDS, calls_made
 from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.production.redis_users import LEASE_KEYS, LEDGER_KEYS, START_MARK_KEYS, RedisUser

@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from gateway import services
+from gateway.bootstrap import services
 from gateway.coordination.ride_ledger import CREATED_KEY, LEDGER_RETENTION_S, RedisRideLedger
 from gateway.rides.ports import LedgerUnavailable, RideClaim, RidePerformer, RideRecord
 from tests.gateway_world import GatewayFactory

@@ -7,9 +7,9 @@ import pytest
 from redis.asyncio import Redis
 from taskiq import AckableMessage
 
+from gateway.bootstrap.process import build_broker, redis_pool
 from gateway.broker.delivery import ENTRY_LABEL
 from gateway.broker.enqueue import BrokerUnavailable, enqueue_start_ride
-from gateway.broker.factory import build_broker
 from gateway.broker.redis_streams import CONSUMER_GROUP, ReliableStreamBroker
 from gateway.settings import BrokerSettings
 from tests.production.stream import StreamProbe
@@ -57,11 +57,10 @@ async def make_broker(broker_url: str, queue_name: str) -> AsyncIterator[BrokerF
     built: list[ReliableStreamBroker] = []
 
     def make() -> ReliableStreamBroker:
-        broker = build_broker(
-            BrokerSettings(
-                url=broker_url, queue_name=queue_name, redelivery_timeout_ms=REDELIVERY_TIMEOUT_MS
-            )
+        settings = BrokerSettings(
+            url=broker_url, queue_name=queue_name, redelivery_timeout_ms=REDELIVERY_TIMEOUT_MS
         )
+        broker = build_broker(settings, redis_pool(settings))
         assert isinstance(broker, ReliableStreamBroker)
         built.append(broker)
         return broker
@@ -260,9 +259,8 @@ async def test_an_enqueue_fewer_replicas_confirm_is_refused_but_stays_in_the_str
     broker_url: str, queue_name: str, probe: StreamProbe
 ) -> None:
     # More replicas than either setup has (none on a plain Redis, two under Sentinel).
-    broker = build_broker(
-        BrokerSettings(url=broker_url, queue_name=queue_name, min_replicas_acked=3)
-    )
+    settings = BrokerSettings(url=broker_url, queue_name=queue_name, min_replicas_acked=3)
+    broker = build_broker(settings, redis_pool(settings))
     await broker.startup()
     try:
         with pytest.raises(BrokerUnavailable) as refused:

@@ -8,8 +8,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.observability.worker_metrics import MetricsServer, start_metrics_server
 from gateway.worker.health import WorkerHostHealth
+from gateway.worker.metrics_endpoint import MetricsServer, start_metrics_server
 from tests.production.redis_server import RedisServer
 
 PROBES = 5

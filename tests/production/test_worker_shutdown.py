@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from tests.calls import MONITEX_START, setcar_values
 from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.production.rides import enqueue, meter_flag, ride, set_fields_applied

@@ -6,7 +6,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.sandbox.faults import Fault
+from gateway.plugins.faults import Fault
 from tests.calls import MONITEX_START
 from tests.gateway_world import GatewayFactory, RunningWorld
 from tests.observability.scrape import labels, samples

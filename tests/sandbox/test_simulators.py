@@ -12,14 +12,14 @@ import aiohttp
 import bson
 import pytest
 
-from gateway.sandbox.faults import Fault, RecordedCall
+from gateway.plugins.faults import Fault, RecordedCall
+from gateway.plugins.simulator import Simulator, run_simulator
 from gateway.sandbox.platform.client_notify import ClientNotifySimulator
 from gateway.sandbox.platform.driver_orders_builder import DriverOrdersBuilderSimulator
 from gateway.sandbox.platform.driver_profiles import DriverProfilesSimulator
 from gateway.sandbox.platform.fleet_vehicles import FleetVehiclesSimulator
 from gateway.sandbox.platform.order_core import OrderCoreSimulator
 from gateway.sandbox.platform.personal import PersonalSimulator
-from gateway.sandbox.simulator import Simulator, run_simulator
 from vendors.monitex.simulator import MonitexSimulator, RideState
 from vendors.optumplus.simulator import OptumPlusSimulator, Submission
 

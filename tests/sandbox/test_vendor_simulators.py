@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from gateway.bootstrap.registry import PluginFailure, catalog_from_modules, discover_vendor_plugins
 from gateway.plugins import PLUGIN_API_MAJOR, MeterVendor, hookimpl
-from gateway.plugins.registry import PluginFailure, catalog_from_modules, discover_vendor_plugins
 from gateway.sandbox.world import SimulatedWorld, vendor_simulators
 from vendors.monitex.simulator import MonitexSimulator
 from vendors.monitex.vendor import MonitexVendor

@@ -54,9 +54,9 @@ from hypothesis.stateful import (
 )
 from prometheus_client import REGISTRY
 
+from gateway.plugins.faults import Fault
 from gateway.rides.finish_ride import FinishRideRequest
 from gateway.rides.start_ride import StartResult
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,

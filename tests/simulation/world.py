@@ -20,12 +20,12 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from taskiq import InMemoryBroker
-
+from gateway.bootstrap.registry import discover_vendor_plugins
+from gateway.bootstrap.services import open_services
 from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import coordination_for
-from gateway.plugins.registry import discover_vendor_plugins
+from gateway.plugins.faults import Fault
 from gateway.rides.finish_ride import FinishRideRequest, finish_ride
 from gateway.rides.ports import (
     Lease,
@@ -39,9 +39,7 @@ from gateway.rides.ports import (
     RideRecord,
 )
 from gateway.rides.start_ride import StartOutcome
-from gateway.sandbox.faults import Fault
 from gateway.sandbox.world import RideSeed, settings_for
-from gateway.services import open_services
 from gateway.settings import Settings
 from tests.calls import MONITEX_START, MONITEX_STOP, SETCAR
 from tests.gateway_world import MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
@@ -207,7 +205,7 @@ class Harness:
         tree["broker"] = {"max_deliveries": MAX_DELIVERIES}
         self.settings = Settings(**tree)
         self._base = await self._stack.enter_async_context(
-            open_services(self.settings, discover_vendor_plugins(), InMemoryBroker())
+            open_services(self.settings, discover_vendor_plugins(), None)
         )
         self.services = self._base
 
@@ -222,7 +220,7 @@ class Harness:
         own, so the simulators' earlier orders and rides never meet it."""
         for simulator in self.sims.simulators().values():
             simulator.faults.clear()
-        fresh = coordination_for(InMemoryBroker(), self.settings)
+        fresh = coordination_for(None, self.settings)
         ledger = FaultyLedger(fresh.ride_ledger)
         lease = FaultyLease(fresh.order_lease)
         ports = replace(

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from gateway.sandbox.simulator import Simulator
+from gateway.plugins.simulator import Simulator
 from gateway.testing import InvalidSetting, VendorConformance
 from vendors.monitex.simulator import MonitexSimulator
 from vendors.monitex.vendor import MonitexVendor

@@ -1,6 +1,6 @@
 """OptumPlus passes the kit; what it cannot do (start rides) is declared, so skipped, not failed."""
 
-from gateway.sandbox.simulator import Simulator
+from gateway.plugins.simulator import Simulator
 from gateway.testing import VendorConformance
 from vendors.optumplus.simulator import OptumPlusSimulator
 from vendors.optumplus.vendor import OptumPlusVendor

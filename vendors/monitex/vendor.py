@@ -13,7 +13,6 @@ from gateway.plugins import (
     MeterRideStart,
     MeterRideState,
     MeterVendor,
-    VendorErrorStatus,
     VendorMalformedResponse,
     VendorMissingRideId,
     VendorResponse,
@@ -53,9 +52,7 @@ class MonitexVendor(MeterVendor):
                 "priceLimit": float(to_minor_units(ride.price_limit, ride.currency)),
             },
         )
-        if response.status not in (STARTED, ACCEPTED_PENDING):
-            raise VendorErrorStatus(response.status)
-        body = _object(response)
+        body = response.expect(STARTED, ACCEPTED_PENDING).json_object()
         ride_id = body.get("rideId")
         if not isinstance(ride_id, str) or not ride_id:
             raise VendorMissingRideId("start answer has no rideId")
@@ -72,8 +69,7 @@ class MonitexVendor(MeterVendor):
             f"/rides/{_require_ride_id(ride)}",
             {"state": MeterRideState.COMPLETED, "paymentMethod": ride.payment_method},
         )
-        if response.status != 200:
-            raise VendorErrorStatus(response.status)
+        response.expect(200)
 
     async def get_price(self, ride: MeterRideFinish) -> MeterReading:
         body = await self._get_ride(_require_ride_id(ride))
@@ -100,20 +96,12 @@ class MonitexVendor(MeterVendor):
 
     async def _get_ride(self, ride_id: str) -> dict[str, Any]:
         response = await self._call("get_ride", "GET", f"/rides/{ride_id}")
-        if response.status != 200:
-            raise VendorErrorStatus(response.status)
-        return _object(response)
+        return response.expect(200).json_object()
 
     async def _call(
         self, operation: str, method: str, path: str, body: Any = None
     ) -> VendorResponse:
         return await self.api.request(operation, method, path, json_body=body)
-
-
-def _object(response: VendorResponse) -> dict[str, Any]:
-    if not isinstance(response.body, dict):
-        raise VendorMalformedResponse(f"HTTP {response.status} body is not an object")
-    return response.body
 
 
 def _state(body: dict[str, Any]) -> MeterRideState:

@@ -4,7 +4,7 @@ import uuid
 
 from aiohttp import web
 
-from gateway.sandbox.simulator import Simulator, expect_object, expect_str, read_json
+from gateway.plugins.simulator import Simulator, expect_object, expect_str, read_json
 
 PUSH = "/v2/push"
 

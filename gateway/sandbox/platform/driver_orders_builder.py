@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.sandbox.simulator import (
+from gateway.plugins.simulator import (
     BadRequest,
     Simulator,
     control_json,

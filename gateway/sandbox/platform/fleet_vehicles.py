@@ -5,8 +5,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.sandbox.platform import project
-from gateway.sandbox.simulator import (
+from gateway.plugins.simulator import (
     Simulator,
     expect_object,
     expect_query,
@@ -14,6 +13,7 @@ from gateway.sandbox.simulator import (
     expect_str_list,
     read_json,
 )
+from gateway.sandbox.platform import project
 
 RETRIEVE = "/v1/vehicles/retrieve"
 

@@ -11,8 +11,7 @@ import bson
 from aiohttp import web
 from bson.errors import InvalidBSON
 
-from gateway.sandbox.platform import project
-from gateway.sandbox.simulator import (
+from gateway.plugins.simulator import (
     BadRequest,
     Simulator,
     control_json,
@@ -23,6 +22,7 @@ from gateway.sandbox.simulator import (
     json_error,
     read_json,
 )
+from gateway.sandbox.platform import project
 
 GET_FIELDS = "/internal/processing/v1/order-proc/get-fields"
 SET_FIELDS = "/internal/processing/v1/order-proc/set-fields"

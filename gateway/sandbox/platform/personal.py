@@ -4,7 +4,7 @@ import json
 
 from aiohttp import web
 
-from gateway.sandbox.simulator import (
+from gateway.plugins.simulator import (
     BadRequest,
     Simulator,
     expect_object,

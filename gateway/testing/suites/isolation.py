@@ -6,8 +6,8 @@ from typing import NoReturn
 
 import pytest
 
+from gateway.bootstrap.registry import catalog_from_entry_points
 from gateway.plugins.meter_vendor import OPERATIONS, MeterVendor
-from gateway.plugins.registry import catalog_from_entry_points
 from gateway.plugins.vendor_errors import VendorCapabilityMissing
 from gateway.testing.suites.registration import RegistrationSuite
 from gateway.testing.suites.subject import ServedSimulator, WatchedSession

@@ -4,9 +4,9 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pytest
 
+from gateway.bootstrap.registry import VendorCatalog, catalog_from_entry_points
 from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
 from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor, VendorSettings
-from gateway.plugins.registry import VendorCatalog, catalog_from_entry_points
 from gateway.plugins.vendor_errors import REFUSAL_CODE
 from gateway.testing.suites.subject import KIT_TOKEN, VendorUnderTest
 

@@ -6,8 +6,8 @@ from typing import Any, ClassVar, Final
 import pytest
 from pydantic import SecretStr
 
-from gateway.plugins.registry import VendorCatalog
-from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.bootstrap.vendor_setup import validate_vendor_settings
 from gateway.settings import ConfigError, Settings
 from gateway.testing.suites.subject import KIT_TOKEN, VendorUnderTest
 

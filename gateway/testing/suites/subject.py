@@ -22,8 +22,8 @@ from gateway.plugins.meter_vendor import (
     NationalIdNumber,
     PaymentMethod,
 )
+from gateway.plugins.simulator import Simulator, run_simulator
 from gateway.plugins.vendor_errors import VendorError
-from gateway.sandbox.simulator import Simulator, run_simulator
 
 KIT_TOKEN = "conformance-kit-token-3e9d"
 KIT_NATIONAL_ID_PREFIX = "39"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gateway.plugins.faults import Fault, RecordedCall
 from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor
 from gateway.plugins.vendor_errors import (
     VendorError,
@@ -17,7 +18,6 @@ from gateway.plugins.vendor_errors import (
     VendorTimeout,
     VendorUnreachable,
 )
-from gateway.sandbox.faults import Fault, RecordedCall
 from gateway.testing.suites.subject import (
     ServedSimulator,
     VendorUnderTest,

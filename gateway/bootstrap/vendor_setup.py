@@ -5,8 +5,8 @@ from collections.abc import Mapping
 import aiohttp
 from pydantic import ValidationError
 
+from gateway.bootstrap.registry import VendorCatalog
 from gateway.plugins.meter_vendor import MeterVendor, VendorSettings
-from gateway.plugins.registry import VendorCatalog
 from gateway.settings import ConfigError, Settings, describe_validation_error
 
 

@@ -6,6 +6,9 @@ of sentinels names (docs/design.md §8).
 ``SentinelConnectionPool``: each new connection asks the sentinels for the current master, and
 a connection to a master that turned replica (``READONLY``) is dropped, so every client of the
 pool follows a failover.
+
+A leaf module, below the broker: the settings refuse a ``broker.url`` these pools could not be
+built from, and the log formatter masks the passwords it carries.
 """
 
 from typing import Any
@@ -23,13 +26,13 @@ from redis.asyncio.sentinel import (
 )
 from redis.exceptions import RedisError
 
-from gateway.broker.sentinel_url import (
+from gateway.logging_setup import REDACTED
+from gateway.sentinel_url import (
     SENTINEL_SCHEMES,
     BadBrokerUrl,
     SentinelAddress,
     parse_sentinel_url,
 )
-from gateway.logging_setup import REDACTED
 from gateway.workarounds.cpython import cancellable_connection_class
 
 CONNECT_TIMEOUT_S = 1.0

@@ -2,9 +2,9 @@
 
 from pydantic import SecretStr
 
-from gateway.broker.redis_connection import url_secrets
-from gateway.plugins.registry import VendorCatalog
-from gateway.plugins.vendor_setup import validate_vendor_settings
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.bootstrap.vendor_setup import validate_vendor_settings
+from gateway.redis_connection import url_secrets
 from gateway.settings import Settings
 
 

@@ -4,11 +4,12 @@ HTTP session: the platform clients, the vendor router and the coordination store
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
 
 import aiohttp
-from taskiq import AsyncBroker
+from redis.asyncio import ConnectionPool
 
+from gateway.bootstrap.registry import VendorCatalog
+from gateway.bootstrap.vendor_setup import build_vendors, validate_vendor_settings
 from gateway.coordination import StoredRideLedger, coordination_for
 from gateway.platform.client_notify import ClientNotifyClient
 from gateway.platform.driver_app import DriverAppChannel
@@ -18,9 +19,7 @@ from gateway.platform.fleet_vehicles import FleetVehiclesClient
 from gateway.platform.identity import DriverIdentity
 from gateway.platform.order_core import OrderCoreClient
 from gateway.platform.personal import PersonalClient
-from gateway.plugins.registry import VendorCatalog
-from gateway.plugins.vendor_setup import build_vendors, validate_vendor_settings
-from gateway.rides.ports import RidePorts
+from gateway.rides.ports import RidePorts, Services
 from gateway.rides.routing import VendorRouter
 from gateway.settings import Settings
 
@@ -29,19 +28,14 @@ from gateway.settings import Settings
 LEDGER_AGE_REPORT_INTERVAL_S = 60.0
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    settings: Settings
-    ports: RidePorts
-
-
 @asynccontextmanager
 async def open_services(
-    settings: Settings, catalog: VendorCatalog, broker: AsyncBroker
+    settings: Settings, catalog: VendorCatalog, pool: ConnectionPool | None
 ) -> AsyncIterator[Services]:
-    """``broker``: where the coordination stores live (its Redis, or this process)."""
+    """``pool``: the broker's Redis, where the coordination stores live; None keeps them in
+    this process, beside the in-memory broker."""
     vendor_settings = validate_vendor_settings(settings, catalog)
-    coordination = coordination_for(broker, settings)
+    coordination = coordination_for(pool, settings)
     await coordination.ride_ledger.report_age()
     reporting = asyncio.create_task(_keep_reporting_ledger_age(coordination.ride_ledger))
     upstreams = settings.upstreams

@@ -18,8 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from pydantic import SecretStr
 
-from gateway.plugins.vendor_auth import basic_credentials
-from gateway.sandbox.faults import (
+from gateway.plugins.faults import (
     CallLog,
     Fault,
     FaultBook,
@@ -28,7 +27,8 @@ from gateway.sandbox.faults import (
     decode_body,
     mangle_body,
 )
-from gateway.sandbox.serving import serve_app
+from gateway.plugins.serving import serve_app
+from gateway.plugins.vendor_auth import basic_credentials
 
 CONTROL_PREFIX = "/_sim/"
 FAULT_KEY = web.RequestKey("sandbox_fault", Fault)
