@@ -76,7 +76,15 @@ from tests.calls import (
     SETCAR,
     VEHICLES,
 )
-from tests.simulation.world import LATE_MS, Delivery, FinishAnswer, Harness, StartRun
+from tests.production.redis_server import RedisServer
+from tests.simulation.world import (
+    LATE_MS,
+    Delivery,
+    FinishAnswer,
+    Harness,
+    RedisHarness,
+    StartRun,
+)
 from vendors.monitex.simulator import RideState
 from vendors.optumplus.simulator import Submission
 
@@ -84,6 +92,8 @@ SCHEDULES = int(os.environ.get("SIMULATION_SCHEDULES", "400"))
 # make test replays the same schedules every run; make simulate searches anew.
 FIXED_SEED = os.environ.get("SIMULATION_SCHEDULES") is None
 STEPS = 15
+# The Redis variant (real redis-server round trips) plays one schedule in fifty.
+REDIS_SCHEDULES = max(10, SCHEDULES // 50)
 PRICES = [Decimal("30.00"), Decimal("42.24"), Decimal("50.50")]
 ENDPOINTS = [
     ("order_core", GET_FIELDS),
@@ -167,6 +177,8 @@ def started_count() -> dict[tuple[str, str], float]:
 
 class MoneyInvariants(RuleBasedStateMachine):
     harness: Harness
+    ORDER_ID = "s{schedule}-order{n}"
+    ALIAS_ID = "s{schedule}-alias{n}"
 
     def __init__(self) -> None:
         super().__init__()
@@ -255,10 +267,14 @@ class MoneyInvariants(RuleBasedStateMachine):
         if previous is not None:
             self.harness.sims.order_core.update_order(previous, {"order.status": "finished"})
         n = next(self.order_count)
-        order_id = f"s{self.schedule}-order{n}"
+        order_id = self.ORDER_ID.format(schedule=self.schedule, n=n)
         price = self._own_price(order_id, n, base)
         seed = self._seed_driver(
-            self.drivers[driver_index], order_id, f"s{self.schedule}-alias{n}", price, vendor
+            self.drivers[driver_index],
+            order_id,
+            self.ALIAS_ID.format(schedule=self.schedule, n=n),
+            price,
+            vendor,
         )
         self.orders[order_id] = Order(
             seed, self.drivers[driver_index], price, n, vendor, accepted_starts=1
@@ -598,6 +614,23 @@ class MoneyInvariants(RuleBasedStateMachine):
                     assert reason in QUIET_ENDS, f"{order_id} ended {reason}, the app untold"
 
 
+class MoneyInvariantsOnRedis(MoneyInvariants):
+    """The same schedules on the Redis broker's stores, with ids holding the ``:`` Redis keys
+    are joined with: joined bare, the three drivers' park, profile and car ids make one
+    performer (``s1:x:y:c:1``), so a mark or a claim of one would be read as another's."""
+
+    ORDER_ID = "s{schedule}:order:{n}"
+    ALIAS_ID = "s{schedule}:alias:{n}"
+
+    def __init__(self) -> None:
+        super().__init__()
+        ids = [("s{}:x", "y", "c:1"), ("s{}", "x:y", "c:1"), ("s{}:x:y", "c", "1")]
+        for driver, (park, profile, car) in zip(self.drivers, ids, strict=True):
+            driver.park_id = park.format(self.schedule)
+            driver.driver_profile_id = profile
+            driver.car_id = car
+
+
 @pytest.fixture(scope="module")
 def harness() -> Iterator[Harness]:
     # Thousands of runs: their debug lines would cost more than the runs. Warnings stay.
@@ -608,17 +641,33 @@ def harness() -> Iterator[Harness]:
     structlog.reset_defaults()
 
 
-@pytest.mark.timeout(0)
-def test_no_fault_schedule_breaks_a_money_invariant(
-    harness: Harness, capsys: pytest.CaptureFixture[str]
-) -> None:
-    MoneyInvariants.harness = harness
+@pytest.fixture(scope="module")
+def redis_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHarness]:
+    """The harness on a throwaway redis-server of its own, stopped afterwards."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    server = RedisServer(tmp_path_factory.mktemp("simulation-redis"))
+    server.start()
+    try:
+        world = RedisHarness(server.url)
+        yield world
+        world.close()
+    finally:
+        server.stop()
+        structlog.reset_defaults()
+
+
+def _search(
+    machine: type[MoneyInvariants], harness: Harness, schedules: int, summary_suffix: str
+) -> str:
+    """Play ``schedules`` schedules of ``machine``; the summary line (and the file
+    scripts/simulate.sh adds up)."""
+    machine.harness = harness
     INJECTED.clear()
     played_before = next(SCHEDULES_PLAYED)
     run_state_machine_as_test(
-        MoneyInvariants,
+        machine,
         settings=settings(
-            max_examples=SCHEDULES,
+            max_examples=schedules,
             stateful_step_count=STEPS,
             deadline=None,
             derandomize=FIXED_SEED,
@@ -627,9 +676,29 @@ def test_no_fault_schedule_breaks_a_money_invariant(
         ),
     )
     played = next(SCHEDULES_PLAYED) - played_before - 1
-    with capsys.disabled():
-        kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(INJECTED.items()))
-        print(f"\nschedules: {played}, faults injected: {{{kinds}}}, invariant violations: 0")
     summary = os.environ.get("SIMULATION_SUMMARY")
     if summary:  # scripts/simulate.sh adds up the parts it ran
-        Path(summary).write_text(json.dumps({"schedules": played, "faults": dict(INJECTED)}))
+        path = Path(summary)
+        path = path.with_name(f"{path.stem}{summary_suffix}{path.suffix}")
+        path.write_text(json.dumps({"schedules": played, "faults": dict(INJECTED)}))
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(INJECTED.items()))
+    return f"schedules: {played}, faults injected: {{{kinds}}}, invariant violations: 0"
+
+
+@pytest.mark.timeout(0)
+def test_no_fault_schedule_breaks_a_money_invariant(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _search(MoneyInvariants, harness, SCHEDULES, "")
+    with capsys.disabled():
+        print(f"\n{line}")
+
+
+@pytest.mark.timeout(0)
+def test_no_fault_schedule_breaks_a_money_invariant_on_redis(
+    redis_harness: RedisHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A few schedules on the Redis stores, ids holding ``:`` (path 3's keys)."""
+    line = _search(MoneyInvariantsOnRedis, redis_harness, REDIS_SCHEDULES, "-redis")
+    with capsys.disabled():
+        print(f"\non Redis: {line}")

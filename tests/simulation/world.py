@@ -24,8 +24,10 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from taskiq import InMemoryBroker
 
+from gateway.broker.redis_connection import connection_pool
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import coordination_for
+from gateway.coordination.factory import IN_FLIGHT_MARGIN_MS, Coordination
 from gateway.coordination.finish_replay import (
     InProcessPricedOrders,
     PricedOrders,
@@ -280,13 +282,11 @@ class Harness:
         own, so the simulators' earlier orders and rides never meet it."""
         for simulator in self.sims.simulators().values():
             simulator.faults.clear()
-        fresh = coordination_for(InMemoryBroker(), self.settings)
+        fresh, priced = self._stores()
         ledger = FaultyLedger(fresh.ride_ledger)
         lease = FaultyLease(fresh.order_lease)
         replay_s = self.settings.server.finish_ride_replay_s
-        replay = FaultyReplay(
-            InProcessPricedOrders(replay_s), replay_s, self.settings.server.finish_ride_deadline_ms
-        )
+        replay = FaultyReplay(priced, replay_s, self.settings.server.finish_ride_deadline_ms)
         ports = replace(
             self._base.ports,
             ride_ledger=ledger,
@@ -296,6 +296,11 @@ class Harness:
         )
         self.services = replace(self._base, ports=ports)
         return ledger, lease, replay
+
+    def _stores(self) -> tuple[Coordination, PricedOrders]:
+        """The embedded default's coordination stores, and its store of priced requests."""
+        fresh = coordination_for(InMemoryBroker(), self.settings)
+        return fresh, InProcessPricedOrders(self.settings.server.finish_ride_replay_s)
 
     def seed(self, ride: RideSeed) -> None:
         self.sims.seed_ride(ride)
@@ -415,3 +420,33 @@ class Harness:
         return self.sims.driver_orders_builder.setcar_value(
             ride.alias_id, park_id, driver_profile_id
         )
+
+
+@dataclass
+class _RedisBroker:
+    """What ``coordination_for`` looks at in a Redis broker: its connection pool."""
+
+    connection_pool: Any
+
+
+class RedisHarness(Harness):
+    """The same world with the Redis broker's coordination stores on a real redis-server
+    (docs/testing.md "The simulation": the keys of path 3 meet only there)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+        super().__init__()
+
+    def _stores(self) -> tuple[Coordination, PricedOrders]:
+        # One pool for every schedule (its connections are made on the harness's loop).
+        if not hasattr(self, "_pool"):
+            self._pool = connection_pool(self._redis_url)
+        pool = self._pool
+        fresh = coordination_for(cast(InMemoryBroker, _RedisBroker(pool)), self.settings)
+        server = self.settings.server
+        priced = RedisPricedOrders(
+            Redis(connection_pool=pool),
+            server.finish_ride_replay_s,
+            server.finish_ride_deadline_ms + IN_FLIGHT_MARGIN_MS,
+        )
+        return fresh, priced
