@@ -16,6 +16,8 @@ BSON = "application/bson"
 # Neither JSON nor BSON (its first four bytes are not a plausible BSON length), so every client's
 # decoder rejects it.
 GARBAGE = b"<html>\x00\xff this is not the body you are looking for"
+# What a proxy answers in place of the upstream's answer (an ``after_effect`` status fault).
+PROXY_PAGE = "<html><body><h1>{status}</h1>The upstream did not answer in time.</body></html>"
 
 _T = TypeVar("_T")
 
@@ -101,6 +103,10 @@ class Fault:
     """None: until cleared; N: the next N calls of the endpoint, then the fault expires."""
     after: int = 0
     """Calls of the endpoint to let through first, to fault e.g. only the second read."""
+    after_effect: bool = False
+    """With ``status``: the handler runs first (its effect lands: a ride started, a field
+    written) and its answer is replaced by that status and an HTML page, as a proxy's 5xx page
+    in place of a 201; the caller cannot tell what was done."""
 
     def __post_init__(self) -> None:
         if self.status is not None and not 100 <= self.status <= 599:
@@ -113,6 +119,8 @@ class Fault:
             raise ValueError("times must be at least 1 (or null for until cleared)")
         if self.after < 0:
             raise ValueError("after must not be negative")
+        if self.after_effect and self.status is None:
+            raise ValueError("after_effect needs a status to answer after the effect")
 
     @classmethod
     def from_json(cls, data: Any) -> "Fault":
@@ -133,6 +141,7 @@ class Fault:
             pending_forever=_flag(data, "pending_forever"),
             times=_optional_int(data, "times"),
             after=_optional_int(data, "after") or 0,
+            after_effect=_flag(data, "after_effect"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -142,7 +151,9 @@ class Fault:
         """What the fault does to a call, e.g. ``delay 800 ms, status 500``."""
         effects = [
             f"delay {self.delay_ms} ms" if self.delay_ms else "",
-            f"status {self.status}" if self.status is not None else "",
+            f"status {self.status}{' after effect' if self.after_effect else ''}"
+            if self.status is not None
+            else "",
             f"body {self.body}" if self.body is not None else "",
             "pending forever" if self.pending_forever else "",
         ]

@@ -19,6 +19,7 @@ from aiohttp.typedefs import Handler, Middleware
 from pydantic import SecretStr
 
 from gateway.plugins.faults import (
+    PROXY_PAGE,
     CallLog,
     Fault,
     FaultBook,
@@ -184,9 +185,15 @@ class Simulator(ABC):
         call.fault = fault.describe()
         if fault.delay_ms:
             await asyncio.sleep(fault.delay_ms / 1000)
-        if fault.status is not None:
+        if fault.status is not None and not fault.after_effect:
             return json_error(fault.status, "injected_fault", f"fault injected on {call.endpoint}")
         response = await self._answer(request, handler)
+        if fault.status is not None:  # after the effect: the answer lost behind a proxy's page
+            return web.Response(
+                status=fault.status,
+                text=PROXY_PAGE.format(status=fault.status),
+                content_type="text/html",
+            )
         if fault.body is not None and isinstance(response, web.Response):
             raw_answer = response.body
             if isinstance(raw_answer, bytes):

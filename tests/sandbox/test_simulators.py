@@ -227,6 +227,24 @@ async def test_status_fault_answers_a_json_error_and_still_records(
     assert len(personal.calls.to(f"POST {PERSONAL_RETRIEVE}")) == 1
 
 
+async def test_after_effect_status_fault_runs_the_handler_then_answers_a_proxy_page(
+    serve: Serve, http: aiohttp.ClientSession
+) -> None:
+    monitex = MonitexSimulator(token=TOKEN)
+    base = await serve(monitex)
+    await add_fault(http, base, endpoint="POST /ride", status=502, after_effect=True, times=1)
+
+    async with http.post(base + "/ride", json=START_BODY, headers=AUTH) as response:
+        status, content_type, text = response.status, response.content_type, await response.text()
+
+    # The ride was started (the effect landed), its answer lost behind the proxy's page.
+    assert (status, content_type) == (502, "text/html")
+    assert "<html>" in text
+    assert len(monitex.rides) == 1
+    [call] = monitex.calls.all()
+    assert (call.status, call.fault) == (502, "status 502 after effect")
+
+
 async def test_delay_fault_delays_the_answer(
     serve: Serve, http: aiohttp.ClientSession, personal: PersonalSimulator
 ) -> None:
@@ -359,6 +377,7 @@ async def test_fault_control_api_lists_refuses_and_clears(
                 "pending_forever": False,
                 "times": 2,
                 "after": 0,
+                "after_effect": False,
             }
         ]
     for bad in (
@@ -368,6 +387,8 @@ async def test_fault_control_api_lists_refuses_and_clears(
         {"endpoint": endpoint, "after": -1},
         {"endpoint": endpoint, "status": "500"},
         {"endpoint": endpoint, "colour": "red"},
+        {"endpoint": endpoint, "after_effect": True},
+        {"endpoint": endpoint, "status": 502, "after_effect": "yes"},
     ):
         status, answer = await post_json(http, base + "/_sim/faults", bad)
         assert (status, answer["code"]) == (400, "bad_fault"), bad

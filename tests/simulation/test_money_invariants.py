@@ -2,17 +2,22 @@
 simulation"; docs/design.md §3, §3a, §4).
 
 A Hypothesis state machine plays schedules of a small world: three drivers, each with a car and
-consecutive orders; start-ride deliveries (duplicated, concurrent, redelivered, crashed at any
-moment, the last one the broker allows); finish-ride requests (retried, sent before the start
-lands, by another driver, at a price the order no longer has); orders reassigned, re-priced,
-cancelled; a person settling a ride left open; and faults on every call the flows make — before
-its effect, after it (the answer lost: cut off), late (after the caller's timeout, the effect
-landing anyway) — on the ride ledger (out of reach, a write unacknowledged) and on the order
-lease (out of reach, its renewal failing mid-run). After every step it checks, against the
-world's own record (tests/simulation/world.py):
+consecutive orders, in Israel (Monitex: started, then stopped) or Latvia (OptumPlus:
+finish-only, its price submitted at the finish); start-ride deliveries (duplicated, concurrent,
+redelivered, crashed at any moment, the last one the broker allows); finish-ride requests
+(retried, two at once for one order, sent before the start lands, by another driver, at a price
+the order no longer has); orders reassigned, re-priced, cancelled; a person settling a ride left
+open; and faults on every call the flows make — before its effect, after it (the answer lost:
+cut off, or a proxy's 502 page in its place), late (after the caller's timeout, the effect
+landing anyway) — on the ride ledger (out of reach, a write unacknowledged), on the order lease
+(out of reach, its renewal failing mid-run) and on the finish replay's store (out of reach, its
+write lost). After every step it checks, against the world's own record
+(tests/simulation/world.py):
 
 - I1 every finish-ride 200 answers the final price of a meter ride that a start of this order
-  made, started for the driver and car that asked;
+  made, started for the driver and car that asked (an OptumPlus order: the order's own fixed
+  price, answered to its driver once OptumPlus received it for the order's car); a finish
+  stops no ride but its own order's;
 - I2 no meter ride is stored on two orders, no order ever stores a second ride, and a stored ride
   was made by that order's start;
 - I3 every accepted start ends with the app told (setcar true with the ride stored, or setcar
@@ -65,18 +70,30 @@ from tests.calls import (
     MONITEX_GET,
     MONITEX_START,
     MONITEX_STOP,
+    OPTUMPLUS_SUBMIT,
     PUSH,
     SET_FIELDS,
     SETCAR,
     VEHICLES,
 )
-from tests.simulation.world import LATE_MS, Delivery, Harness, StartRun
+from tests.production.redis_server import RedisServer
+from tests.simulation.world import (
+    LATE_MS,
+    Delivery,
+    FinishAnswer,
+    Harness,
+    RedisHarness,
+    StartRun,
+)
 from vendors.monitex.simulator import RideState
+from vendors.optumplus.simulator import Submission
 
 SCHEDULES = int(os.environ.get("SIMULATION_SCHEDULES", "400"))
 # make test replays the same schedules every run; make simulate searches anew.
 FIXED_SEED = os.environ.get("SIMULATION_SCHEDULES") is None
 STEPS = 15
+# The Redis variant (real redis-server round trips) plays one schedule in fifty.
+REDIS_SCHEDULES = max(10, SCHEDULES // 50)
 PRICES = [Decimal("30.00"), Decimal("42.24"), Decimal("50.50")]
 ENDPOINTS = [
     ("order_core", GET_FIELDS),
@@ -89,10 +106,13 @@ ENDPOINTS = [
     ("monitex", MONITEX_START),
     ("monitex", MONITEX_GET),
     ("monitex", MONITEX_STOP),
+    ("optumplus", OPTUMPLUS_SUBMIT),
 ]
-FAULTS = {
+FAULTS: dict[str, dict[str, Any]] = {
     "before": {"status": 500},
     "after": {"body": "truncated"},
+    # A proxy's 502 page in place of the answer: the effect landed, the caller cannot tell.
+    "after 5xx": {"status": 502, "after_effect": True},
     "late": {"delay_ms": LATE_MS},
 }
 # §3's ends that tell the app nothing by design: no order to tell about, the app's own channel
@@ -109,6 +129,7 @@ class Driver:
     car_id: str
     permit: str
     national_id: str
+    car_number: str
 
 
 @dataclass
@@ -117,6 +138,8 @@ class Order:
     driver: Driver
     fixed_price: Decimal
     index: int
+    vendor: str = "monitex"
+    """monitex (Israel: started, then stopped) or optumplus (Latvia: finish-only)."""
     accepted_starts: int = 0
     runs: list[StartRun] = field(default_factory=list)
     answered_without_ride: bool = False
@@ -125,8 +148,11 @@ class Order:
     dead_by_crash: bool = False
 
 
-# The vendor's endpoints twice as often: the money is there.
-VENDOR_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[0] == "monitex"]
+# The vendors' endpoints twice as often: the money is there.
+VENDOR_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[0] in {"monitex", "optumplus"}]
+# OptumPlus's orders: Latvia's zone, their drivers' documents Latvian.
+OPTUMPLUS_ZONE = "riga"
+OPTUMPLUS_DOCUMENT = "national_id_lva"
 fault_specs = st.lists(
     st.tuples(
         st.sampled_from(ENDPOINTS + VENDOR_ENDPOINTS),
@@ -151,10 +177,12 @@ def started_count() -> dict[tuple[str, str], float]:
 
 class MoneyInvariants(RuleBasedStateMachine):
     harness: Harness
+    ORDER_ID = "s{schedule}-order{n}"
+    ALIAS_ID = "s{schedule}-alias{n}"
 
     def __init__(self) -> None:
         super().__init__()
-        self.ledger, self.lease = self.harness.new_schedule()
+        self.ledger, self.lease, self.replay = self.harness.new_schedule()
         self.schedule = next(SCHEDULES_PLAYED)
         self.drivers = [
             Driver(
@@ -163,6 +191,7 @@ class MoneyInvariants(RuleBasedStateMachine):
                 car_id=f"car{n}",
                 permit=f"P{self.schedule}-{n}",
                 national_id=f"3{self.schedule:07d}{n}"[-9:],
+                car_number=f"{self.schedule}-{n}",
             )
             for n in range(3)
         ]
@@ -180,16 +209,20 @@ class MoneyInvariants(RuleBasedStateMachine):
     # The world.
 
     def _seed_driver(
-        self, driver: Driver, order_id: str, alias_id: str, price: Decimal
+        self, driver: Driver, order_id: str, alias_id: str, price: Decimal, vendor: str
     ) -> RideSeed:
+        latvian = vendor == "optumplus"
         seed = RideSeed(
             order_id=order_id,
             alias_id=alias_id,
+            zone=OPTUMPLUS_ZONE if latvian else "tel_aviv",
             fixed_price=float(price),
             park_id=driver.park_id,
             driver_profile_id=driver.driver_profile_id,
             car_id=driver.car_id,
+            car_number=driver.car_number,
             national_id=driver.national_id,
+            id_document_type=OPTUMPLUS_DOCUMENT if latvian else "national_id_isr",
             permit=driver.permit,
         )
         self.harness.seed(seed)
@@ -202,10 +235,10 @@ class MoneyInvariants(RuleBasedStateMachine):
     def _disarm(self) -> None:
         """Count the faults the step met, and drop those it did not."""
         INJECTED.update(self.harness.faults_met())
-        for store in (self.ledger, self.lease):
+        for store in (self.ledger, self.lease, self.replay):
             INJECTED.update(store.met)
             store.met.clear()
-        self.ledger.next_failure = self.lease.next_failure = None
+        self.ledger.next_failure = self.lease.next_failure = self.replay.next_failure = None
         for simulator in self.harness.sims.simulators().values():
             simulator.faults.clear()
 
@@ -229,17 +262,23 @@ class MoneyInvariants(RuleBasedStateMachine):
         car = next(d for d in self.drivers if d.permit == ride.vehicle_license)
         return driver.park_id, driver.driver_profile_id, car.car_id
 
-    def _new_order(self, driver_index: int, base: Decimal) -> None:
+    def _new_order(self, driver_index: int, base: Decimal, vendor: str = "monitex") -> None:
         previous = self.active.get(driver_index)
         if previous is not None:
             self.harness.sims.order_core.update_order(previous, {"order.status": "finished"})
         n = next(self.order_count)
-        order_id = f"s{self.schedule}-order{n}"
+        order_id = self.ORDER_ID.format(schedule=self.schedule, n=n)
         price = self._own_price(order_id, n, base)
         seed = self._seed_driver(
-            self.drivers[driver_index], order_id, f"s{self.schedule}-alias{n}", price
+            self.drivers[driver_index],
+            order_id,
+            self.ALIAS_ID.format(schedule=self.schedule, n=n),
+            price,
+            vendor,
         )
-        self.orders[order_id] = Order(seed, self.drivers[driver_index], price, n, accepted_starts=1)
+        self.orders[order_id] = Order(
+            seed, self.drivers[driver_index], price, n, vendor, accepted_starts=1
+        )
         self.active[driver_index] = order_id
         self.entries.append(Delivery(order_id))
 
@@ -247,6 +286,12 @@ class MoneyInvariants(RuleBasedStateMachine):
     def new_order(self, driver: int, price: Decimal) -> None:
         """The driver's next order (their previous one is finished by the platform)."""
         self._new_order(driver, price)
+
+    @rule(driver=st.integers(0, 2), price=st.sampled_from(PRICES))
+    def new_optumplus_order(self, driver: int, price: Decimal) -> None:
+        """The driver's next order is in Latvia: OptumPlus, finish-only (the platform enqueues
+        its start all the same; the start must call no vendor and store nothing)."""
+        self._new_order(driver, price, "optumplus")
 
     @precondition(lambda self: self.orders)
     @rule(data=st.data())
@@ -265,7 +310,9 @@ class MoneyInvariants(RuleBasedStateMachine):
         ledger=st.sampled_from([None, None, None, None, None, None, None, "before", "after"]),
         lease=st.sampled_from([None, None, None, None, None, None, None, "unreachable", "lost"]),
         lease_checks=st.integers(0, 4),
-        crash_after_ms=st.none() | st.floats(0, 60),
+        # A crash in one delivery of four: a run crashed is one whose finish the driver rarely
+        # gets priced, and the money is in those.
+        crash_after_ms=st.one_of(st.none(), st.none(), st.none(), st.floats(0, 60)),
         together=st.booleans(),
     )
     def deliver(
@@ -331,6 +378,12 @@ class MoneyInvariants(RuleBasedStateMachine):
         assert run.outcome is not None
         result = run.outcome.result
         stored = self.harness.order(order.seed.order_id).get("external_meter_ride_id")
+        if order.vendor == "optumplus":
+            # A finish-only vendor: no start is asked of any vendor, no ride stored, no meter.
+            assert result in (StartResult.SKIPPED, StartResult.ENDED), f"optumplus {result}"
+            assert run.starts == 0, "a vendor was asked to start an OptumPlus order"
+            assert not stored, "an OptumPlus order stored a meter ride"
+            assert "true" not in run.setcars, "a meter announced for an OptumPlus order"
         if result in (StartResult.STARTED, StartResult.ALREADY_STARTED):
             assert stored, f"{result} without a stored ride"
             assert self._made_by(stored) == order.seed.order_id, (
@@ -350,6 +403,8 @@ class MoneyInvariants(RuleBasedStateMachine):
         who=st.sampled_from(["driver", "driver", "another driver"]),
         price=st.sampled_from(["fixed", "fixed", "fixed", "other"]),
         early=st.sampled_from([False, False, False, True]),
+        together=st.sampled_from([None, None, None, None, "same", "other price", "another driver"]),
+        replay=st.sampled_from([None, None, None, None, None, None, None, "unreachable", "store"]),
     )
     def finish(
         self,
@@ -358,25 +413,68 @@ class MoneyInvariants(RuleBasedStateMachine):
         who: str,
         price: str,
         early: bool,
+        together: str | None,
+        replay: str | None,
     ) -> None:
-        """The driver app's finish-ride; ``early``: even before any start of the order ran (the
-        rest of the time such a step does nothing, so that most starts run first)."""
+        """The driver app's finish-ride; ``early``: even before a start of the order stored its
+        ride (the rest of the time such a step does nothing, so that most finishes meet a ride
+        to stop and a price to check; an OptumPlus order has no start to wait for).
+        ``together``: a second request for the order at the same moment (the same one, the
+        app's retry racing it; another price; another driver's). ``replay``: the finish
+        replay's store out of reach, or its price's write lost."""
         order_id = data.draw(st.sampled_from(sorted(self.orders)))
         order = self.orders[order_id]
-        if not early and not order.runs:
+        stored = self.harness.order(order_id).get("external_meter_ride_id")
+        if not early and not stored and order.vendor == "monitex":
             return
-        performer = self.harness.order(order_id)["performer"]
+        asks = [(who, price)]
+        if together is not None:
+            asks.append(
+                {
+                    "same": (who, price),
+                    "other price": (who, "fixed" if price == "other" else "other"),
+                    "another driver": ("another driver" if who == "driver" else "driver", price),
+                }[together]
+            )
+        requests = [self._finish_request(order, *ask) for ask in asks]
+        self._arm(faults)
+        self.replay.next_failure = replay
+        answers = self.harness.finish(*requests)
+        INJECTED["concurrent finish_ride"] += len(requests) - 1
+        self._disarm()
+        # The first answers before their replays: a request that joined another's flight is
+        # answered as a replay of it.
+        for request, answer in sorted(
+            zip(requests, answers, strict=True), key=lambda pair: pair[1].replayed
+        ):
+            self._check_finish(order_id, request, answer)
+
+    def _finish_request(self, order: Order, who: str, price: str) -> FinishRideRequest:
+        performer = self.harness.order(order.seed.order_id)["performer"]
         park, driver = performer["db_id"], performer["uuid"]
         if who == "another driver":
             other = next(d for d in self.drivers if d.driver_profile_id != driver)
             park, driver = other.park_id, other.driver_profile_id
         asked = order.fixed_price if price == "fixed" else PRICES[0] + Decimal("1.11")
-        self._arm(faults)
-        answer = self.harness.finish(
-            FinishRideRequest(order.seed.alias_id, asked, asked, park, driver)
-        )
-        self._disarm()
-        car = self.harness.order(order_id)["performer"]["car_id"]
+        return FinishRideRequest(order.seed.alias_id, asked, asked, park, driver)
+
+    def _check_finish(
+        self, order_id: str, request: FinishRideRequest, answer: FinishAnswer
+    ) -> None:
+        order = self.orders[order_id]
+        park, driver, asked = request.park_id, request.driver_profile_id, request.user_price
+        performer = self.harness.order(order_id)["performer"]
+        car = performer["car_id"]
+        # Whatever the answer: a finish stops only a ride this order's start made, and calls
+        # only the order's own vendor.
+        for ride_id in answer.stopped:
+            assert self._made_by(ride_id) == order_id, (
+                f"a finish of {order_id} stopped ride {ride_id}, made by {self._made_by(ride_id)}"
+            )
+        if order.vendor == "optumplus":
+            assert not answer.stopped, "an OptumPlus order's finish stopped a Monitex ride"
+        else:
+            assert not answer.submitted, "a Monitex order's finish submitted a price to OptumPlus"
         key = (order_id, park, driver, car, asked)
         if answer.price is None:
             assert not answer.replayed, "a refusal was replayed"
@@ -389,16 +487,31 @@ class MoneyInvariants(RuleBasedStateMachine):
             assert key in self.first_answers, f"replayed to a request never answered: {key}"
             assert answer.price == self.first_answers[key]
             return
+        if order.vendor == "optumplus":
+            # I1 for a finish-only vendor: the price is the order's own fixed price, answered
+            # to the driver performing it, once OptumPlus received it for that order's car.
+            assert (park, driver) == (performer["db_id"], performer["uuid"]), (
+                "answered another driver's OptumPlus order"
+            )
+            assert answer.price == order.fixed_price, (
+                f"{order_id} answered {answer.price}, its fixed price is {order.fixed_price}"
+            )
+            submission = Submission(performer["car_number"], float(order.fixed_price * 100))
+            assert submission in (answer.submitted or []), (
+                f"priced without submitting {submission}: {answer.submitted}"
+            )
+            self.first_answers.setdefault(key, answer.price)
+            return
         # I1: the price is that of the meter ride a start of this order made, for this driver
-        # and car.
+        # and car (every ride stopped in the step was checked above to be this order's).
         assert answer.stopped, "priced without stopping a ride"
-        ride_id = answer.stopped[-1]
-        assert self._made_by(ride_id) == order_id, (
-            f"{order_id} answered the price of ride {ride_id}, made by {self._made_by(ride_id)}"
-        )
-        assert self._started_for(ride_id) == (park, driver, car), "stopped another driver's ride"
-        ride = self.harness.sims.monitex.rides[ride_id]
-        assert answer.price == Decimal(ride.total_price) / 100
+        prices = {
+            Decimal(self.harness.sims.monitex.rides[ride_id].total_price) / 100
+            for ride_id in answer.stopped
+            if self._started_for(ride_id) == (park, driver, car)
+        }
+        assert prices, "stopped another driver's ride"
+        assert answer.price in prices, f"answered {answer.price}, the meter said {prices}"
         self.first_answers.setdefault(key, answer.price)
 
     @precondition(lambda self: self.orders)
@@ -418,13 +531,16 @@ class MoneyInvariants(RuleBasedStateMachine):
                 del self.active[index]
         self.active[to] = order_id
         # The new driver's documents, vehicle and app, as the platform has them.
-        self._seed_driver(driver, f"{order_id}-profile", order.seed.alias_id, order.fixed_price)
+        self._seed_driver(
+            driver, f"{order_id}-profile", order.seed.alias_id, order.fixed_price, order.vendor
+        )
         self.harness.sims.order_core.update_order(
             order_id,
             {
                 "order.performer.db_id": driver.park_id,
                 "order.performer.uuid": driver.driver_profile_id,
                 "order.performer.car_id": driver.car_id,
+                "order.performer.car_number": driver.car_number,
             },
         )
         order.driver = driver
@@ -498,6 +614,23 @@ class MoneyInvariants(RuleBasedStateMachine):
                     assert reason in QUIET_ENDS, f"{order_id} ended {reason}, the app untold"
 
 
+class MoneyInvariantsOnRedis(MoneyInvariants):
+    """The same schedules on the Redis broker's stores, with ids holding the ``:`` Redis keys
+    are joined with: joined bare, the three drivers' park, profile and car ids make one
+    performer (``s1:x:y:c:1``), so a mark or a claim of one would be read as another's."""
+
+    ORDER_ID = "s{schedule}:order:{n}"
+    ALIAS_ID = "s{schedule}:alias:{n}"
+
+    def __init__(self) -> None:
+        super().__init__()
+        ids = [("s{}:x", "y", "c:1"), ("s{}", "x:y", "c:1"), ("s{}:x:y", "c", "1")]
+        for driver, (park, profile, car) in zip(self.drivers, ids, strict=True):
+            driver.park_id = park.format(self.schedule)
+            driver.driver_profile_id = profile
+            driver.car_id = car
+
+
 @pytest.fixture(scope="module")
 def harness() -> Iterator[Harness]:
     # Thousands of runs: their debug lines would cost more than the runs. Warnings stay.
@@ -508,17 +641,33 @@ def harness() -> Iterator[Harness]:
     structlog.reset_defaults()
 
 
-@pytest.mark.timeout(0)
-def test_no_fault_schedule_breaks_a_money_invariant(
-    harness: Harness, capsys: pytest.CaptureFixture[str]
-) -> None:
-    MoneyInvariants.harness = harness
+@pytest.fixture(scope="module")
+def redis_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHarness]:
+    """The harness on a throwaway redis-server of its own, stopped afterwards."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    server = RedisServer(tmp_path_factory.mktemp("simulation-redis"))
+    server.start()
+    try:
+        world = RedisHarness(server.url)
+        yield world
+        world.close()
+    finally:
+        server.stop()
+        structlog.reset_defaults()
+
+
+def _search(
+    machine: type[MoneyInvariants], harness: Harness, schedules: int, summary_suffix: str
+) -> str:
+    """Play ``schedules`` schedules of ``machine``; the summary line (and the file
+    scripts/simulate.sh adds up)."""
+    machine.harness = harness
     INJECTED.clear()
     played_before = next(SCHEDULES_PLAYED)
     run_state_machine_as_test(
-        MoneyInvariants,
+        machine,
         settings=settings(
-            max_examples=SCHEDULES,
+            max_examples=schedules,
             stateful_step_count=STEPS,
             deadline=None,
             derandomize=FIXED_SEED,
@@ -527,9 +676,29 @@ def test_no_fault_schedule_breaks_a_money_invariant(
         ),
     )
     played = next(SCHEDULES_PLAYED) - played_before - 1
-    with capsys.disabled():
-        kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(INJECTED.items()))
-        print(f"\nschedules: {played}, faults injected: {{{kinds}}}, invariant violations: 0")
     summary = os.environ.get("SIMULATION_SUMMARY")
     if summary:  # scripts/simulate.sh adds up the parts it ran
-        Path(summary).write_text(json.dumps({"schedules": played, "faults": dict(INJECTED)}))
+        path = Path(summary)
+        path = path.with_name(f"{path.stem}{summary_suffix}{path.suffix}")
+        path.write_text(json.dumps({"schedules": played, "faults": dict(INJECTED)}))
+    kinds = ", ".join(f"{kind}: {count}" for kind, count in sorted(INJECTED.items()))
+    return f"schedules: {played}, faults injected: {{{kinds}}}, invariant violations: 0"
+
+
+@pytest.mark.timeout(0)
+def test_no_fault_schedule_breaks_a_money_invariant(
+    harness: Harness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = _search(MoneyInvariants, harness, SCHEDULES, "")
+    with capsys.disabled():
+        print(f"\n{line}")
+
+
+@pytest.mark.timeout(0)
+def test_no_fault_schedule_breaks_a_money_invariant_on_redis(
+    redis_harness: RedisHarness, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A few schedules on the Redis stores, ids holding ``:`` (path 3's keys)."""
+    line = _search(MoneyInvariantsOnRedis, redis_harness, REDIS_SCHEDULES, "-redis")
+    with capsys.disabled():
+        print(f"\non Redis: {line}")

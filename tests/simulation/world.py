@@ -18,14 +18,25 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.bootstrap.services import open_services
 from gateway.broker.start_ride_record import run_start_ride
 from gateway.broker.unacknowledged import LeaveUnacknowledged
 from gateway.coordination import coordination_for
+from gateway.coordination.factory import IN_FLIGHT_MARGIN_MS, Coordination
+from gateway.coordination.finish_replay import (
+    InProcessPricedOrders,
+    PricedOrders,
+    PricingFlights,
+    RedisPricedOrders,
+)
 from gateway.plugins.faults import Fault
+from gateway.redis_connection import connection_pool
 from gateway.rides.finish_ride import FinishRideRequest, finish_ride
 from gateway.rides.ports import (
     Lease,
@@ -33,6 +44,7 @@ from gateway.rides.ports import (
     LedgerUnavailable,
     OrderLease,
     Priced,
+    ReplayKey,
     RideClaim,
     RideLedger,
     RidePerformer,
@@ -43,6 +55,7 @@ from gateway.sandbox.world import RideSeed, settings_for
 from gateway.settings import Settings
 from tests.calls import MONITEX_START, MONITEX_STOP, SETCAR
 from tests.gateway_world import MONITEX_TOKEN, OPTUMPLUS_TOKEN, ShippedWorld
+from vendors.optumplus.simulator import Submission
 
 T = TypeVar("T")
 
@@ -149,6 +162,53 @@ class FaultyLease(OrderLease):
                 yield lease
 
 
+class _UnreachableRedis:
+    """A Redis whose every command fails as a connection refused."""
+
+    async def eval(self, *_: Any) -> Any:
+        raise RedisConnectionError("the simulation cut the finish replay's Redis off")
+
+    async def get(self, *_: Any) -> Any:
+        raise RedisConnectionError("the simulation cut the finish replay's Redis off")
+
+    async def set(self, *_: Any, **__: Any) -> Any:
+        raise RedisConnectionError("the simulation cut the finish replay's Redis off")
+
+
+class FaultyReplay(PricedOrders):
+    """The in-process store of priced requests, made to fail when a schedule says: out of reach
+    for the next request (every operation), or only its price's write lost. A failing operation
+    is played by the Redis store over a Redis that refuses every command, so what runs is the
+    shipped code's handling of a Redis error (docs/design.md §4: the shared record skipped,
+    the request never failed)."""
+
+    def __init__(self, inner: PricedOrders, ttl_s: int, in_flight_ms: int) -> None:
+        self.inner = inner
+        self._unreachable = RedisPricedOrders(cast(Redis, _UnreachableRedis()), ttl_s, in_flight_ms)
+        self.next_failure: str | None = None
+        self.met: Counter[str] = Counter()
+
+    def _store_for(self, operation: str) -> PricedOrders:
+        if self.next_failure == "unreachable" or (
+            self.next_failure == "store" and operation == "store"
+        ):
+            self.met[f"{self.next_failure} finish_replay"] += 1
+            return self._unreachable
+        return self.inner
+
+    async def begin(self, key: ReplayKey) -> Any:
+        return await self._store_for("begin").begin(key)
+
+    async def wait(self, key: ReplayKey) -> Any:
+        return await self._store_for("wait").wait(key)
+
+    async def store(self, key: ReplayKey, claim: Any, price: Decimal) -> None:
+        await self._store_for("store").store(key, claim, price)
+
+    async def abandon(self, key: ReplayKey, claim: Any) -> None:
+        await self._store_for("abandon").abandon(key, claim)
+
+
 @dataclass
 class Delivery:
     """One stream entry of the start-ride task, as the broker keeps it."""
@@ -178,6 +238,8 @@ class FinishAnswer:
     replayed: bool
     stopped: list[str]
     """The rides whose stop the vendor received during this request."""
+    submitted: list[Submission] | None = None
+    """The prices OptumPlus received during this request (filled in by ``Harness.finish``)."""
 
 
 class Harness:
@@ -215,23 +277,30 @@ class Harness:
         self._thread.join(timeout=10)
         self.loop.close()
 
-    def new_schedule(self) -> tuple[FaultyLedger, FaultyLease]:
+    def new_schedule(self) -> tuple[FaultyLedger, FaultyLease, FaultyReplay]:
         """Fresh coordination stores and no faults left over; every schedule uses ids of its
         own, so the simulators' earlier orders and rides never meet it."""
         for simulator in self.sims.simulators().values():
             simulator.faults.clear()
-        fresh = coordination_for(None, self.settings)
+        fresh, priced = self._stores()
         ledger = FaultyLedger(fresh.ride_ledger)
         lease = FaultyLease(fresh.order_lease)
+        replay_s = self.settings.server.finish_ride_replay_s
+        replay = FaultyReplay(priced, replay_s, self.settings.server.finish_ride_deadline_ms)
         ports = replace(
             self._base.ports,
             ride_ledger=ledger,
             order_lease=lease,
-            finish_replay=fresh.finish_replay,
+            finish_replay=PricingFlights(replay),
             finished_first=fresh.finished_first,
         )
         self.services = replace(self._base, ports=ports)
-        return ledger, lease
+        return ledger, lease, replay
+
+    def _stores(self) -> tuple[Coordination, PricedOrders]:
+        """The embedded default's coordination stores, and its store of priced requests."""
+        fresh = coordination_for(None, self.settings)
+        return fresh, InProcessPricedOrders(self.settings.server.finish_ride_replay_s)
 
     def seed(self, ride: RideSeed) -> None:
         self.sims.seed_ride(ride)
@@ -315,8 +384,18 @@ class Harness:
             for entry, outcome in zip(entries, outcomes, strict=True)
         ]
 
-    def finish(self, request: FinishRideRequest) -> FinishAnswer:
-        return self.run(self._finish(request))
+    def finish(self, *requests: FinishRideRequest) -> list[FinishAnswer]:
+        """The requests at once (one: a plain finish-ride; several: the app's retries and
+        another driver's request arriving together). Each answer's ``stopped`` and
+        ``submitted`` are what the vendors received while any of them ran."""
+        return self.run(self._finish_together(requests))
+
+    async def _finish_together(self, requests: tuple[FinishRideRequest, ...]) -> list[FinishAnswer]:
+        optumplus = self.sims.optumplus.submissions
+        before = len(optumplus)
+        answers = await asyncio.gather(*(self._finish(request) for request in requests))
+        submitted = optumplus[before:]
+        return [replace(answer, submitted=submitted) for answer in answers]
 
     async def _finish(self, request: FinishRideRequest) -> FinishAnswer:
         self.sims.forget_calls()
@@ -337,3 +416,26 @@ class Harness:
         return self.sims.driver_orders_builder.setcar_value(
             ride.alias_id, park_id, driver_profile_id
         )
+
+
+class RedisHarness(Harness):
+    """The same world with the Redis broker's coordination stores on a real redis-server
+    (docs/testing.md "The simulation": the keys of path 3 meet only there)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis_url = redis_url
+        super().__init__()
+
+    def _stores(self) -> tuple[Coordination, PricedOrders]:
+        # One pool for every schedule (its connections are made on the harness's loop).
+        if not hasattr(self, "_pool"):
+            self._pool = connection_pool(self._redis_url)
+        pool = self._pool
+        fresh = coordination_for(pool, self.settings)
+        server = self.settings.server
+        priced = RedisPricedOrders(
+            Redis(connection_pool=pool),
+            server.finish_ride_replay_s,
+            server.finish_ride_deadline_ms + IN_FLIGHT_MARGIN_MS,
+        )
+        return fresh, priced
