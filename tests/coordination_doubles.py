@@ -82,8 +82,9 @@ class UnavailableRideLedger(RideLedger):
 
     async def mark_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
-    ) -> None:
+    ) -> bool:
         self.marks.append((vendor, performer, order_id))
+        return True
 
     async def lift_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str

@@ -196,6 +196,32 @@ async def test_a_start_refused_with_a_4xx_is_not_asked_again_and_marks_nobody(
     assert stored_ride(world, "order-b") == ride_b
 
 
+async def test_a_later_run_whose_start_surely_failed_leaves_the_mark_an_earlier_run_left(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    """Found by the simulation: A's first run lost its answer twice (A's ride made, the driver
+    marked); A's task ran again and Monitex refused it with a 401. That refusal says nothing
+    about the first run's ride, so the mark stays and B is not answered A's ride as its own."""
+    sims = world.sims
+    sims.seed_ride(ORDER_A)
+    sims.seed_ride(ORDER_B)
+    sims.monitex.faults.add(Fault(MONITEX_START, body="truncated", times=2))
+    await gateway.start_ride("order-a")
+    (ride_a,) = sims.monitex.rides
+    sims.monitex.faults.add(Fault(MONITEX_START, status=401, times=1))
+    await gateway.start_ride("order-a")
+    stale_before = counted("meters_stale_meter_rides_total")
+
+    await gateway.start_ride("order-b")
+
+    # Monitex answered B the ride A's first run made: held for A, B falls back.
+    assert list(sims.monitex.rides) == [ride_a]
+    assert stored_ride(world, "order-a") is None
+    assert stored_ride(world, "order-b") is None
+    assert setcar_of(world, ORDER_B) == "false"
+    assert counted("meters_stale_meter_rides_total") == stale_before + 1
+
+
 def reassigned(seed: RideSeed, ride_id: str) -> RideSeed:
     """The order, now performed by another driver in another car; order-core kept the ride id."""
     return RideSeed(

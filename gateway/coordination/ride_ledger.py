@@ -99,11 +99,13 @@ class InProcessRideLedger(StoredRideLedger):
 
     async def mark_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
-    ) -> None:
+    ) -> bool:
         now = self._expire()
-        self._unsettled.setdefault(
-            _driver_key(vendor, performer), (now + LEDGER_RETENTION_S, order_id)
-        )
+        key = _driver_key(vendor, performer)
+        if key in self._unsettled:
+            return False
+        self._unsettled[key] = (now + LEDGER_RETENTION_S, order_id)
+        return True
 
     async def lift_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
@@ -181,11 +183,13 @@ class RedisRideLedger(StoredRideLedger):
 
     async def mark_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
-    ) -> None:
-        _, acknowledged = await self._run(
+    ) -> bool:
+        made, acknowledged = await self._run(
             _MARK_SCRIPT, [_unsettled_key(vendor, performer)], [order_id, LEDGER_RETENTION_S]
         )
         self._require_replicas("mark", acknowledged)
+        # SET NX answers OK when it wrote, nil (None from a script) when a mark was there.
+        return made is not None
 
     async def lift_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str

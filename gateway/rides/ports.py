@@ -163,9 +163,11 @@ class RideLedger(ABC):
     @abstractmethod
     async def mark_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
-    ) -> None:
-        """The order's start is about to be asked of the vendor: mark its driver, unless
-        another order's mark is there (a ride that start may have made is still unclaimed)."""
+    ) -> bool:
+        """The order's start is about to be asked of the vendor: mark its driver, unless a
+        mark is there already (another order's, whose ride may still be unclaimed, or this
+        order's own from an earlier run whose start's outcome is unknown). True when this call
+        made the mark: only then may the run lift it again."""
 
     @abstractmethod
     async def lift_unsettled_start(

@@ -381,18 +381,21 @@ class _MeterRideLaunch:
         this order's ride: a ride it makes is then held for this order even when its id never
         arrives here (a lost answer, a crash, the ledger out of reach), and the claim of the
         ride answered takes the mark away. A start whose answer was lost is asked once more
-        where the policy says so; a start that surely made nothing lifts the mark again.
+        where the policy says so; a start that surely made nothing lifts the mark again, if
+        this run made it. A mark an earlier run of the order left stays: that run's start may
+        have made a ride this run's failure says nothing about.
         """
         idempotent = self._route.vendor.can(Capability.IDEMPOTENT_START)
+        marked_here = False
         if idempotent:
             self._before_side_effect()
-            await self._mark_start_in_flight()
+            marked_here = await self._mark_start_in_flight()
         self._before_side_effect()
         try:
             return await self._ask_vendor_to_start(ride)
         except StepFailed as first:
             if not asks_start_again(first.answer_may_be_lost, idempotent):
-                if idempotent:  # and so the failure says nothing was made
+                if marked_here:  # and the failure says this start made nothing
                     await self._lift_start_mark()
                 raise
             self._record.start_asked_again = first.cause
@@ -427,15 +430,17 @@ class _MeterRideLaunch:
                 StartStep.VENDOR_START, _cause(error), answer_may_be_lost=True
             ) from None
 
-    async def _mark_start_in_flight(self) -> None:
+    async def _mark_start_in_flight(self) -> bool:
+        """Whether this run made the driver's mark."""
         try:
-            await self._ports.ride_ledger.mark_unsettled_start(
+            return await self._ports.ride_ledger.mark_unsettled_start(
                 self._route.vendor.name, self._performer, self._order.order_id
             )
         except LedgerUnavailable as error:
-            # Nothing was asked of the vendor yet: the redelivery decides. The mark may have
-            # landed unacknowledged; left, it would claim the driver's next ride for this order.
-            await self._lift_start_mark()
+            # Nothing was asked of the vendor yet: the redelivery decides. A mark that landed
+            # unacknowledged is left: whether it was this run's or an earlier run's, whose ride
+            # may exist, is unknown, and lifting the earlier one would let the driver's next
+            # order claim that ride (the false positive §3a writes down is the safe side).
             raise StepFailed(StartStep.CLAIM_RIDE, _cause(error)) from error
 
     async def _lift_start_mark(self) -> None:

@@ -101,8 +101,11 @@ async def test_a_mark_never_covers_another_orders_and_is_lifted_only_by_its_own(
     ledger = RedisRideLedger(probe.redis, replicas_to_acknowledge=0)
     key = f"meters:ride_ledger_unsettled_start:{vendor}:park-1:driver-1"
 
-    await ledger.mark_unsettled_start(vendor, PERFORMER, "order-a")
-    await ledger.mark_unsettled_start(vendor, PERFORMER, "order-b")
+    # Each answers whether it made the mark: only its maker may lift it (an earlier run of
+    # order-a marking again is told no, since that run's ride may exist).
+    assert await ledger.mark_unsettled_start(vendor, PERFORMER, "order-a") is True
+    assert await ledger.mark_unsettled_start(vendor, PERFORMER, "order-b") is False
+    assert await ledger.mark_unsettled_start(vendor, PERFORMER, "order-a") is False
     await ledger.lift_unsettled_start(vendor, PERFORMER, "order-b")
 
     # order-a's start may have made the ride still unclaimed: its mark stays.

@@ -107,10 +107,11 @@ class FaultyLedger(RideLedger):
 
     async def mark_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
-    ) -> None:
+    ) -> bool:
         self._fail_before()
-        await self.inner.mark_unsettled_start(vendor, performer, order_id)
+        made = await self.inner.mark_unsettled_start(vendor, performer, order_id)
         self._fail_after()
+        return made
 
     async def lift_unsettled_start(
         self, vendor: str, performer: RidePerformer, order_id: str
