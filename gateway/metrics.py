@@ -6,8 +6,6 @@ reads every process's files, so one endpoint reports a whole family of worker pr
 """
 
 import os
-from functools import cache
-from typing import TypeVar, cast
 
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
@@ -101,24 +99,6 @@ VENDOR_REFUSALS = Counter(
     "vendor plugin declares in refusal_codes, else other.",
     ["vendor", "vendor_code"],
 )
-
-
-_Metric = TypeVar("_Metric", Counter, Histogram)
-
-
-def labelled(metric: _Metric, *label_values: str) -> _Metric:
-    """``metric.labels(*label_values)``, looked up once per label set.
-
-    The hot paths count and time with a few label sets each; prometheus-client's ``labels``
-    checks and locks on every call (docs/benchmarks.md, "What was changed"). A child stays
-    registered as long as its parent, so the cached one is always the one scraped.
-    """
-    return cast(_Metric, _child(metric, label_values))
-
-
-@cache
-def _child(metric: Counter | Histogram, label_values: tuple[str, ...]) -> Counter | Histogram:
-    return metric.labels(*label_values)
 
 
 def multiprocess_dir() -> str | None:

@@ -18,7 +18,7 @@ from gateway.http.error_catalog import REFUSAL_STATUS, Refusal
 from gateway.http.errors import InputRefused, error_response
 from gateway.http.request_body import read_body, request_timeout
 from gateway.http.request_validation import parse_body
-from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED, labelled
+from gateway.metrics import FINISH_RIDE_DURATION, RIDES_FINISHED
 from gateway.observability.canonical_line import CanonicalLine, gathering
 from gateway.observability.crash_site import crash_site
 from gateway.observability.tracing import continued_trace, current_trace_id
@@ -124,8 +124,8 @@ def _answer(
     else:
         code, status = OK, 200
         result = "replayed" if answer.replayed else "priced"
-    labelled(RIDES_FINISHED, vendor, country, result, code).inc()
-    labelled(FINISH_RIDE_DURATION, code).observe(time.perf_counter() - started)
+    RIDES_FINISHED.labels(vendor, country, result, code).inc()
+    FINISH_RIDE_DURATION.labels(code).observe(time.perf_counter() - started)
     line.annotate(
         vendor=vendor,
         country=country,

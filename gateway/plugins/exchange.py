@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import aiohttp
 from prometheus_client import Histogram
 
-from gateway.metrics import CANCELLED, labelled
+from gateway.metrics import CANCELLED
 from gateway.observability.canonical_line import current_line
 from gateway.observability.request_ids import current_request_id
 from gateway.observability.tracing import end_call_span, outgoing_call
@@ -139,7 +139,7 @@ async def exchange(
             raise
         finally:
             elapsed = time.perf_counter() - started
-            labelled(counterpart.histogram, counterpart.name, operation, outcome).observe(elapsed)
+            counterpart.histogram.labels(counterpart.name, operation, outcome).observe(elapsed)
             end_call_span(span, outcome, status)
             line = current_line()
             if line is not None:
