@@ -209,7 +209,10 @@ async def test_a_later_run_whose_start_surely_failed_leaves_the_mark_an_earlier_
     await gateway.start_ride("order-a")
     (ride_a,) = sims.monitex.rides
     sims.monitex.faults.add(Fault(MONITEX_START, status=401, times=1))
+    unsettled_before = counted("meters_unsettled_starts_total")
     await gateway.start_ride("order-a")
+    # The driver stays marked, and the run says so.
+    assert counted("meters_unsettled_starts_total") == unsettled_before + 1
     stale_before = counted("meters_stale_meter_rides_total")
 
     await gateway.start_ride("order-b")

@@ -112,9 +112,10 @@ class StartRecord:
     stale_meter_ride: bool = False
     """The vendor answered a ride another order holds (§3a)."""
     orphaned_ride_ended: str | None = None
-    vendor_crashes: list[Exception] = field(default_factory=list)
+    # Out of the repr: a plugin's message may quote a national id; the adapter logs their sites.
+    vendor_crashes: list[Exception] = field(default_factory=list, repr=False)
     """A vendor plugin's unexpected exceptions, each taken as a failed start."""
-    crash: Exception | None = None
+    crash: Exception | None = field(default=None, repr=False)
     """The flow's own bug that ended the run (``unexpected_error``)."""
 
 
@@ -397,6 +398,10 @@ class _MeterRideLaunch:
             if not asks_start_again(first.answer_may_be_lost, idempotent):
                 if marked_here:  # and the failure says this start made nothing
                     await self._lift_start_mark()
+                elif idempotent:
+                    # An earlier run's mark stays on the driver, this run's failure says
+                    # nothing about the ride that run may have made.
+                    self._record.unsettled_start_marked = True
                 raise
             self._record.start_asked_again = first.cause
             log.debug("start_ride.vendor_asked_again", cause=first.cause)
