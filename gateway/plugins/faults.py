@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, TypeVar, cast, get_args, overload
 
 import bson
@@ -180,7 +180,9 @@ class FaultBook:
         self._faults: list[Fault] = []
 
     def add(self, fault: Fault) -> None:
-        self._faults.append(fault)
+        """Arm a copy: the book spends its ``times`` and ``after``, never the caller's object,
+        so one ``Fault`` (a test's parameter, say) arms the same fault every time it is added."""
+        self._faults.append(replace(fault))
 
     def clear(self) -> None:
         self._faults.clear()

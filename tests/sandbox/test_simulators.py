@@ -348,6 +348,23 @@ async def test_fault_with_times_expires_after_that_many_calls(
         assert await response.json() == []
 
 
+async def test_one_fault_object_armed_twice_faults_as_many_calls_each_time(
+    serve: Serve, http: aiohttp.ClientSession, personal: PersonalSimulator
+) -> None:
+    """The book spends a copy's ``times``: a test's parametrized Fault, armed again in a second
+    run of the same process, still expires (it used to stay armed for good)."""
+    base = await serve(personal)
+    fault = Fault(f"POST {PERSONAL_RETRIEVE}", status=500, times=1)
+
+    personal.faults.add(fault)
+    first = [(await retrieve_pd(http, base))[0] for _ in range(2)]
+    personal.faults.add(fault)
+    second = [(await retrieve_pd(http, base))[0] for _ in range(2)]
+
+    assert (first, second) == ([500, 200], [500, 200])
+    assert fault == Fault(f"POST {PERSONAL_RETRIEVE}", status=500, times=1)
+
+
 async def test_fault_with_after_lets_that_many_calls_through_first(
     serve: Serve, http: aiohttp.ClientSession, personal: PersonalSimulator
 ) -> None:
