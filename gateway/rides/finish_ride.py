@@ -86,7 +86,7 @@ class FinishOutcome:
 
 
 async def finish_ride(
-    request: FinishRideRequest, ports: RidePorts, deadline: FinishDeadline | None = None
+    request: FinishRideRequest, ports: RidePorts, deadline: FinishDeadline
 ) -> FinishOutcome:
     """Run one finish-ride request to its outcome; past ``deadline`` it is refused, whatever
     call it was waiting on (§4: the whole request passed ``server.finish_ride_deadline_ms``)."""
@@ -114,16 +114,14 @@ class _FinishRide:
         self._vendor_failure: VendorFailure | None = None
         self._vendor_crash: Exception | None = None
 
-    async def run(self, deadline: FinishDeadline | None) -> FinishOutcome:
+    async def run(self, deadline: FinishDeadline) -> FinishOutcome:
         answer: Priced | Refused
         try:
-            async with asyncio.timeout_at(None if deadline is None else deadline.at):
+            async with asyncio.timeout_at(deadline.at):
                 answer = await self._price()
         except _Refused as refused:
             answer = Refused(FINISH_RIDE_POLICY[refused.situation], refused.message)
         except TimeoutError:
-            if deadline is None:
-                raise  # no deadline of ours passed: a bug, the caller's to answer
             answer = Refused(
                 FINISH_RIDE_POLICY[FinishSituation.DEADLINE_PASSED],
                 f"finish-ride passed its {deadline.budget_ms} ms deadline",

@@ -37,7 +37,7 @@ from gateway.coordination.finish_replay import (
 )
 from gateway.plugins.faults import Fault
 from gateway.redis_connection import connection_pool
-from gateway.rides.finish_ride import FinishRideRequest, finish_ride
+from gateway.rides.finish_ride import FinishDeadline, FinishRideRequest, finish_ride
 from gateway.rides.ports import (
     Lease,
     LeaseUnavailable,
@@ -118,9 +118,6 @@ class FaultyLedger(RideLedger):
     ) -> None:
         self._fail_before()
         await self.inner.lift_unsettled_start(vendor, performer, order_id)
-
-    async def report_age(self) -> None:
-        await self.inner.report_age()
 
 
 class _LosingLease(Lease):
@@ -400,7 +397,9 @@ class Harness:
 
     async def _finish(self, request: FinishRideRequest) -> FinishAnswer:
         self.sims.forget_calls()
-        answer = (await finish_ride(request, self.services.ports)).answer
+        # The deadline serve's handler gives every request.
+        deadline = FinishDeadline.after(self.settings.server.finish_ride_deadline_ms)
+        answer = (await finish_ride(request, self.services.ports, deadline)).answer
         await self._settled()
         stopped = [
             call.path.rsplit("/", 1)[-1] for call in self.sims.monitex.calls.to(MONITEX_STOP)
