@@ -57,8 +57,8 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from prometheus_client import REGISTRY
 
+from gateway.metrics import RIDES_STARTED
 from gateway.plugins.faults import Fault
 from gateway.rides.finish_ride import FinishRideRequest
 from gateway.rides.start_ride import StartResult
@@ -137,7 +137,6 @@ class Order:
     seed: RideSeed
     driver: Driver
     fixed_price: Decimal
-    index: int
     vendor: str = "monitex"
     """monitex (Israel: started, then stopped) or optumplus (Latvia: finish-only)."""
     accepted_starts: int = 0
@@ -164,10 +163,10 @@ fault_specs = st.lists(
 
 
 def started_count() -> dict[tuple[str, str], float]:
+    """``meters_rides_started_total`` by result and reason, as the registry exports it (read
+    from that one metric: collecting the whole registry every step cost more than the step)."""
     counts: dict[tuple[str, str], float] = {}
-    for metric in REGISTRY.collect():
-        if metric.name != "meters_rides_started":
-            continue
+    for metric in RIDES_STARTED.collect():
         for sample in metric.samples:
             if sample.name.endswith("_total"):
                 key = (sample.labels["result"], sample.labels["reason"])
@@ -177,8 +176,16 @@ def started_count() -> dict[tuple[str, str], float]:
 
 class MoneyInvariants(RuleBasedStateMachine):
     harness: Harness
-    ORDER_ID = "s{schedule}-order{n}"
-    ALIAS_ID = "s{schedule}-alias{n}"
+
+    def order_id(self, n: int) -> str:
+        return f"s{self.schedule}-order{n}"
+
+    def alias_id(self, n: int) -> str:
+        return f"s{self.schedule}-alias{n}"
+
+    def order_price(self, drawn: Decimal) -> Decimal:
+        """A new order's fixed price."""
+        return drawn
 
     def __init__(self) -> None:
         super().__init__()
@@ -200,10 +207,11 @@ class MoneyInvariants(RuleBasedStateMachine):
         self.entries: list[Delivery] = []
         self.first_answers: dict[tuple[str, str, str, str, Decimal], Decimal] = {}
         self.stored: dict[str, str] = {}
-        # The world's record of whose start made a ride: Monitex keeps the price limit each ride
-        # was started with, and every order's prices are its own (a base plus its index in
-        # cents), so a ride's limit names its order.
-        self.limit_owner: dict[int, str] = {}
+        # The world's record of whose start made a ride: the rides Monitex made while a
+        # delivery of the order's start ran (a step delivers one order's entries, and waits
+        # for every late answer's effect to land). Orders may share prices: on Redis, two
+        # orders' finish replays meet only when they do (path 3).
+        self.ride_owner: dict[str, str] = {}
         self.order_count = itertools.count()
 
     # The world.
@@ -246,14 +254,16 @@ class MoneyInvariants(RuleBasedStateMachine):
     def first_order(self) -> None:
         self._new_order(0, PRICES[1])
 
-    def _own_price(self, order_id: str, n: int, base: Decimal) -> Decimal:
-        price = base + Decimal(n) / 100
-        self.limit_owner[int(price * 100)] = order_id
-        return price
-
     def _made_by(self, ride_id: str) -> str | None:
-        ride = self.harness.sims.monitex.rides.get(ride_id)
-        return None if ride is None else self.limit_owner.get(int(ride.price_limit))
+        return self.ride_owner.get(ride_id)
+
+    def _deliver(self, batch: list[Delivery], crash_after_ms: float | None) -> list[StartRun]:
+        """One delivery of the batch (one order's entries), and the rides it made its own."""
+        rides_before = set(self.harness.sims.monitex.rides)
+        runs = self.harness.deliver(batch, crash_after_ms)
+        for ride_id in set(self.harness.sims.monitex.rides) - rides_before:
+            self.ride_owner[ride_id] = batch[0].order_id
+        return runs
 
     def _started_for(self, ride_id: str) -> tuple[str, str, str]:
         """The park, driver and car Monitex started the ride for (by national id and permit)."""
@@ -262,22 +272,18 @@ class MoneyInvariants(RuleBasedStateMachine):
         car = next(d for d in self.drivers if d.permit == ride.vehicle_license)
         return driver.park_id, driver.driver_profile_id, car.car_id
 
-    def _new_order(self, driver_index: int, base: Decimal, vendor: str = "monitex") -> None:
+    def _new_order(self, driver_index: int, price: Decimal, vendor: str = "monitex") -> None:
         previous = self.active.get(driver_index)
         if previous is not None:
             self.harness.sims.order_core.update_order(previous, {"order.status": "finished"})
         n = next(self.order_count)
-        order_id = self.ORDER_ID.format(schedule=self.schedule, n=n)
-        price = self._own_price(order_id, n, base)
+        order_id = self.order_id(n)
+        price = self.order_price(price)
         seed = self._seed_driver(
-            self.drivers[driver_index],
-            order_id,
-            self.ALIAS_ID.format(schedule=self.schedule, n=n),
-            price,
-            vendor,
+            self.drivers[driver_index], order_id, self.alias_id(n), price, vendor
         )
         self.orders[order_id] = Order(
-            seed, self.drivers[driver_index], price, n, vendor, accepted_starts=1
+            seed, self.drivers[driver_index], price, vendor, accepted_starts=1
         )
         self.active[driver_index] = order_id
         self.entries.append(Delivery(order_id))
@@ -341,7 +347,7 @@ class MoneyInvariants(RuleBasedStateMachine):
         self.lease.next_failure = lease
         self.lease.lost_after_checks = lease_checks
         before = started_count()
-        runs = self.harness.deliver(batch, crash_after_ms)
+        runs = self._deliver(batch, crash_after_ms)
         INJECTED["worker crashed"] += sum(run.crashed for run in runs)
         self._disarm()
         self._after_runs(batch, runs, before)
@@ -352,7 +358,7 @@ class MoneyInvariants(RuleBasedStateMachine):
         order = self.orders[batch[0].order_id]
         # I3: the vendor is asked to start at most twice a run (§3a: once more after a lost answer).
         assert runs[0].starts <= 2 * len(runs), f"{runs[0].starts} starts in {len(runs)} run(s)"
-        outcomes = Counter()
+        outcomes: Counter[tuple[str, str]] = Counter()
         for entry, run in zip(batch, runs, strict=True):
             order.runs.append(run)
             if run.outcome is None:
@@ -549,7 +555,6 @@ class MoneyInvariants(RuleBasedStateMachine):
     @rule(data=st.data(), price=st.sampled_from(PRICES))
     def reprice(self, data: st.DataObject, price: Decimal) -> None:
         order_id = data.draw(st.sampled_from(sorted(self.orders)))
-        price = self._own_price(order_id, self.orders[order_id].index, price)
         self.harness.sims.order_core.update_order(
             order_id, {"order.fixed_price.price": float(price)}
         )
@@ -599,7 +604,7 @@ class MoneyInvariants(RuleBasedStateMachine):
             rounds += 1
             entry = self.entries[0]
             before = started_count()
-            runs = self.harness.deliver([entry], None)
+            runs = self._deliver([entry], None)
             self._after_runs([entry], runs, before)
         for order_id, order in self.orders.items():
             if order.dead_lettered:
@@ -616,19 +621,32 @@ class MoneyInvariants(RuleBasedStateMachine):
 
 class MoneyInvariantsOnRedis(MoneyInvariants):
     """The same schedules on the Redis broker's stores, with ids holding the ``:`` Redis keys
-    are joined with: joined bare, the three drivers' park, profile and car ids make one
-    performer (``s1:x:y:c:1``), so a mark or a claim of one would be read as another's."""
+    are joined with, chosen so that the finish replay's keys would meet if joined bare (path
+    3). Order n+1's alias id (the finish knows an order by it) is order n's and ``:o5``; each
+    driver's park, profile, car and number joined are ``o5:`` and the next driver's (driver 0
+    ``o5:o5:a5:b:c:e5``, driver 1 ``o5:a5:b:c:e5``, driver 2 ``a5:b:c:e5``). So order n
+    driven by driver 0 or 1 and order n+1 driven by the next driver (or n+2 by driver 2 after
+    driver 0) would share one key, and every order here has the same price: one driver would
+    be answered the other's replayed price, their own ride never stopped (I4)."""
 
-    ORDER_ID = "s{schedule}:order:{n}"
-    ALIAS_ID = "s{schedule}:alias:{n}"
+    def order_id(self, n: int) -> str:
+        return f"s{self.schedule}:order:{n}"
+
+    def alias_id(self, n: int) -> str:
+        return f"s{self.schedule}" + f":o{self.schedule}" * (n + 1)
+
+    def order_price(self, drawn: Decimal) -> Decimal:
+        return PRICES[1]
 
     def __init__(self) -> None:
         super().__init__()
-        ids = [("s{}:x", "y", "c:1"), ("s{}", "x:y", "c:1"), ("s{}:x:y", "c", "1")]
-        for driver, (park, profile, car) in zip(self.drivers, ids, strict=True):
-            driver.park_id = park.format(self.schedule)
+        o, a, e = f"o{self.schedule}", f"a{self.schedule}", f"e{self.schedule}"
+        ids = [(o, o, a, f"b:c:{e}"), (o, a, "b", f"c:{e}"), (a, "b", "c", e)]
+        for driver, (park, profile, car, number) in zip(self.drivers, ids, strict=True):
+            driver.park_id = park
             driver.driver_profile_id = profile
             driver.car_id = car
+            driver.car_number = number
 
 
 @pytest.fixture(scope="module")
