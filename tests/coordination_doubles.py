@@ -95,6 +95,41 @@ class UnavailableRideLedger(RideLedger):
         """Nothing to report: the ledger is unreachable."""
 
 
+class CutOffRideLedger(RideLedger):
+    """The embedded ledger, its Redis cut off for the operations named in ``cut_off`` (each
+    raising as an unreachable Redis does); the others reach the ledger it wraps."""
+
+    def __init__(self, inner: RideLedger, *cut_off: str) -> None:
+        self.inner = inner
+        self.cut_off = set(cut_off)
+
+    def _reach(self, operation: str) -> None:
+        if operation in self.cut_off:
+            raise LedgerUnavailable("ConnectionError: the test cut Redis off")
+
+    async def claim(
+        self, vendor: str, ride_id: str, order_id: str, performer: RidePerformer
+    ) -> RideClaim:
+        self._reach("claim")
+        return await self.inner.claim(vendor, ride_id, order_id, performer)
+
+    async def record_of(self, vendor: str, ride_id: str) -> RideRecord | None:
+        self._reach("record_of")
+        return await self.inner.record_of(vendor, ride_id)
+
+    async def mark_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> bool:
+        self._reach("mark_unsettled_start")
+        return await self.inner.mark_unsettled_start(vendor, performer, order_id)
+
+    async def lift_unsettled_start(
+        self, vendor: str, performer: RidePerformer, order_id: str
+    ) -> None:
+        self._reach("lift_unsettled_start")
+        await self.inner.lift_unsettled_start(vendor, performer, order_id)
+
+
 def with_coordination(
     services: Services,
     *,

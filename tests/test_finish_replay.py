@@ -7,6 +7,7 @@ priced for: after the order changed its fixed price or car, a retry is decided a
 """
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from tests.calls import (
 )
 from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.test_finish_ride import ISRAELI_RIDE, LATVIAN_RIDE, STOP_AND_READ, started_israeli_ride
+from vendors.optumplus.simulator import Submission
 
 PRICED = (200, {"price": 40.04})
 # The meter's 40.00 against the fixed price 42.24, then against 30.00 ([24.00, 36.00]).
@@ -246,3 +248,63 @@ async def test_a_retry_after_the_order_changed_car_is_neither_replayed_nor_stopp
     )
     assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ, READ_ORDER)
     assert counts() == (priced + 1, replayed)
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        pytest.param({"park_id": "park2"}, id="another-park"),
+        pytest.param({"driver_profile_id": "driver2"}, id="another-driver"),
+        pytest.param({"car_id": "car2"}, id="another-car"),
+    ],
+)
+async def test_an_order_moved_to_another_driver_or_car_is_priced_afresh_for_them(
+    world: RunningWorld, gateway: Gateway, moved: dict[str, str]
+) -> None:
+    """OptumPlus has no ride to check whose it is: only the replay's key tells the new
+    performer's request from the first one's, and OptumPlus receives the price again."""
+    world.sims.seed_ride(LATVIAN_RIDE)
+    priced, replayed = counts("optumplus", "LV")
+    assert await gateway.finish_ride("alias-lv-1", 42.24) == (200, {"price": 42.24})
+
+    performer = replace(LATVIAN_RIDE, **moved)
+    world.sims.seed_ride(performer)
+
+    answer = await gateway.finish_ride("alias-lv-1", 42.24, headers=performer.driver_headers())
+
+    assert answer == (200, {"price": 42.24})
+    assert world.sims.optumplus.submissions == [Submission("LV-1234", 4224.0)] * 2
+    assert counts("optumplus", "LV") == (priced + 2, replayed)
+
+
+async def test_the_next_order_of_the_same_driver_car_and_price_is_not_answered_a_replay(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    """Two orders alike in every other part of the replay's key: the second has its own ride
+    stopped and its own meter's price."""
+    await started_israeli_ride(world, gateway, meter_agorot=4000)
+    assert await gateway.finish_ride("alias-il-1", 42.24) == FORTY
+    world.sims.seed_ride(replace(ISRAELI_RIDE, order_id="order-il-2", alias_id="alias-il-2"))
+    world.sims.monitex.set_meter_price(ISRAELI_RIDE.permit or "", 4100)
+    await gateway.start_ride("order-il-2")
+    assert len(world.sims.monitex.rides) == 2
+    world.sims.forget_calls()
+    priced, replayed = counts()
+
+    assert await gateway.finish_ride("alias-il-2", 42.24) == (200, {"price": 41.0})
+    assert calls_made(world.sims) == expected(READ_ORDER, STOP_AND_READ)
+    assert counts() == (priced + 1, replayed)
+
+
+async def test_an_order_routed_to_another_vendor_since_it_was_priced_is_priced_afresh(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    """The same order, driver, car and prices, its zone now Latvia's: OptumPlus prices it in
+    euros; the shekel price Monitex answered is not replayed."""
+    await started_israeli_ride(world, gateway, meter_agorot=4000)
+    assert await gateway.finish_ride("alias-il-1", 42.24) == FORTY
+    world.sims.change_order("order-il-1", "order.nz", "riga")
+    world.sims.forget_calls()
+
+    assert await gateway.finish_ride("alias-il-1", 42.24) == (200, {"price": 42.24})
+    assert world.sims.optumplus.submissions == [Submission(ISRAELI_RIDE.car_number, 4224.0)]

@@ -267,7 +267,19 @@ async def test_a_ride_stored_for_another_driver_is_never_reused_or_stopped_for_t
         "meters_rides_started_total", result="fallback", reason="meter_ride_of_another_performer"
     ) == (fallbacks_before + 1)
     (warning,) = start_log.events("start_ride.meter_ride_of_another_performer")
-    assert (warning["log_level"], warning["ride_id"]) == ("warning", ride_1)
+    assert (warning["log_level"], warning["ride_id"], warning["detail"]) == (
+        "warning",
+        ride_1,
+        "the order holds a ride started for another driver or car; it is left alone",
+    )
+    (line,) = start_log.events("start_ride.finished")
+    assert line["failed_steps"] == [
+        {
+            "step": "meter_ride_of_another_performer",
+            "cause": "started_for_another_performer",
+            "reaction": "FALLBACK",
+        }
+    ]
 
     # Driver 2's finish never stops driver 1's meter.
     assert await gateway.finish_ride("alias-a", 42.24, headers=moved.driver_headers()) == (

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.money import (
+    AmountOutOfRange,
     UnknownCurrency,
     check_currency,
     currency_of_country,
@@ -86,3 +87,16 @@ def test_a_currency_not_spelled_as_an_iso_code_is_refused(currency: str) -> None
 def test_an_amount_of_minor_units_beyond_a_floats_precision_stays_exact() -> None:
     # 10**17 + 1 has no float of its own: through a float it would lose its last agora.
     assert from_minor_units(10**17 + 1, "ILS") == Decimal("1000000000000000.01")
+
+
+def test_a_float_amount_of_minor_units_is_read_by_its_decimal_spelling() -> None:
+    # The float 1e25 is 10000000000000000905969664 in binary: read as that, a meter's answer
+    # of 1e25 agorot would gain 90596966.64 ILS of binary noise.
+    assert from_minor_units(1e25, "ILS") == Decimal("100000000000000000000000.00")
+
+
+@pytest.mark.parametrize("minor", [1e300, 10**40])
+def test_an_amount_beyond_the_decimals_is_out_of_range_and_says_which(minor: float) -> None:
+    with pytest.raises(AmountOutOfRange) as refused:
+        from_minor_units(minor, "ILS")
+    assert str(refused.value) == f"{minor!r} minor units of ILS is out of range"

@@ -17,6 +17,7 @@ from gateway.rides.fallback_policy import (
     ImpossibleReaction,
     OrphanHandling,
     Reaction,
+    Stage,
     StartStep,
     asks_start_again,
     check_policy,
@@ -24,7 +25,7 @@ from gateway.rides.fallback_policy import (
     reaction_to,
 )
 from gateway.rides.finish_policy import FINISH_RIDE_POLICY, FinishRefusal, FinishSituation
-from gateway.rides.start_ride import SkipReason, StartOutcome, StartResult, start_ride
+from gateway.rides.start_ride import SkipReason, StartOutcome, StartResult, StepFailed, start_ride
 from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,
@@ -82,6 +83,29 @@ def test_every_row_is_possible_where_its_step_fails() -> None:
 def test_an_impossible_row_is_rejected(step: StartStep, reaction: Reaction) -> None:
     with pytest.raises(ImpossibleReaction, match=f"{step.name} -> {reaction.name}"):
         check_policy({**START_RIDE_FALLBACK_POLICY, step: reaction})
+
+
+def test_every_impossible_row_is_named_in_one_refusal() -> None:
+    policy = {
+        **START_RIDE_FALLBACK_POLICY,
+        StartStep.SETCAR: Reaction.FALLBACK,
+        StartStep.PUSH: Reaction.FALLBACK,
+    }
+    with pytest.raises(ImpossibleReaction) as refused:
+        check_policy(policy)
+    assert str(refused.value) == (
+        "start-ride rows that cannot be carried out where their step fails: "
+        "SETCAR -> FALLBACK, PUSH -> FALLBACK"
+    )
+
+
+def test_a_row_changed_after_loading_is_refused_where_it_is_looked_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.SETCAR, Reaction.FALLBACK)
+    with pytest.raises(ImpossibleReaction) as refused:
+        reaction_to(StartStep.SETCAR, stage=Stage.TELLING_APP)
+    assert str(refused.value) == "SETCAR -> FALLBACK: impossible where it fails"
 
 
 def test_a_table_missing_a_row_is_rejected() -> None:
@@ -425,3 +449,8 @@ async def test_the_finish_flow_refuses_with_the_code_its_situations_row_names(
         409,
         {"code": "not_enabled", "message": "user_price differs from driver_price"},
     )
+
+
+def test_a_failed_step_names_its_row_and_cause_where_a_traceback_shows_it() -> None:
+    failure = StepFailed(StartStep.SETCAR, "driver_orders_builder_timeout")
+    assert str(failure) == "setcar_failed: driver_orders_builder_timeout"

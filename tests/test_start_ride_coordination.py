@@ -34,6 +34,7 @@ from tests.calls import (
 )
 from tests.coordination_doubles import (
     CheckedLease,
+    CutOffRideLedger,
     GivenOrderLease,
     UnavailableRideLedger,
     lost_once,
@@ -388,3 +389,69 @@ async def test_the_last_delivery_whose_lease_cannot_be_taken_falls_back_asking_n
     ]
     assert setcar_values(world.sims) == ["false"]
     assert calls_made(world.sims) == expected(READ_ORDER, TELL_APP)
+
+
+async def test_a_driver_mark_the_ledger_cannot_take_asks_no_vendor_and_leaves_the_task_pending(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """§3a: the driver is marked before an idempotent-start vendor is asked; with the ledger out
+    of reach nothing is asked, and the redelivery decides (the ledger row)."""
+    world.sims.seed_ride(RIDE)
+    ledger = CutOffRideLedger(services_of(gateway).ports.ride_ledger, "mark_unsettled_start")
+    services = with_coordination(services_of(gateway), ride_ledger=ledger)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1", services)
+
+    assert_left_pending(run, "monitex", "ride_ledger_unavailable")
+    assert failed_steps(run) == [
+        ("ride_ledger_unavailable", "redis_unavailable", "LEAVE_UNACKNOWLEDGED")
+    ]
+    assert run.failures == step_failures(
+        "monitex", "IL", ("ride_ledger_unavailable", "redis_unavailable")
+    )
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER)
+    assert world.sims.monitex.rides == {}
+
+
+async def test_a_stored_ride_whose_record_cannot_be_read_is_neither_reused_nor_announced(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stored ride is reused only once the ledger says whose it is (§3a); out of reach, the
+    redelivery decides, and the app is told nothing meanwhile."""
+    world.sims.seed_ride(replace(RIDE, external_meter_ride_id="ride-stored"))
+    ledger = CutOffRideLedger(services_of(gateway).ports.ride_ledger, "record_of")
+    services = with_coordination(services_of(gateway), ride_ledger=ledger)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1", services)
+
+    assert_left_pending(run, "monitex", "ride_ledger_unavailable")
+    assert failed_steps(run) == [
+        ("ride_ledger_unavailable", "redis_unavailable", "LEAVE_UNACKNOWLEDGED")
+    ]
+    assert run.failures == step_failures(
+        "monitex", "IL", ("ride_ledger_unavailable", "redis_unavailable")
+    )
+    assert calls_made(world.sims) == expected(READ_ORDER)
+    assert setcar_values(world.sims) == []
+
+
+async def test_a_mark_left_because_the_ledger_was_lost_is_said_on_a_warning(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A start Monitex surely refused lifts the mark this run made; with the ledger lost by
+    then the mark outlives it (§3a's false positive), and the run says so; its row still
+    applies."""
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(Fault(MONITEX_START, status=401, times=1))
+    ledger = CutOffRideLedger(services_of(gateway).ports.ride_ledger, "lift_unsettled_start")
+    services = with_coordination(services_of(gateway), ride_ledger=ledger)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1", services)
+
+    assert events(run, "start_ride.start_mark_not_lifted") == [
+        {"log_level": "warning", "cause": "redis_unavailable"}
+    ]
+    assert_recorded(run, "monitex", StartResult.FALLBACK, "vendor_start_failed", level="warning")
+    assert failed_steps(run) == [("vendor_start_failed", "vendor_error_status", "FALLBACK")]
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, TELL_APP)
+    assert setcar_values(world.sims) == ["false"]
