@@ -164,7 +164,7 @@ fault_specs = st.lists(
 
 def started_count() -> dict[tuple[str, str], float]:
     """``meters_rides_started_total`` by result and reason, as the registry exports it (read
-    from that one metric: collecting the whole registry every step cost more than the step)."""
+    from that one metric, not by collecting the whole registry twice a delivery)."""
     counts: dict[tuple[str, str], float] = {}
     for metric in RIDES_STARTED.collect():
         for sample in metric.samples:
