@@ -33,6 +33,7 @@ from tests.production.stream import eventually
 ORDER = RideSeed(order_id="order-a", alias_id="alias-a", fixed_price=42.24)
 # Below the vendor's 1000 ms timeout in the test settings: the start succeeds, late.
 SLOW_START_MS = 600
+SLOW_STORE_MS = 300
 # The finish-ride's own order read (by alias id).
 FINISH_READ = READ_ORDER
 
@@ -107,3 +108,43 @@ async def test_a_start_after_the_finish_was_refused_asks_no_vendor(
 
     assert calls_made(world.sims) == expected(READ_ORDER)
     assert world.sims.monitex.rides == {}
+
+
+async def test_a_finish_refused_while_the_ride_id_was_being_stored_leaves_the_app_untold(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finish lands between the start's last check and its write: the order holds the ride
+    now, so it is no orphan and nothing ends it; no meter is announced to a driver who keyed
+    the price in, and a retried finish stops the ride."""
+    world.sims.seed_ride(ORDER)
+    world.sims.monitex.set_meter_price(ORDER.permit or "", 4224)
+    # Below the upstream calls' 500 ms timeout: the write lands, late.
+    world.sims.order_core.faults.add(Fault(SET_FIELDS, delay_ms=SLOW_STORE_MS, times=1))
+    log = capture_log_of(monkeypatch, start_ride_module, start_ride_record)
+
+    response = await gateway.client.post(START_RIDE_PATH, json={"order_id": ORDER.order_id})
+    assert response.status == 202
+    await eventually(
+        lambda: bool(world.sims.order_core.calls.to(SET_FIELDS)), 5.0, "the ride id is written"
+    )
+    assert await gateway.finish_ride("alias-a", 42.24) == (
+        409,
+        {"code": "meter_ride_not_found", "message": "no meter ride was started for this order"},
+    )
+    await gateway.wait_for_tasks()
+
+    (finished,) = log.events("start_ride.finished")
+    assert (finished["result"], finished["reason"]) == ("ended", "finish_came_first")
+    assert finished["failed_steps"] == [
+        {
+            "step": "finish_came_first",
+            "cause": "finish_found_no_ride",
+            "reaction": "END_AND_CANCEL_RIDE",
+        }
+    ]
+    assert setcar_values(world.sims) == []
+    (ride_id,) = world.sims.monitex.rides
+    assert world.sims.order_core.order("order-a")["order"]["external_meter_ride_id"] == ride_id
+    assert log.events("start_ride.orphaned_ride_left_running") == []
+    assert await gateway.finish_ride("alias-a", 42.24) == (200, {"price": 42.24})
+    assert not world.sims.monitex.rides[ride_id].is_open

@@ -89,6 +89,8 @@ async def test_a_start_whose_answer_was_lost_asks_again_and_keeps_the_ride_it_ma
     (line,) = log.events("start_ride.finished")
     assert (line["result"], line["reason"], line["ride_id"]) == ("started", "ok", ride_a)
     assert line["start_asked_again"] in {"vendor_malformed_response", "vendor_timeout"}
+    (asked_again,) = log.events("start_ride.vendor_asked_again")
+    assert (asked_again["log_level"], asked_again["cause"]) == ("debug", line["start_asked_again"])
     assert "unsettled_start_marked" not in line
     # A's finish settles A's own ride at A's meter.
     assert await gateway.finish_ride("alias-a", 42.24) == (200, {"price": 42.24})
@@ -291,7 +293,11 @@ async def test_a_ride_stored_for_another_driver_is_never_reused_or_stopped_for_t
     )
     assert sims.monitex.calls.to(MONITEX_STOP) == []
     (refused,) = finish_log.events("finish_ride.meter_ride_of_another_performer")
-    assert (refused["log_level"], refused["ride_id"]) == ("warning", ride_1)
+    assert (refused["log_level"], refused["ride_id"], refused["detail"]) == (
+        "warning",
+        ride_1,
+        "the order holds a ride started for another driver or car",
+    )
 
 
 async def test_a_finish_whose_ride_ledger_cannot_be_read_stops_nothing(

@@ -12,11 +12,12 @@ import random
 from decimal import Decimal
 
 import jsonschema
+import jsonschema_rs
 import pytest
 import yaml
 
 from gateway.http.limits import MAX_JSON_DEPTH
-from gateway.http.request_validation import InvalidRequest, openapi_text, parse_body
+from gateway.http.request_validation import InvalidRequest, _describe, openapi_text, parse_body
 from gateway.rides.start_arguments import malformed_ids
 
 OPERATIONS = ("finishRide", "startRide")
@@ -292,3 +293,14 @@ def test_the_core_judges_a_tasks_ids_as_the_endpoint_judges_the_body(
         endpoint = None
 
     assert malformed_ids(order_id, task_id) == endpoint
+
+
+def test_a_refusal_words_any_length_or_type_rule_a_spec_may_hold() -> None:
+    # Today's spec asks for non-empty strings of one type; a change of it is worded too.
+    validator = jsonschema_rs.validator_for({"type": ["string", "null"], "minLength": 3})
+    (wrong_type,) = validator.iter_errors(5)
+    (too_short,) = validator.iter_errors("ab")
+    assert (_describe(wrong_type), _describe(too_short)) == (
+        "is not of type null or string",
+        "is shorter than 3",
+    )
