@@ -51,9 +51,10 @@ mutate: setup
 # The money-invariant search (docs/testing.md "The simulation"): SIMULATION_SCHEDULES fault
 # schedules, searched anew each run (make test replays a fixed few hundred).
 SIMULATION_SCHEDULES ?= 10000
+SIMULATION_PARTS ?= 4
 .PHONY: simulate
 simulate: setup
-	scripts/simulate.sh $(BIN) $(SIMULATION_SCHEDULES)
+	scripts/simulate.sh $(BIN) $(SIMULATION_SCHEDULES) $(SIMULATION_PARTS)
 
 # Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.
 .PHONY: bench

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# make simulate (docs/testing.md "The simulation"): the money-invariant search, split over two
-# processes (this machine has two cores), each searching its own random schedules; then one line
-# adding up what both played and met.
+# make simulate (docs/testing.md "The simulation"): the money-invariant search, split over
+# PARTS processes, each searching its own random schedules; then one line adding up what they
+# all played and met. More processes than cores: a schedule spends much of its time waiting on
+# the timeouts it races, and another process's schedule runs meanwhile.
 set -uo pipefail
-bin=$1 schedules=$2
+bin=$1 schedules=$2 parts=$3
 work=$(mktemp -d -t meters-simulate.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-half=$(( (schedules + 1) / 2 ))
+share=$(( (schedules + parts - 1) / parts ))
 pids=()
-for part in 1 2; do
-  SIMULATION_SCHEDULES=$half SIMULATION_SUMMARY="$work/$part.json" \
+for part in $(seq 1 "$parts"); do
+  SIMULATION_SCHEDULES=$share SIMULATION_SUMMARY="$work/$part.json" \
     "$bin/python" -m pytest -q -p no:cacheprovider tests/simulation >"$work/$part.log" 2>&1 &
   pids+=($!)
 done
 failed=0
-for part in 1 2; do
+for part in $(seq 1 "$parts"); do
   if ! wait "${pids[$((part - 1))]}"; then
     failed=1
     echo "simulate: part $part found a violation (its shrunk schedule follows)"
