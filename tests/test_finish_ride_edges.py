@@ -11,15 +11,19 @@ from typing import Any
 import pytest
 
 from gateway.http import finish_ride_handler
+from gateway.http.app_keys import SERVICES
 from gateway.plugins import MeterRideFinish, PaymentMethod
 from gateway.plugins.faults import Fault
 from gateway.rides import finish_ride as finish_ride_module
+from gateway.rides.finish_ride import FinishDeadline, FinishRideRequest
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_GET, MONITEX_STOP, calls_made, expected
+from tests.coordination_doubles import CutOffRideLedger
 from tests.gateway_world import DRIVER_HEADERS, Gateway, GatewayFactory, RunningWorld
 from tests.log_capture import capture_log_of
 from tests.plugins.catalog import catalog_with_closing_monitex, catalog_with_crashing_monitex
 from tests.plugins.closing_monitex import ClosingMonitex
+from tests.test_finish_ride import started_israeli_ride
 
 # 50.00 ILS fixed: the default band [0.8, 1.2] is exactly [40.00, 60.00], whole agorot.
 FIFTY = RideSeed(order_id="order-il-1", alias_id="alias-il-1", fixed_price=50.0)
@@ -350,3 +354,31 @@ async def test_a_finish_answered_again_says_it_was_replayed(
     assert first == again == (200, {"price": 50.0})
     assert len(world.sims.monitex.calls.to(MONITEX_STOP)) == 1
     assert [event["log_level"] for event in flow_log.events("finish_ride.replayed")] == ["debug"]
+
+
+class _LedgerTimingOut(CutOffRideLedger):
+    """A ledger whose read raises a bare TimeoutError: a timeout below that its client never
+    turned into LedgerUnavailable."""
+
+    def _reach(self, operation: str) -> None:
+        if operation in self.cut_off:
+            raise TimeoutError
+
+
+async def test_a_timeout_that_is_not_the_deadline_is_raised_as_the_bug_it_is(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    """Only the request's own deadline is answered deadline_passed; another TimeoutError is no
+    answer for the driver but a fault of ours, raised to the caller as one."""
+    await started_israeli_ride(world, gateway)
+    services = gateway.client.app[SERVICES]
+    ledger = _LedgerTimingOut(services.ports.ride_ledger, "record_of")
+    ports = replace(services.ports, ride_ledger=ledger)
+    request = FinishRideRequest(
+        "alias-il-1", Decimal("42.24"), Decimal("42.24"), "park1", "driver1"
+    )
+
+    with pytest.raises(TimeoutError):
+        await finish_ride_module.finish_ride(request, ports, FinishDeadline.after(3000))
+
+    assert calls_made(world.sims) == READ_ORDER

@@ -117,11 +117,15 @@ class _FinishRide:
     async def run(self, deadline: FinishDeadline) -> FinishOutcome:
         answer: Priced | Refused
         try:
-            async with asyncio.timeout_at(deadline.at):
+            async with asyncio.timeout_at(deadline.at) as budget:
                 answer = await self._price()
         except _Refused as refused:
             answer = Refused(FINISH_RIDE_POLICY[refused.situation], refused.message)
         except TimeoutError:
+            if not budget.expired():
+                # Not our deadline: a timeout below that no client turned into its error, a
+                # bug, for the caller to answer as one (never a driver told the deadline passed).
+                raise
             answer = Refused(
                 FINISH_RIDE_POLICY[FinishSituation.DEADLINE_PASSED],
                 f"finish-ride passed its {deadline.budget_ms} ms deadline",
