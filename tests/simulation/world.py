@@ -69,6 +69,9 @@ SETTLE_POLL_S = 0.005
 # Ten times the longest an injected fault holds a handler.
 SETTLE_POLLS = int(10 * LATE_MS / 1000 / SETTLE_POLL_S)
 RUN_TIMEOUT_S = 30.0
+# After a crash: long enough for a request the cancelled run had written to reach its
+# simulator (loopback, this loop), so that the ride it makes lands in the crash's step.
+CRASH_LANDING_S = 0.02
 
 
 class FaultyLedger(RideLedger):
@@ -356,6 +359,8 @@ class Harness:
             for run in pending:
                 run.cancel()
                 crashed = True
+        if crashed:
+            await asyncio.sleep(CRASH_LANDING_S)
         outcomes: list[StartOutcome | str | None] = []
         for run in runs:
             try:
