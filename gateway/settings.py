@@ -1,9 +1,12 @@
 """The settings tree (docs/design.md §8): a TOML file overridden by ``METERS_`` variables."""
 
+import difflib
+import os
 import tomllib
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -12,7 +15,9 @@ from gateway.money import check_currency, currency_of_country
 from gateway.redis_connection import check_broker_url
 from gateway.sentinel_url import SENTINEL_SCHEMES
 
-CONFIG_PATH_VARIABLE = "METERS_CONFIG"
+ENV_PREFIX = "METERS_"
+ENV_NESTED_DELIMITER = "__"
+CONFIG_PATH_VARIABLE = f"{ENV_PREFIX}CONFIG"
 # An answer is read up to this many bytes (``max_answer_bytes`` of each upstream and vendor;
 # gateway.plugins.exchange reads them): the platform's and the meters' answers are a few KiB; a
 # 200 MB one would be held in memory whole, and read for longer than any deadline.
@@ -164,7 +169,10 @@ class CountrySettings(_Section):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="METERS_", env_nested_delimiter="__", extra="forbid", frozen=True
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+        frozen=True,
     )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -237,15 +245,90 @@ def load_settings(path: Path | None) -> Settings:
             raise ConfigError(f"{path}: cannot read: {error.strerror}") from error
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{path}: not valid TOML: {error}") from error
+    # pydantic-settings reads only the variables that name a section it knows and ignores the
+    # rest: METERS_SERVR__PORT would leave the port at its default without a word.
+    misspelled = unknown_variables(os.environ)
+    if misspelled:
+        raise ConfigError("\n".join(misspelled))
     try:
         return Settings(**file_values)
     except ValidationError as error:
-        raise ConfigError(describe_validation_error(error)) from None
+        raise ConfigError(describe_validation_error(error, Settings)) from None
 
 
-def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+def describe_validation_error(
+    error: ValidationError, model: type[BaseModel], prefix: str = ""
+) -> str:
+    """One line per problem, ``key: what is wrong``; an unknown key names the nearest known one
+    (``model`` is the model validated, whose fields are the known keys)."""
     lines = []
     for problem in error.errors(include_url=False, include_input=False):
-        key = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
-        lines.append(f"{key}: {problem['msg']}")
+        location = tuple(str(part) for part in problem["loc"])
+        key = ".".join(part for part in (prefix, *location) if part != "")
+        if problem["type"] == "extra_forbidden":
+            known = _keys_at(model, location[:-1])
+            lines.append(f"{key}: {_unknown_key(location[-1], known or ())}")
+        else:
+            lines.append(f"{key}: {problem['msg']}")
     return "\n".join(lines)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A line for each ``METERS_`` variable that names no setting, with the nearest that does."""
+    problems = []
+    for name in sorted(environ):
+        # Case-insensitive, as pydantic-settings reads them.
+        if not name.upper().startswith(ENV_PREFIX) or name.upper() == CONFIG_PATH_VARIABLE:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(ENV_NESTED_DELIMITER)
+        for depth in range(len(path)):
+            known = _keys_at(Settings, path[:depth])
+            if known is None or path[depth] in known:
+                continue
+            nearest = difflib.get_close_matches(path[depth], known, n=1)
+            suggestion = (
+                f", did you mean {_variable([*path[:depth], nearest[0], *path[depth + 1 :]])}?"
+                if nearest
+                else _known_list(known)
+            )
+            problems.append(f"{name}: unknown key `{path[depth]}`{suggestion}")
+            break
+    return problems
+
+
+def _variable(path: Sequence[str]) -> str:
+    return ENV_PREFIX + ENV_NESTED_DELIMITER.join(path).upper()
+
+
+def _unknown_key(key: str, known: Sequence[str]) -> str:
+    nearest = difflib.get_close_matches(key, known, n=1)
+    if nearest:
+        return f"unknown key `{key}`, did you mean `{nearest[0]}`?"
+    return f"unknown key `{key}`{_known_list(known)}"
+
+
+def _known_list(known: Sequence[str]) -> str:
+    return f" (known here: {', '.join(known)})" if known else " (nothing is nested here)"
+
+
+def _keys_at(model: type[BaseModel], path: Sequence[str]) -> list[str] | None:
+    """The keys ``model`` accepts under ``path``: its fields, a section's fields; ``[]`` below
+    a plain value, and ``None`` where any key goes (a table of zones, countries or vendors)."""
+    annotation: Any = model
+    for part in path:
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return None  # reported at that depth already
+            annotation = field.annotation
+        elif get_origin(annotation) is dict:
+            annotation = get_args(annotation)[1]  # ``part`` is the table's own key
+        elif annotation is Any:
+            return None
+        else:
+            return []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    if get_origin(annotation) is dict or annotation is Any:
+        return None
+    return []

@@ -24,12 +24,11 @@ def validate_vendor_settings(
         if vendor_class is None:
             problems.append(f"countries.{country}.vendor: {_not_installed(name, catalog)}")
             continue
+        model = vendor_class.settings_model
         try:
-            validated[name] = vendor_class.settings_model.model_validate(
-                settings.vendors.get(name, {})
-            )
+            validated[name] = model.model_validate(settings.vendors.get(name, {}))
         except ValidationError as error:
-            problems.append(describe_validation_error(error, prefix=f"vendors.{name}"))
+            problems.append(describe_validation_error(error, model, prefix=f"vendors.{name}"))
     # A section no installed vendor owns is a typo (METERS_VENDORS__MONITX__TOKEN) or a missing
     # package; accepting it silently would leave the intended vendor without its settings.
     problems.extend(
