@@ -4,6 +4,7 @@ check-config, new-vendor."""
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
 from pathlib import Path
 
 import structlog
@@ -14,7 +15,7 @@ from gateway.bootstrap.registry import VendorCatalog, discover_vendor_plugins
 from gateway.bootstrap.secrets import configured_secrets
 from gateway.broker.dead_letters_command import run_dead_letters_command
 from gateway.demo.command import run_configured_demo, run_demo
-from gateway.http.app import build_app
+from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH, build_app
 from gateway.logging_setup import configure_logging
 from gateway.observability.tracing import configure_tracing, shutdown_tracing
 from gateway.sandbox.command import run_sandbox
@@ -23,7 +24,9 @@ from gateway.scaffold.new_vendor import ScaffoldError, new_vendor
 from gateway.settings import CONFIG_PATH_VARIABLE, ConfigError, Settings
 from gateway.worker.supervisor import run_workers
 
+EXIT_CANNOT_LISTEN = 1
 EXIT_BAD_CONFIG = 2
+PACKAGE = "meters-integration-api"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -55,24 +58,118 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutdown_tracing()
 
 
+# Each command's --help: what it does, where it listens, how it exits.
+_CONFIG_REFUSED = "the settings are refused (stderr names each bad key)"
+
+
+def _described(what: str, exits: dict[int, str]) -> str:
+    codes = "\n".join(f"  {code}  {meaning}" for code, meaning in exits.items())
+    return f"{what}\n\nexit codes:\n{codes}"
+
+
+_SERVE = _described(
+    f"""\
+Serve the gateway over HTTP on server.host:server.port (127.0.0.1:8080 unless set):
+  POST {FINISH_RIDE_PATH}   the driver app's finish-ride
+  POST {START_RIDE_PATH}  enqueue a start-ride task
+  GET  /  /health  /ping  /metrics  /openapi.yaml
+With broker.url empty the start-ride tasks run in this process; otherwise they go to
+Redis Streams, where `worker` runs them. SIGTERM or SIGINT stops it gracefully.""",
+    {0: "stopped by a signal", 1: "cannot listen", 2: _CONFIG_REFUSED},
+)
+_WORKER = _described(
+    """\
+Run worker.processes processes that take start-ride tasks from the Redis broker
+(broker.url) and run them, worker.max_concurrent_tasks at a time each; their metrics
+are summed on one endpoint, worker.metrics_host:worker.metrics_port (127.0.0.1:9101
+unless set; 0 = off). SIGTERM lets running tasks finish for worker.shutdown_grace_ms.""",
+    {0: "stopped by a signal", 2: f"{_CONFIG_REFUSED}, or broker.url is not Redis"},
+)
+_SANDBOX = _described(
+    """\
+Run the gateway on server.port together with a simulator of every platform service and
+vendor it calls (each on the port its url names: 127.0.0.1:8101-8106 and the vendors'),
+seed two orders for every routed country, and print requests to paste for them.
+Ctrl-C stops everything.""",
+    {0: "stopped", 1: "a port is taken", 2: _CONFIG_REFUSED},
+)
+_SIMULATORS = _described(
+    """\
+Serve the simulators of every platform service and vendor the settings name, without a
+gateway (to rehearse a production topology: gateways and workers run apart), and a
+control API on 127.0.0.1:--control-port that scripts their faults.""",
+    {0: "stopped", 1: "a port is taken", 2: _CONFIG_REFUSED},
+)
+_DEMO = _described(
+    """\
+Play scripted rides end to end, each through a sandbox of its own on free loopback
+ports: a start that runs the meter, finishes that answer its price, and the faults that
+fall back to the driver keying the price in; each step is printed with what the gateway
+did. With --config: generic rides for each vendor that file routes a country to.""",
+    {
+        0: "every scenario behaved",
+        1: "a scenario misbehaved, or a routed vendor cannot be played",
+        2: f"no scenario matches --only, or {_CONFIG_REFUSED}",
+    },
+)
+_DEAD_LETTERS = _described(
+    """\
+List or requeue the start-ride tasks set aside after broker.max_deliveries deliveries
+(the <broker.queue_name>:dead_letters stream). Connects to broker.url; listens on nothing.""",
+    {
+        0: "done",
+        1: "Redis cannot be reached, an id is no dead letter, or a requeue is not yet on "
+        "the replicas",
+        2: f"{_CONFIG_REFUSED}, or broker.url is not Redis",
+    },
+)
+_CHECK_CONFIG = _described(
+    """\
+Validate a settings file and the METERS_* variables with the installed vendor plugins,
+as serve and worker would, print the routing and exit. Connects to nothing.""",
+    {0: "valid", 2: _CONFIG_REFUSED},
+)
+_NEW_VENDOR = _described(
+    """\
+Write a vendor plugin package (its vendor, settings, simulator and kit tests) that passes
+the conformance kit as written, into an absent or empty directory.""",
+    {0: "written", 2: "the name or the directory is refused"},
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="meters-integration-api", description="Smart taxi meter gateway."
+        prog="meters-integration-api",
+        description="Smart taxi meter gateway: starts a meter ride when a ride starts and "
+        "answers the driver its final price when it ends (docs/design.md).",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version(PACKAGE)}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     config_help = f"TOML settings file (default: ${CONFIG_PATH_VARIABLE}, else built-in defaults)"
-    serve = commands.add_parser("serve", help="run the HTTP gateway")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=summary,
+            description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    serve = command("serve", "run the HTTP gateway", _SERVE)
     serve.add_argument("--config", type=Path, help=config_help)
-    worker = commands.add_parser("worker", help="run task worker processes (Redis broker only)")
+    worker = command("worker", "run task worker processes (Redis broker only)", _WORKER)
     worker.add_argument("--config", type=Path, help=config_help)
-    sandbox = commands.add_parser(
-        "sandbox", help="run the gateway with simulators of every service it calls, and demo orders"
+    sandbox = command(
+        "sandbox",
+        "run the gateway with simulators of every service it calls, and demo orders",
+        _SANDBOX,
     )
     sandbox.add_argument("--config", type=Path, help=config_help)
-    simulators = commands.add_parser(
+    simulators = command(
         "simulators",
-        help="serve simulators of every platform service and vendor the settings name, "
+        "serve simulators of every platform service and vendor the settings name, "
         "without a gateway (to rehearse a production topology on one machine)",
+        _SIMULATORS,
     )
     simulators.add_argument("--config", type=Path, help=config_help)
     simulators.add_argument(
@@ -81,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_CONTROL_PORT,
         help=f"port of the control API on 127.0.0.1 (default {DEFAULT_CONTROL_PORT}; 0 = any)",
     )
-    demo = commands.add_parser("demo", help="play scripted rides through a sandbox, step by step")
+    demo = command("demo", "play scripted rides through a sandbox, step by step", _DEMO)
     demo.add_argument("--only", metavar="TEXT", help="play only scenarios whose name has TEXT")
     demo.add_argument(
         "--config",
@@ -89,24 +186,28 @@ def _parser() -> argparse.ArgumentParser:
         help="play generic rides (start, finish, a fault) for every vendor this settings file "
         "routes a country to, third-party ones included, instead of the scripted ones",
     )
-    new_vendor = commands.add_parser(
-        "new-vendor", help="write a vendor plugin package that passes the conformance kit"
+    new_vendor = command(
+        "new-vendor", "write a vendor plugin package that passes the conformance kit", _NEW_VENDOR
     )
     new_vendor.add_argument("name", help="the vendor's name: its [vendors.NAME] key")
     new_vendor.add_argument(
         "--dest", type=Path, required=True, help="an absent or empty directory to write into"
     )
-    dead_letters = commands.add_parser(
-        "dead-letters", help="list or requeue tasks set aside after broker.max_deliveries"
+    dead_letters = command(
+        "dead-letters", "list or requeue tasks set aside after broker.max_deliveries", _DEAD_LETTERS
     )
     dead_letters.add_argument("--config", type=Path, help=config_help)
-    actions = dead_letters.add_subparsers(dest="action", required=True)
-    actions.add_parser("list", help="show the dead letters, oldest first")
+    actions = dead_letters.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="show the dead letters, oldest first")
     requeue = actions.add_parser("requeue", help="put dead letters back in the task stream")
+    for action in (listing, requeue):
+        # `dead-letters list --config FILE` as the runbooks write it, and `dead-letters
+        # --config FILE list`: SUPPRESS leaves the first one's value when this one is absent.
+        action.add_argument("--config", type=Path, default=argparse.SUPPRESS, help=config_help)
     which = requeue.add_mutually_exclusive_group(required=True)
     which.add_argument("ids", nargs="*", default=[], metavar="ID", help="dead-letter ids")
     which.add_argument("--all", action="store_true", help="every dead letter")
-    check = commands.add_parser("check-config", help="validate a settings file and exit")
+    check = command("check-config", "validate a settings file and exit", _CHECK_CONFIG)
     check.add_argument("file", type=Path)
     return parser
 
@@ -143,7 +244,11 @@ def _serve(settings: Settings, catalog: VendorCatalog) -> int:
         broker="redis" if settings.broker.url else "in-memory",
         vendors=sorted(catalog.vendors),
     )
-    web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)
+    try:
+        web.run_app(app, host=settings.server.host, port=settings.server.port, print=None)
+    except OSError as error:  # the port taken, most likely
+        print(f"serve cannot listen: {error}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
     return 0
 
 

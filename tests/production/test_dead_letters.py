@@ -32,10 +32,11 @@ TAKEOVER_S = REDELIVERY_TIMEOUT_MS / 1000 * 1.25 + 5.0
 GONE_S = 3 * max(REDELIVERY_TIMEOUT_MS, 1000) / 1000 + 5.0
 
 
-async def run_cli(config: Path, *args: str) -> tuple[int, str]:
+async def run_cli(config: Path, action: str, *args: str) -> tuple[int, str]:
+    """``dead-letters ACTION --config FILE ARGS``, as docs/production.md's runbook writes it."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("METERS_")}
     process = await asyncio.create_subprocess_exec(
-        str(CLI), "dead-letters", "--config", str(config), *args,
+        str(CLI), "dead-letters", action, "--config", str(config), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env,
     )  # fmt: skip
     output, _ = await process.communicate()
