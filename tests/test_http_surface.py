@@ -91,6 +91,28 @@ async def test_ping_answers(gateway: Gateway) -> None:
     assert (response.status, await response.json()) == (200, {"status": "ok"})
 
 
+async def test_the_gateways_address_answers_an_index_of_every_endpoint_it_serves(
+    gateway: Gateway,
+) -> None:
+    response = await gateway.client.get("/")
+    index = await response.json()
+
+    assert response.status == 200
+    assert index["service"] == "meters-integration-api"
+    assert index["api_document"] == "/openapi.yaml"
+    assert {
+        "method": "POST",
+        "path": "/driver/v1/meters-integration-api/finish-ride",
+        "summary": "Stop the meter ride and answer the meter's final price.",
+    } in index["endpoints"]
+    served = {
+        (route.method, route.resource.canonical)
+        for route in gateway.client.app.router.routes()
+        if route.method != "HEAD" and route.resource is not None
+    }
+    assert {(entry["method"], entry["path"]) for entry in index["endpoints"]} == served
+
+
 async def test_openapi_document_is_served_from_the_repository(gateway: Gateway) -> None:
     response = await gateway.client.get("/openapi.yaml")
     spec = yaml.safe_load(await response.text())

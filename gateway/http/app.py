@@ -14,7 +14,13 @@ from gateway.http.app_keys import BROKER, CATALOG, SERVICES, SETTINGS
 from gateway.http.error_answers import json_errors_middleware
 from gateway.http.finish_ride_handler import finish_ride_handler
 from gateway.http.limits import MAX_BODY_BYTES, SERVER_LIMITS
-from gateway.http.probes import health_handler, metrics_handler, openapi_handler, ping_handler
+from gateway.http.probes import (
+    health_handler,
+    index_handler,
+    metrics_handler,
+    openapi_handler,
+    ping_handler,
+)
 from gateway.http.protocol_errors import handle_client_protocol_errors
 from gateway.http.request_id import request_id_middleware
 from gateway.http.start_ride_handler import start_ride_handler
@@ -37,6 +43,7 @@ def build_app(process: Process) -> web.Application:
     app.cleanup_ctx.append(partial(_services_and_broker, process))
     app.router.add_post(FINISH_RIDE_PATH, finish_ride_handler)
     app.router.add_post(START_RIDE_PATH, start_ride_handler)
+    app.router.add_get("/", index_handler)
     app.router.add_get("/ping", ping_handler)
     app.router.add_get("/health", health_handler)
     app.router.add_get("/metrics", metrics_handler)

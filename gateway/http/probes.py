@@ -1,11 +1,35 @@
-"""Liveness, readiness, metrics and the API document."""
+"""The index, liveness, readiness, metrics and the API document."""
 
+from functools import cache
+from typing import Any
+
+import yaml
 from aiohttp import web
 
 from gateway.broker.health import broker_health
 from gateway.http.app_keys import BROKER, CATALOG
 from gateway.http.request_validation import openapi_text
 from gateway.metrics import CONTENT_TYPE, exposition
+
+
+async def index_handler(_: web.Request) -> web.Response:
+    """What a person opening the gateway's address finds: its endpoints, from the API document."""
+    return web.json_response(_index())
+
+
+@cache
+def _index() -> dict[str, Any]:
+    document = yaml.safe_load(openapi_text())
+    return {
+        "service": document["info"]["title"],
+        "version": document["info"]["version"],
+        "endpoints": [
+            {"method": method.upper(), "path": path, "summary": operation["summary"]}
+            for path, operations in document["paths"].items()
+            for method, operation in operations.items()
+        ],
+        "api_document": "/openapi.yaml",
+    }
 
 
 async def ping_handler(_: web.Request) -> web.Response:
