@@ -11,17 +11,27 @@ LOCK := requirements.lock
 # The venv holds exactly the lock (README "Versions"): every package pinned and its file hashed,
 # pip and the build backend included, so a fresh clone installs what CI tested. Then the gateway
 # and the example third-party vendor themselves, editable, over it and adding nothing.
+# Each step says what it does first: the lock's install takes a minute or more on a fresh clone.
 $(BIN)/meters-integration-api: pyproject.toml $(LOCK) $(EXAMPLE_VENDOR)/pyproject.toml
+	@echo "setup: creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "setup: installing the $$(grep -c '^[a-z0-9]' $(LOCK)) packages pinned in $(LOCK)"
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	@echo "setup: installing the gateway and the example vendor (editable)"
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e . -e $(EXAMPLE_VENDOR)
 	$(BIN)/pip check
 	touch $@
+	@echo "setup: done"
 
 setup: $(BIN)/meters-integration-api
 
 run: setup
 	$(BIN)/meters-integration-api sandbox --config config/meters.toml
+
+# The tour's second half (README): scripted rides, each step with what the gateway did.
+.PHONY: demo
+demo: setup
+	$(BIN)/meters-integration-api demo
 
 lint: setup
 	$(MAKE) --no-print-directory lint-venv
