@@ -8,6 +8,7 @@ outcome, the metrics and the canonical line it left, and exactly which upstream 
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -40,8 +41,9 @@ from tests.coordination_doubles import (
     lost_once,
     with_coordination,
 )
-from tests.gateway_world import Gateway, RunningWorld
+from tests.gateway_world import Gateway, GatewayFactory, RunningWorld
 from tests.plugins.cancellable_monitex import CancellableMonitex
+from tests.plugins.catalog import catalog_with_closing_monitex
 from tests.start_runs import (
     Run,
     assert_left_pending,
@@ -411,6 +413,37 @@ async def test_a_driver_mark_the_ledger_cannot_take_asks_no_vendor_and_leaves_th
     )
     assert calls_made(world.sims) == expected(READ_ORDER, GATHER)
     assert world.sims.monitex.rides == {}
+
+
+async def test_a_start_that_is_not_idempotent_touches_no_mark_when_it_fails(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """§3a: the driver's mark guards a ride an idempotent start would answer again; a start
+    that is not idempotent never answers an earlier ride, so its failure neither makes nor
+    lifts a mark. With the marks out of reach, its refused start falls back as any does."""
+    settings_tree["countries"]["IL"]["vendor"] = "closing_monitex"
+    settings_tree["vendors"]["closing_monitex"] = settings_tree["vendors"]["monitex"]
+    gateway = await make_gateway(catalog_with_closing_monitex())
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(Fault(MONITEX_START, status=401, times=1))
+    ledger = CutOffRideLedger(
+        services_of(gateway).ports.ride_ledger, "mark_unsettled_start", "lift_unsettled_start"
+    )
+    services = with_coordination(services_of(gateway), ride_ledger=ledger)
+
+    run = await run_start(gateway, monkeypatch, "order-il-1", services)
+
+    assert_recorded(
+        run, "closing_monitex", StartResult.FALLBACK, "vendor_start_failed", level="warning"
+    )
+    assert failed_steps(run) == [("vendor_start_failed", "vendor_error_status", "FALLBACK")]
+    assert events(run, "start_ride.start_mark_not_lifted") == []
+    assert "unsettled_start_marked" not in run.finished
+    assert calls_made(world.sims) == expected(READ_ORDER, GATHER, VENDOR_START, TELL_APP)
+    assert setcar_values(world.sims) == ["false"]
 
 
 async def test_a_stored_ride_whose_record_cannot_be_read_is_neither_reused_nor_announced(
