@@ -269,7 +269,9 @@ async def test_a_setcar_row_set_to_ignore_still_pushes(
     world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
     world.sims.driver_orders_builder.faults.add(Fault(SETCAR, status=500))
 
-    outcome = await start_ride("order-il-1", gateway.client.app[SERVICES].ports)
+    outcome = await start_ride(
+        "order-il-1", gateway.client.app[SERVICES].ports, last_delivery=False
+    )
 
     # The failed setcar is carried past: the push is sent and the started ride stays started.
     assert outcome == StartOutcome(StartResult.STARTED, "ok", "monitex", "IL")
@@ -324,7 +326,9 @@ async def test_a_push_row_set_to_end_ends_a_started_ride(
     world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
     world.sims.client_notify.faults.add(Fault(PUSH, status=500))
 
-    outcome = await start_ride("order-il-1", gateway.client.app[SERVICES].ports)
+    outcome = await start_ride(
+        "order-il-1", gateway.client.app[SERVICES].ports, last_delivery=False
+    )
 
     assert outcome == StartOutcome(StartResult.ENDED, "push_failed", "monitex", "IL")
     assert setcar_values(world.sims) == ["true"]
@@ -369,7 +373,7 @@ async def test_a_fallback_row_set_to_end_tells_the_app_nothing(
     if fault is not None:
         world.sims.simulators()[fault[0]].faults.add(fault[1])
     services = gateway.client.app[SERVICES]
-    assert await start_ride("order-il-1", services.ports) == StartOutcome(
+    assert await start_ride("order-il-1", services.ports, last_delivery=False) == StartOutcome(
         StartResult.FALLBACK, reason, "monitex", "IL"
     )
     assert setcar_values(world.sims) == ["false"]
@@ -377,7 +381,7 @@ async def test_a_fallback_row_set_to_end_tells_the_app_nothing(
     monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, row, Reaction.END)
     world.sims.forget_calls()
 
-    assert await start_ride("order-il-1", services.ports) == StartOutcome(
+    assert await start_ride("order-il-1", services.ports, last_delivery=False) == StartOutcome(
         StartResult.ENDED, reason, "monitex", "IL"
     )
     assert setcar_values(world.sims) == []
@@ -391,15 +395,15 @@ async def test_a_stale_ride_row_set_to_end_tells_the_app_nothing(
     world.sims.seed_ride(RideSeed("order-il-2", "alias-il-2"))
     world.sims.seed_ride(RideSeed("order-il-3", "alias-il-3"))
     services = gateway.client.app[SERVICES]
-    await start_ride("order-il-1", services.ports)
-    assert await start_ride("order-il-2", services.ports) == StartOutcome(
+    await start_ride("order-il-1", services.ports, last_delivery=False)
+    assert await start_ride("order-il-2", services.ports, last_delivery=False) == StartOutcome(
         StartResult.FALLBACK, "stale_meter_ride", "monitex", "IL"
     )
 
     monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.STALE_METER_RIDE, Reaction.END)
     world.sims.forget_calls()
 
-    assert await start_ride("order-il-3", services.ports) == StartOutcome(
+    assert await start_ride("order-il-3", services.ports, last_delivery=False) == StartOutcome(
         StartResult.ENDED, "stale_meter_ride", "monitex", "IL"
     )
     assert setcar_values(world.sims) == []
@@ -417,7 +421,7 @@ async def test_a_vendor_refusal_falls_back_by_its_row(
     gateway = await make_gateway(catalog_with_refusing_monitex())
     world.sims.seed_ride(RideSeed("order-il-1", "alias-il-1"))
     services = gateway.client.app[SERVICES]
-    assert await start_ride("order-il-1", services.ports) == StartOutcome(
+    assert await start_ride("order-il-1", services.ports, last_delivery=False) == StartOutcome(
         StartResult.FALLBACK, "vendor_refused", "refusing_monitex", "IL"
     )
     assert setcar_values(world.sims) == ["false"]
@@ -425,7 +429,7 @@ async def test_a_vendor_refusal_falls_back_by_its_row(
     monkeypatch.setitem(START_RIDE_FALLBACK_POLICY, StartStep.VENDOR_REFUSED, Reaction.END)
     world.sims.forget_calls()
 
-    assert await start_ride("order-il-1", services.ports) == StartOutcome(
+    assert await start_ride("order-il-1", services.ports, last_delivery=False) == StartOutcome(
         StartResult.ENDED, "vendor_refused", "refusing_monitex", "IL"
     )
     assert setcar_values(world.sims) == []

@@ -151,9 +151,7 @@ def _cause(error: Exception) -> str:
     return "unexpected_" + type(error).__name__
 
 
-async def start_ride(
-    order_id: str, ports: RidePorts, *, last_delivery: bool = False
-) -> StartOutcome:
+async def start_ride(order_id: str, ports: RidePorts, *, last_delivery: bool) -> StartOutcome:
     """Run the whole task for one order and answer its outcome, with the record of what the run
     did for the caller to count and log.
 

@@ -38,7 +38,9 @@ async def started_monitex_ride(
     the lease in Redis), and forget the calls that made; answers the meter ride's id."""
     world.sims.seed_ride(seed)
     world.sims.monitex.set_meter_price(seed.permit or "", meter_agorot)
-    outcome = await start_ride(seed.order_id, gateway.client.app[SERVICES].ports)
+    outcome = await start_ride(
+        seed.order_id, gateway.client.app[SERVICES].ports, last_delivery=False
+    )
     assert outcome == StartOutcome(StartResult.STARTED, "ok", "monitex", "IL")
     world.sims.forget_calls()
     (ride_id,) = [
