@@ -23,37 +23,28 @@ ORDER_X = ReplayKey(
     driver_profile_id="drv",
     car_id="car1",
     car_number="12-345-67",
-    user_price=PRICE,
-    driver_price=PRICE,
-    fixed_price=PRICE,
+    price=PRICE,
 )
 ORDER_Y = replace(ORDER_X, order_id="col:pk", park_id="1")
 
 
 def test_two_orders_whose_ids_joined_bare_were_one_replay_key_have_two() -> None:
-    car_and_prices = "car1:12-345-67:42.24:42.24:42.24"
+    car_and_price = "car1:12-345-67:42.24"
     assert (
-        replay_redis_key(ORDER_X) == f"meters:finish_replay:monitex:col:pk%3A1:drv:{car_and_prices}"
+        replay_redis_key(ORDER_X) == f"meters:finish_replay:monitex:col:pk%3A1:drv:{car_and_price}"
     )
     assert (
-        replay_redis_key(ORDER_Y) == f"meters:finish_replay:monitex:col%3Apk:1:drv:{car_and_prices}"
+        replay_redis_key(ORDER_Y) == f"meters:finish_replay:monitex:col%3Apk:1:drv:{car_and_price}"
     )
 
 
 def test_one_amount_spelled_two_ways_is_one_replay_key() -> None:
     # The in-process replay compares amounts as numbers; its Redis key must agree.
-    forty = replace(
-        ORDER_X, user_price=Decimal(40), driver_price=Decimal(40), fixed_price=Decimal(40)
-    )
-    spelled = replace(
-        forty,
-        user_price=Decimal("40.00"),
-        driver_price=Decimal("40.0"),
-        fixed_price=Decimal("4E+1"),
-    )
-    assert forty == spelled
-    assert replay_redis_key(forty) == replay_redis_key(spelled)
-    assert replay_redis_key(forty).endswith(":40:40:40")
+    forty = replace(ORDER_X, price=Decimal(40))
+    for spelled in (replace(forty, price=Decimal(spelling)) for spelling in ("40.00", "4E+1")):
+        assert forty == spelled
+        assert replay_redis_key(forty) == replay_redis_key(spelled)
+    assert replay_redis_key(forty).endswith(":12-345-67:40")
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def replay_redis_key(key: ReplayKey) -> str:
         key.driver_profile_id,
         key.car_id,
         key.car_number,
-        *map(_amount, (key.user_price, key.driver_price, key.fixed_price)),
+        _amount(key.price),
     )
 
 

@@ -157,13 +157,11 @@ class _FinishRide:
             order_id=order.order_id,
             park_id=self._request.park_id,
             driver_profile_id=self._request.driver_profile_id,
-            # The car and the prices as this request and the order hold them now: a replayed
+            # The car and the price as this request and the order hold them now: a replayed
             # price answers only a repeat of the request it was priced for.
             car_id=order.car_id or "",
             car_number=ride.car_number,
-            user_price=self._request.user_price,
-            driver_price=self._request.driver_price,
-            fixed_price=ride.price,
+            price=ride.price,
         )
         priced = await self._ports.finish_replay.price_once(key, lambda: self._priced(route, ride))
         if priced.replayed:

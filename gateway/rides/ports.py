@@ -191,10 +191,9 @@ class ReplayKey:
     driver_profile_id: str
     car_id: str
     car_number: str
-    user_price: Decimal
-    driver_price: Decimal
-    fixed_price: Decimal
-    """The order's, as read for this request."""
+    price: Decimal
+    """The order's fixed price as read for this request, which §4 checked both of the
+    request's prices equal: one amount stands for all three."""
 
 
 @dataclass(frozen=True, slots=True)
