@@ -10,6 +10,7 @@ import aiohttp
 from gateway.sandbox.world import RideSeed
 from tests.calls import GET_FIELDS, MONITEX_START, OPTUMPLUS_SUBMIT, SET_FIELDS, setcar_values
 from tests.gateway_world import DRIVER_HEADERS, RunningWorld
+from tests.observability.scrape import labels, samples
 from tests.processes import serving
 
 FINISH = "/driver/v1/meters-integration-api/finish-ride"
@@ -62,3 +63,24 @@ async def test_serve_runs_an_israeli_and_a_latvian_ride_end_to_end(
     answered = [line["result"] for line in lines if line["event"] == "finish_ride.answered"]
     assert answered == ["priced", "priced"]
     assert len(sims.order_core.calls.to(GET_FIELDS)) == 4
+
+
+async def test_a_fresh_serve_exports_the_series_its_alerts_read_before_any_ride(
+    world: RunningWorld, settings_tree: dict[str, Any], tmp_path: Path
+) -> None:
+    """The embedded broker lives in the process: up, as /health says; and every start-ride
+    result's series exist at 0, redelivered or not, so that rate() sees the first ones."""
+    async with serving(settings_tree, tmp_path) as gateway, aiohttp.ClientSession() as http:
+        async with http.get(gateway.base_url + "/metrics") as response:
+            text = await response.text()
+        async with http.get(gateway.base_url + "/health") as response:
+            health = await response.json()
+
+    assert health["broker"] == "reachable"
+    assert samples(text, "meters_broker_up") == {(): 1.0}
+    counts = samples(text, "meters_start_ride_task_duration_seconds_count")
+    assert counts == {
+        labels(result=result, redelivered=redelivered): 0.0
+        for result in ("started", "already_started", "fallback", "skipped", "ended")
+        for redelivered in ("true", "false")
+    }

@@ -15,6 +15,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 
 from gateway.bootstrap.registry import VendorCatalog, discover_vendor_plugins
 from gateway.bootstrap.vendor_setup import validate_vendor_settings
+from gateway.broker.metrics import BROKER_UP
 from gateway.broker.redis_streams import ReliableStreamBroker
 from gateway.broker.start_ride_task import START_RIDE_TASK_NAME, meters_integration_api_call
 from gateway.redis_connection import connection_pool
@@ -60,5 +61,7 @@ def build_broker(settings: BrokerSettings, pool: ConnectionPool | None) -> Async
         broker = ReliableStreamBroker(settings, pool)
     else:
         broker = InMemoryBroker(max_stored_results=1)
+        # It lives in this process: reachable for as long as the process runs, as /health says.
+        BROKER_UP.set(1)
     broker.register_task(meters_integration_api_call, task_name=START_RIDE_TASK_NAME)
     return broker

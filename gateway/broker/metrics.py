@@ -16,7 +16,8 @@ ENQUEUES = Counter(
 )
 BROKER_UP = Gauge(
     "meters_broker_up",
-    "1 while this process reaches the broker's Redis master, 0 while it does not.",
+    "1 while this process reaches the broker's Redis master, 0 while it does not (always 1 "
+    "with the in-memory broker, which lives in the process).",
     multiprocess_mode="livemin",
 )
 READ_FAILURES = Counter(

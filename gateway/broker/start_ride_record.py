@@ -22,9 +22,22 @@ from gateway.observability.canonical_line import CanonicalLine, gathering
 from gateway.observability.crash_site import crash_site
 from gateway.observability.tracing import current_trace_id
 from gateway.rides.ports import RidePorts
-from gateway.rides.start_ride import UNEXPECTED_ERROR, StartOutcome, StartRecord, start_ride
+from gateway.rides.start_ride import (
+    UNEXPECTED_ERROR,
+    StartOutcome,
+    StartRecord,
+    StartResult,
+    start_ride,
+)
 
 log = structlog.get_logger("gateway.start_ride")
+
+# Every result's series exist at 0 from the start, redelivered or not: a series born at its
+# first observation is invisible to rate() and increase() over the window it appeared in, so
+# the first redelivered runs after a worker's death would read as none (the runbook's query).
+for _result in StartResult:
+    for _redelivered in ("true", "false"):
+        START_RIDE_TASK_DURATION.labels(_result.value, _redelivered)
 
 # The canonical line's list of the steps that failed, each with its cause and the policy's row.
 FAILED_STEPS = "failed_steps"
