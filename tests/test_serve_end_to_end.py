@@ -69,7 +69,8 @@ async def test_a_fresh_serve_exports_the_series_its_alerts_read_before_any_ride(
     world: RunningWorld, settings_tree: dict[str, Any], tmp_path: Path
 ) -> None:
     """The embedded broker lives in the process: up, as /health says; and every start-ride
-    result's series exist at 0, redelivered or not, so that rate() sees the first ones."""
+    result's and every enqueue result's series exist at 0 (start-ride's redelivered or not), so
+    that rate() and increase() see the first ones."""
     async with serving(settings_tree, tmp_path) as gateway, aiohttp.ClientSession() as http:
         async with http.get(gateway.base_url + "/metrics") as response:
             text = await response.text()
@@ -83,4 +84,7 @@ async def test_a_fresh_serve_exports_the_series_its_alerts_read_before_any_ride(
         labels(result=result, redelivered=redelivered): 0.0
         for result in ("started", "already_started", "fallback", "skipped", "ended")
         for redelivered in ("true", "false")
+    }
+    assert samples(text, "meters_broker_enqueues_total") == {
+        labels(result=result): 0.0 for result in ("ok", "unreachable", "timeout", "not_replicated")
     }

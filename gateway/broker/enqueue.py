@@ -18,6 +18,12 @@ from gateway.observability.tracing import trace_headers_to_send
 # starts no second meter ride.
 MAY_BE_ENQUEUED = "the task may be enqueued; retrying with the same task_id is safe"
 
+UNREACHABLE, TIMEOUT, NOT_REPLICATED = "unreachable", "timeout", "not_replicated"
+# Every result's series exists at 0 from the start: MetersEnqueueFailing reads increase(), which
+# cannot see a series' first failure if the series is born with it.
+for _result in ("ok", UNREACHABLE, TIMEOUT, NOT_REPLICATED):
+    ENQUEUES.labels(_result)
+
 
 class BrokerUnavailable(Exception):
     """The task could not be enqueued for sure. ``result`` is the enqueue metric's label."""
@@ -29,7 +35,7 @@ class BrokerUnavailable(Exception):
 
     @property
     def may_be_enqueued(self) -> bool:
-        return self.result != "unreachable"
+        return self.result != UNREACHABLE
 
 
 async def enqueue_start_ride(broker: AsyncBroker, order_id: str, task_id: str | None) -> str:
@@ -59,7 +65,7 @@ async def enqueue_start_ride(broker: AsyncBroker, order_id: str, task_id: str | 
 
 def _result_of(error: Exception) -> str:
     if isinstance(error, NotReplicated):
-        return "not_replicated"
+        return NOT_REPLICATED
     if isinstance(error, TimeoutError | RedisTimeoutError):
-        return "timeout"
-    return "unreachable"
+        return TIMEOUT
+    return UNREACHABLE
