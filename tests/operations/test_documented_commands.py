@@ -11,6 +11,7 @@ import pytest
 
 from gateway import cli
 from tests.operations.artifacts import ROOT
+from tests.rehearsal.runbooks import run_jq
 
 PROGRAM = "meters-integration-api"
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -84,3 +85,25 @@ def _accepted(argv: list[str]) -> bool:
     except argparse.ArgumentError:
         return False
     return True
+
+
+def documented_jq_filters() -> list[tuple[str, str]]:
+    """The log queries the docs write: every code span with a jq ``select(``."""
+    return sorted(
+        {
+            (document.name, span)
+            for document in DOCUMENTS
+            for span in _SPAN.findall(document.read_text().replace("\n  ", " "))
+            # not the page's illustration of how to run one (`… | jq -c 'select(…)'`)
+            if "select(" in span and "| jq" not in span
+        }
+    )
+
+
+@pytest.mark.parametrize(("document", "program"), documented_jq_filters(), ids=str)
+def test_a_documented_jq_filter_compiles(document: str, program: str) -> None:
+    """Whether its fields are the lines' fields is `make rehearse`'s to check, on real lines."""
+    filter_only = program.removeprefix("jq ").removeprefix("-c ").strip("'")
+    compiled = run_jq(filter_only, [])
+
+    assert compiled == [], f"{document}: {program}"
