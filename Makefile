@@ -66,6 +66,14 @@ SIMULATION_PARTS ?= 4
 simulate: setup
 	scripts/simulate.sh $(BIN) $(SIMULATION_SCHEDULES) $(SIMULATION_PARTS)
 
+# The on-call rehearsal (docs/operations.md "Rehearsed on a real Prometheus"): four incidents on
+# loopback productions watched by a real Prometheus; about 20 minutes, not part of `make test`.
+.PHONY: rehearse
+rehearse: setup
+	scripts/ensure-redis-server.sh
+	scripts/ensure-promtool.sh
+	scripts/rehearse.sh $(BIN)
+
 # Benchmarks (bench/, docs/benchmarks.md): a few minutes on loopback; not part of the tests.
 .PHONY: bench
 bench: setup

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# tests/operations/ check the Prometheus rules and the dashboard's queries with promtool; install
-# it if this machine lacks it (Debian ships it in the `prometheus` package).
+# tests/operations/ check the Prometheus rules and the dashboard's queries with promtool, and
+# `make rehearse` runs a real Prometheus and the runbooks' jq filters: install what this machine
+# lacks (Debian ships promtool and Prometheus in the `prometheus` package, jq in `jq`).
 set -euo pipefail
-if command -v promtool >/dev/null 2>&1; then
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v jq >/dev/null 2>&1 || missing+=(jq)
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-  echo "promtool is missing: install it (Debian: apt-get install prometheus)" >&2
+  echo "missing: install them (Debian: apt-get install ${missing[*]})" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
@@ -19,4 +23,4 @@ if [ ! -e "$policy" ]; then
   trap 'rm -f "$policy"' EXIT
 fi
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,63 @@
+"""The queries of a runbook (docs/operations.md "Alerts and runbooks"), as written: the PromQL
+and the jq filters of its **Confirm** line, each run against the rehearsal's live processes."""
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from tests.operations.artifacts import ROOT
+
+OPERATIONS = ROOT / "docs" / "operations.md"
+JQ_TIMEOUT_S = 30.0
+_SPAN = re.compile(r"`([^`]+)`")
+_METRIC = re.compile(r"^[a-z_:]+(\{[^}]*\})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class RunbookQueries:
+    promql: list[str]
+    jq: list[str]
+
+
+def confirm_queries(alert: str) -> RunbookQueries:
+    """The PromQL and jq of the alert's runbook section's **Confirm** bullet."""
+    section = OPERATIONS.read_text().split(f"\n### {alert}\n", 1)[1].split("\n### ", 1)[0]
+    bullet = section.split("- **Confirm**", 1)[1].split("\n- **", 1)[0]
+    spans = _SPAN.findall(bullet.replace("\n  ", " "))
+    jq = [span for span in spans if "select(" in span]
+    promql = [
+        span
+        for span in spans
+        if (span.startswith("meters_") and ("(" in span or _METRIC.match(span)))
+        or span.split("(", 1)[0] in {"sum", "max", "min", "histogram_quantile", "count"}
+    ]
+    return RunbookQueries(promql, jq)
+
+
+def run_jq(program: str, lines: list[str]) -> list[object]:
+    """What ``jq -c PROGRAM`` prints for these log lines, decoded; jq refusing it fails."""
+    binary = shutil.which("jq")
+    assert binary is not None, "jq is not installed (Debian: apt-get install jq)"
+    ran = subprocess.run(
+        [binary, "-c", program],
+        input="\n".join(lines),
+        capture_output=True,
+        text=True,
+        timeout=JQ_TIMEOUT_S,
+        check=False,
+    )
+    assert ran.returncode == 0, f"jq {program!r}: {ran.stderr}"
+    return [json.loads(line) for line in ran.stdout.splitlines()]
+
+
+def null_fields(outputs: list[object]) -> set[str]:
+    """The keys a filter's object outputs print as null: a field the log line does not have."""
+    return {
+        key
+        for output in outputs
+        if isinstance(output, dict)
+        for key, value in output.items()
+        if value is None
+    }

@@ -1,0 +1,256 @@
+"""The four incidents of issue 22, each on its own loopback production watched by a real
+Prometheus with the shipped rules: which alerts page, how soon after the fault, and how soon
+after the recovery they clear; then every query of those alerts' runbooks, run as written.
+
+Run by ``make rehearse`` (tens of minutes: the rules' windows are production's), one process per
+incident; each writes its figures to ``REHEARSAL_SUMMARY`` for docs/operations.md's table."""
+
+import asyncio
+import json
+import os
+import signal
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.rehearsal.runbooks import confirm_queries, null_fields, run_jq
+from tests.rehearsal.world import World, running_world
+
+# Rides flow this long before the fault: every rate has samples, every gauge its first value.
+WARM_UP_S = 60.0
+POLL_S = 1.0
+# The longest an alert may take to page, and to clear after the recovery, before the run gives
+# up on it (the before-figures of docs/operations.md's table are within these).
+FIRE_CAP_S = 900.0
+CLEAR_CAP_S = 720.0
+# After the recovery the run watches at least this long: an alert that pages late (after the
+# recovery) is what it is looking for too.
+WATCH_AFTER_RECOVERY_S = 150.0
+# A new deployment's ledger is young for 7 days; its info notice (for: 15m) is not an incident's.
+NOT_AN_INCIDENT = {"MetersRideLedgerYoung"}
+
+MONITEX_ENDPOINTS = ("POST /ride", "GET /rides/{rideId}", "PUT /rides/{rideId}")
+ORDER_CORE_ENDPOINTS = (
+    "POST /internal/processing/v1/order-proc/get-fields",
+    "POST /internal/processing/v1/order-proc/set-fields",
+)
+
+Action = Callable[[World, aiohttp.ClientSession], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    severity: str
+    fires_within_s: float
+    clears_within_s: float
+
+
+@dataclass(frozen=True)
+class Incident:
+    name: str
+    inject: Action
+    recover: Action
+    pages: dict[str, Expected]
+    # A fault held this long (the Redis outage); None: held until every expected alert paged.
+    hold_s: float | None = None
+    # Alerts that may page beside the expected ones, each with why.
+    may_also_page: dict[str, str] = field(default_factory=dict)
+
+
+def _faulted(section: str, faults: list[dict[str, object]]) -> Action:
+    """Inject these faults into one simulator (docs/simulators.md, ``POST /_sim/faults``)."""
+
+    async def inject(world: World, http: aiohttp.ClientSession) -> None:
+        for fault in faults:
+            await world.fault(http, section, fault)
+
+    return inject
+
+
+def _cleared(section: str) -> Action:
+    async def recover(world: World, http: aiohttp.ClientSession) -> None:
+        await world.clear_faults(http, section)
+
+    return recover
+
+
+async def _kill_a_worker_process_mid_task(world: World, http: aiohttp.ClientSession) -> None:
+    # Three starts held by the vendor, so the killed process holds tasks it never acknowledged.
+    await world.fault(http, "monitex", {"endpoint": "POST /ride", "delay_ms": 2500, "times": 3})
+    await asyncio.sleep(2.0)
+    os.kill(world.worker_pids()[0], signal.SIGKILL)
+
+
+async def _stop_redis(world: World, http: aiohttp.ClientSession) -> None:
+    world.redis.stop()
+
+
+async def _start_redis(world: World, http: aiohttp.ClientSession) -> None:
+    world.redis.start()
+
+
+async def _nothing(world: World, http: aiohttp.ClientSession) -> None:
+    return None
+
+
+INCIDENTS = [
+    Incident(
+        "monitex_503",
+        _faulted("monitex", [{"endpoint": e, "status": 503} for e in MONITEX_ENDPOINTS]),
+        _cleared("monitex"),
+        pages={
+            "MetersVendorErrors": Expected("critical", 240, 240),
+            "MetersStartRideFallbacksHigh": Expected("warning", 420, 420),
+            "MetersFinishRideMeterMissing": Expected("warning", 420, 420),
+        },
+        may_also_page={
+            "MetersFinishRideServerErrors": "rides started before the outage finish with 502",
+        },
+    ),
+    Incident(
+        "worker_killed",
+        _kill_a_worker_process_mid_task,
+        _nothing,
+        pages={
+            "MetersWorkerRestarted": Expected("warning", 30, 660),
+            "MetersStartRideRedelivered": Expected("warning", 120, 720),
+        },
+    ),
+    Incident(
+        "redis_down_61s",
+        _stop_redis,
+        _start_redis,
+        hold_s=61.5,
+        pages={"MetersBrokerDown": Expected("critical", 60, 30)},
+        may_also_page={
+            "MetersNoWorkerConsuming": "the consumers are gone while Redis is",
+        },
+    ),
+    Incident(
+        "order_core_slow",
+        _faulted("order_core", [{"endpoint": e, "delay_ms": 800} for e in ORDER_CORE_ENDPOINTS]),
+        _cleared("order_core"),
+        pages={
+            "MetersOrderCoreFailing": Expected("critical", 180, 180),
+            "MetersFinishRideServerErrors": Expected("critical", 420, 420),
+            "MetersUpstreamErrors": Expected("warning", 420, 420),
+        },
+    ),
+]
+
+
+@dataclass
+class Watch:
+    """When each alert was first and last seen firing, and under how many label sets."""
+
+    first: dict[str, float] = field(default_factory=dict)
+    last: dict[str, float] = field(default_factory=dict)
+    instances: dict[str, set[tuple[tuple[str, str], ...]]] = field(default_factory=dict)
+    severity: dict[str, str] = field(default_factory=dict)
+
+    async def look(self, world: World, now: float) -> set[str]:
+        firing = set()
+        for alert in await world.prometheus.firing():
+            if alert.name in NOT_AN_INCIDENT:
+                continue
+            firing.add(alert.name)
+            self.first.setdefault(alert.name, now)
+            self.last[alert.name] = now
+            self.severity[alert.name] = alert.severity
+            self.instances.setdefault(alert.name, set()).add(tuple(sorted(alert.labels.items())))
+        return firing
+
+
+@pytest.mark.parametrize("incident", INCIDENTS, ids=lambda incident: incident.name)
+async def test_the_incident_pages_soon_and_clears_with_the_recovery(
+    incident: Incident, tmp_path: Path
+) -> None:
+    watch = Watch()
+    async with running_world(tmp_path) as world, aiohttp.ClientSession() as http:
+        rides = asyncio.create_task(world.drive(http))
+        try:
+            await asyncio.sleep(WARM_UP_S)
+            assert await watch.look(world, 0.0) == set(), "an alert fired before the fault"
+            fault_at = time.monotonic()
+            await incident.inject(world, http)
+            while True:
+                elapsed = time.monotonic() - fault_at
+                await watch.look(world, elapsed)
+                if incident.hold_s is not None:
+                    if elapsed >= incident.hold_s:
+                        break
+                elif set(incident.pages) <= set(watch.first) or elapsed > FIRE_CAP_S:
+                    break
+                await asyncio.sleep(POLL_S)
+            await incident.recover(world, http)
+            recovered_at = time.monotonic()
+            while True:
+                since = time.monotonic() - recovered_at
+                firing = await watch.look(world, recovered_at - fault_at + since)
+                watched = since >= WATCH_AFTER_RECOVERY_S
+                if (watched and not firing) or since > CLEAR_CAP_S:
+                    break
+                await asyncio.sleep(POLL_S)
+            held_s = recovered_at - fault_at
+            runbooks = {name: await _run_runbook(world, name) for name in sorted(watch.first)}
+        finally:
+            rides.cancel()
+            await asyncio.gather(rides, return_exceptions=True)
+
+    figures: dict[str, dict[str, Any]] = {
+        name: {
+            "severity": watch.severity[name],
+            "fires_after_s": round(watch.first[name], 1),
+            # Cleared at the first look after its last firing one.
+            "clears_after_s": round(watch.last[name] - held_s + POLL_S, 1),
+            "pages": len(watch.instances[name]),
+        }
+        for name in sorted(watch.first)
+    }
+    summary = {
+        "incident": incident.name,
+        "fault_held_s": round(held_s, 1),
+        "alerts": figures,
+        "finish_answers": world.tally.answers,
+        "ride_errors": world.tally.errors,
+        "runbooks": runbooks,
+    }
+    print(json.dumps(summary, indent=2))
+    _keep(summary)
+
+    unexpected = set(figures) - set(incident.pages) - set(incident.may_also_page)
+    assert unexpected == set(), f"{incident.name} paged {sorted(unexpected)} too: {figures}"
+    for name, expected in incident.pages.items():
+        assert name in figures, f"{name} never paged in {incident.name}: {figures}"
+        seen = figures[name]
+        assert seen["severity"] == expected.severity, (name, seen)
+        assert seen["pages"] == 1, f"{name} paged {seen['pages']} times: {seen}"
+        assert seen["fires_after_s"] <= expected.fires_within_s, (name, seen)
+        assert seen["clears_after_s"] <= expected.clears_within_s, (name, seen)
+    for name, ran in runbooks.items():
+        assert ran["null_fields"] == [], f"{name}'s runbook jq prints null for {ran}"
+
+
+def _keep(summary: dict[str, object]) -> None:
+    if "REHEARSAL_SUMMARY" in os.environ:
+        Path(os.environ["REHEARSAL_SUMMARY"]).write_text(json.dumps(summary))
+
+
+async def _run_runbook(world: World, alert: str) -> dict[str, object]:
+    """Every query of the alert's runbook, as written: PromQL on the Prometheus that paged,
+    jq on the lines the processes wrote. A query either refuses fails the run."""
+    queries = confirm_queries(alert)
+    lines = world.log_lines()
+    promql = {query: len(await world.prometheus.query(query)) for query in queries.promql}
+    jq = {program: run_jq(program, lines) for program in queries.jq}
+    nulls = sorted({key for outputs in jq.values() for key in null_fields(outputs)})
+    return {
+        "promql_series": promql,
+        "jq_outputs": {program: len(outputs) for program, outputs in jq.items()},
+        "null_fields": nulls,
+    }

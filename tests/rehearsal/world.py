@@ -1,0 +1,217 @@
+"""One incident's production on loopback, as docs/production.md deploys it: a Redis, the
+platform and vendor simulators (the real ``simulators`` command), two ``serve`` gateways, a
+``worker`` host of two processes, and a real Prometheus scraping all three every 2 s."""
+
+import asyncio
+import itertools
+import os
+import signal
+import tomllib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import tomli_w
+
+from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
+from gateway.sandbox.simulators_command import READY
+from gateway.sandbox.world_control import RIDES
+from tests.operations.artifacts import PROMETHEUS_DIR, ROOT
+from tests.processes import CLI, HOST, Served, free_port, serving
+from tests.production.redis_server import RedisServer
+from tests.production.stream import eventually
+from tests.production.workers import Workers
+from tests.rehearsal.prometheus import Prometheus, Targets, prometheus
+
+READY_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 15.0
+# One ride a second, as in the issue's rehearsal; a ride's finish comes this long after its start.
+RIDE_INTERVAL_S = 1.0
+RIDE_LENGTH_S = 2.0
+# Concurrent rides each need their own driver, car, permit and national id (a vendor keys its
+# running rides by them, docs/simulators.md).
+DRIVERS = 16
+
+
+def rules_dir() -> Path:
+    """The rule files evaluated: the shipped ones, or REHEARSAL_RULES (an earlier commit's,
+    to measure the rules before a change the same way)."""
+    return Path(os.environ.get("REHEARSAL_RULES", str(PROMETHEUS_DIR)))
+
+
+def national_id(serial: int) -> str:
+    """A valid Israeli id number (its ninth digit is the Luhn-style check digit)."""
+    body = f"{10_000_000 + serial:08d}"
+    total = 0
+    for position, digit in enumerate(body):
+        product = int(digit) * (1 + position % 2)
+        total += product // 10 + product % 10
+    return body + str((10 - total % 10) % 10)
+
+
+def production_tree(redis_url: str) -> dict[str, Any]:
+    tree = tomllib.loads((ROOT / "config" / "meters.toml").read_text())
+    for section in [*tree["upstreams"].values(), *tree["vendors"].values()]:
+        section["url"] = f"http://{HOST}:{free_port()}"
+    tree["broker"] = {**tree.get("broker", {}), "url": redis_url}
+    tree["worker"] = {**tree.get("worker", {}), "processes": 2, "metrics_port": free_port()}
+    return tree
+
+
+@dataclass
+class RideTally:
+    """What the drivers saw: finish-ride answers by status (and refusal code)."""
+
+    answers: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+
+    def add(self, key: str) -> None:
+        self.answers[key] = self.answers.get(key, 0) + 1
+
+
+class World:
+    def __init__(
+        self,
+        tree: dict[str, Any],
+        redis: RedisServer,
+        control_url: str,
+        gateways: list[Served],
+        workers: Workers,
+        watcher: Prometheus,
+        workdir: Path,
+    ) -> None:
+        self.tree = tree
+        self.redis = redis
+        self.control_url = control_url
+        self.gateways = gateways
+        self.workers = workers
+        self.prometheus = watcher
+        self.workdir = workdir
+        self.tally = RideTally()
+
+    def url_of(self, section: str) -> str:
+        sections = {**self.tree["upstreams"], **self.tree["vendors"]}
+        url: str = sections[section]["url"]
+        return url
+
+    async def fault(self, http: aiohttp.ClientSession, section: str, fault: dict[str, Any]) -> None:
+        async with http.post(self.url_of(section) + "/_sim/faults", json=fault) as response:
+            assert response.status == 201, await response.text()
+
+    async def clear_faults(self, http: aiohttp.ClientSession, section: str) -> None:
+        async with http.delete(self.url_of(section) + "/_sim/faults") as response:
+            assert response.status in (200, 204), await response.text()
+
+    def worker_pids(self) -> list[int]:
+        """The pids of the worker host's task processes, as each announced itself."""
+        return [int(line["pid"]) for line in self.workers.started[0].events("worker.started")]
+
+    def log_lines(self) -> list[str]:
+        """Every JSON log line the gateways and the worker host wrote."""
+        texts = [gateway.output() for gateway in self.gateways]
+        texts += [worker.output_text() for worker in self.workers.started]
+        return [line for text in texts for line in text.splitlines() if line.startswith("{")]
+
+    async def drive(self, http: aiohttp.ClientSession) -> None:
+        """Rides until cancelled: one a second, each started on one gateway and finished on the
+        other, as the platform and the driver app do."""
+        rides: set[asyncio.Task[None]] = set()
+        try:
+            for serial in itertools.count():
+                task = asyncio.create_task(self._ride(http, serial))
+                rides.add(task)
+                task.add_done_callback(rides.discard)
+                await asyncio.sleep(RIDE_INTERVAL_S)
+        finally:
+            for task in rides:
+                task.cancel()
+            await asyncio.gather(*rides, return_exceptions=True)
+
+    async def _ride(self, http: aiohttp.ClientSession, serial: int) -> None:
+        driver = serial % DRIVERS
+        order_id = f"rehearsal-{serial}"
+        seed = {
+            "order_id": order_id,
+            "alias_id": f"{order_id}-alias",
+            "fixed_price": 40,
+            "driver_profile_id": f"driver-{driver}",
+            "car_id": f"car-{driver}",
+            "car_number": f"{10 + driver}-345-67",
+            "national_id": national_id(driver),
+            "permit": f"PERMIT-{driver}",
+        }
+        starter, finisher = self.gateways[serial % 2], self.gateways[(serial + 1) % 2]
+        try:
+            async with http.post(self.control_url + RIDES, json=seed) as seeded:
+                headers = (await seeded.json())["driver_headers"]
+            async with http.post(
+                starter.base_url + START_RIDE_PATH, json={"order_id": order_id}
+            ) as started:
+                await started.read()
+            await asyncio.sleep(RIDE_LENGTH_S)
+            async with http.post(
+                finisher.base_url + FINISH_RIDE_PATH,
+                json={"order_id": f"{order_id}-alias", "user_price": 40, "driver_price": 40},
+                headers=headers,
+            ) as finished:
+                answer = await finished.json(content_type=None)
+                code = answer.get("code", "") if isinstance(answer, dict) else ""
+                self.tally.add(f"{finished.status} {code}".strip())
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
+            self.tally.errors += 1
+
+
+@asynccontextmanager
+async def running_world(workdir: Path) -> AsyncIterator[World]:
+    redis = RedisServer(workdir)
+    redis.start()
+    tree = production_tree(redis.url)
+    async with AsyncExitStack() as stack:
+        stack.callback(redis.stop)
+        control_url = await stack.enter_async_context(_simulators(tree, workdir))
+        gateways = []
+        for number in (1, 2):
+            gateway_dir = workdir / f"gateway-{number}"
+            gateway_dir.mkdir()
+            gateways.append(await stack.enter_async_context(serving(tree, gateway_dir)))
+        workers = Workers(tree, workdir)
+        stack.push_async_callback(workers.close)
+        host = await workers.start("worker-host", wait_until_started=False)
+        await workers.wait_until_started(host, processes=2)
+        targets = Targets(
+            gateways=[gateway.base_url.removeprefix("http://") for gateway in gateways],
+            workers=[f"{HOST}:{tree['worker']['metrics_port']}"],
+        )
+        rules = sorted(rules_dir().glob("*.rules.yml"))
+        watcher = await stack.enter_async_context(prometheus(targets, rules, workdir))
+        yield World(tree, redis, control_url, gateways, workers, watcher, workdir)
+
+
+@asynccontextmanager
+async def _simulators(tree: dict[str, Any], workdir: Path) -> AsyncIterator[str]:
+    config = workdir / "simulators.toml"
+    config.write_text(tomli_w.dumps(tree))
+    control_port = free_port()
+    output = workdir / "simulators.log"
+    with output.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            str(CLI),
+            *("simulators", "--config", str(config), "--control-port", str(control_port)),
+            stdout=sink,
+            stderr=sink,
+        )
+
+    def ready() -> bool:
+        assert process.returncode is None, output.read_text()
+        return READY in output.read_text(errors="replace")
+
+    try:
+        await eventually(ready, READY_TIMEOUT_S, "the simulators print where they listen")
+        yield f"http://{HOST}:{control_port}"
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
