@@ -10,7 +10,21 @@ incidents=(monitex_503 worker_killed redis_down_61s order_core_slow)
 work=${REHEARSAL_OUT:-$(mktemp -d -t meters-rehearse.XXXXXX)}
 mkdir -p "$work"
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; [ -n "${REHEARSAL_OUT:-}" ] || rm -rf "$work"' EXIT
+# Every process of this run carries the mark (they inherit it), so that an interrupted run
+# stops them all: pytest killed mid-incident runs no finalizer.
+export REHEARSAL_RUN="meters-rehearse-$$"
+stop_all() {
+  kill "${pids[@]}" 2>/dev/null
+  sleep 1
+  for environ in /proc/[0-9]*/environ; do
+    if grep -qz "^REHEARSAL_RUN=$REHEARSAL_RUN\$" "$environ" 2>/dev/null; then
+      pid=${environ#/proc/}
+      kill -9 "${pid%/environ}" 2>/dev/null
+    fi
+  done
+  [ -n "${REHEARSAL_OUT:-}" ] || rm -rf "$work"
+}
+trap stop_all EXIT
 trap 'exit 130' INT TERM
 for incident in "${incidents[@]}"; do
   REHEARSE=1 REHEARSAL_SUMMARY="$work/$incident.json" \

@@ -12,7 +12,10 @@ from tests.operations.artifacts import ROOT
 OPERATIONS = ROOT / "docs" / "operations.md"
 JQ_TIMEOUT_S = 30.0
 _SPAN = re.compile(r"`([^`]+)`")
-_METRIC = re.compile(r"^[a-z_:]+(\{[^}]*\})?$")
+# A metric name alone (`meters_broker_up`), or an aggregation or function over metrics.
+_PROMQL = re.compile(
+    r"^(meters_[a-z_]+(\{[^}]*\})?$|(sum|max|min|count|histogram_quantile)\b.*meters_)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +30,7 @@ def confirm_queries(alert: str) -> RunbookQueries:
     bullet = section.split("- **Confirm**", 1)[1].split("\n- **", 1)[0]
     spans = _SPAN.findall(bullet.replace("\n  ", " "))
     jq = [span for span in spans if "select(" in span]
-    promql = [
-        span
-        for span in spans
-        if (span.startswith("meters_") and ("(" in span or _METRIC.match(span)))
-        or span.split("(", 1)[0] in {"sum", "max", "min", "histogram_quantile", "count"}
-    ]
+    promql = [span for span in spans if "select(" not in span and _PROMQL.match(span)]
     return RunbookQueries(promql, jq)
 
 
