@@ -12,6 +12,7 @@ from tests.operations.artifacts import ROOT
 OPERATIONS = ROOT / "docs" / "operations.md"
 JQ_TIMEOUT_S = 30.0
 _SPAN = re.compile(r"`([^`]+)`")
+_NAMED_FIELDS = re.compile(r"\{([a-z_, ]+)\}\s*$")
 # A metric name alone (`meters_broker_up`), or an aggregation or function over metrics.
 _PROMQL = re.compile(
     r"^(meters_[a-z_]+(\{[^}]*\})?$|(sum|max|min|count|histogram_quantile)\b.*meters_)"
@@ -50,12 +51,18 @@ def run_jq(program: str, lines: list[str]) -> list[object]:
     return [json.loads(line) for line in ran.stdout.splitlines()]
 
 
-def null_fields(outputs: list[object]) -> set[str]:
-    """The keys a filter's object outputs print as null: a field the log line does not have."""
+def null_fields(program: str, outputs: list[object]) -> set[str]:
+    """The fields a filter's closing ``{a, b}`` names that its outputs print as null: a field the
+    log line does not have. (A whole line or call printed with a null in it is data: a timed-out
+    call has no status.)"""
+    named = _NAMED_FIELDS.search(program)
+    if named is None:
+        return set()
+    fields = {name.strip() for name in named.group(1).split(",")}
     return {
         key
         for output in outputs
         if isinstance(output, dict)
-        for key, value in output.items()
-        if value is None
+        for key in fields
+        if output.get(key) is None
     }

@@ -285,5 +285,7 @@ async def _run_runbook(world: World, alert: str) -> dict[str, Any]:
             and all(float(series["value"][1]) == 0 for series in result)
         ),
         "jq_outputs": {program: len(outputs) for program, outputs in jq.items()},
-        "null_fields": sorted({key for outputs in jq.values() for key in null_fields(outputs)}),
+        "null_fields": sorted(
+            {key for program, outputs in jq.items() for key in null_fields(program, outputs)}
+        ),
     }
