@@ -18,9 +18,12 @@ def rows(summaries: list[dict[str, object]]) -> list[str]:
         if not alerts:
             lines.append(f"| {label} | none | | | | |")
         for name, seen in sorted(alerts.items(), key=lambda item: item[1]["fires_after_s"]):
+            # Negative: it cleared while the fault was still held.
+            clears = seen["clears_after_s"]
+            cleared = f"{clears}" if clears >= 0 else f"{-clears} before the recovery"
             lines.append(
                 f"| {label} | {name} | {seen['severity']} | {seen['fires_after_s']} "
-                f"| {seen['clears_after_s']} | {seen['pages']} |"
+                f"| {cleared} | {seen['pages']} |"
             )
     return lines
 
