@@ -3,7 +3,7 @@ Prometheus with the shipped rules: which alerts page, how soon after the fault, 
 after the recovery they clear; and, as each alert first fires, every query of its runbook, run
 as written.
 
-Run by ``make rehearse`` (tens of minutes: the rules' windows are production's), one process per
+Run by ``make rehearse`` (about 15 minutes: the rules' windows are production's), one process per
 incident; each writes its figures to ``REHEARSAL_SUMMARY`` for docs/operations.md's table."""
 
 import asyncio
@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.production.stream import eventually
 from tests.rehearsal.runbooks import confirm_queries, null_fields, run_jq
 from tests.rehearsal.world import World, running_world
 
@@ -36,8 +37,9 @@ WATCH_AFTER_RECOVERY_S = 150.0
 # A new deployment's ledger is young for 7 days; its info notice (for: 15m) is not an incident's.
 NOT_AN_INCIDENT = {"MetersRideLedgerYoung"}
 
-# Long enough into a slow vendor for every worker process to hold a start or two.
-MID_TASK_S = 4.0
+# The killed worker process holds this many starts (the issue's incident: 3 pending).
+HELD_STARTS = 2
+HOLD_TIMEOUT_S = 30.0
 MONITEX_ENDPOINTS = ("POST /ride", "GET /rides/{rideId}", "PUT /rides/{rideId}")
 ORDER_CORE_ENDPOINTS = (
     "POST /internal/processing/v1/order-proc/get-fields",
@@ -84,11 +86,17 @@ def _cleared(section: str) -> Action:
 
 
 async def _kill_a_worker_process_mid_task(world: World, http: aiohttp.ClientSession) -> None:
-    # Monitex answers every start in 2.5 s (within its 3 s timeout) for a while, so both worker
-    # processes hold starts they have not acknowledged when one of them is SIGKILLed.
+    # Monitex answers every start in 2.5 s (within its 3 s timeout) until the kill, so a worker
+    # process holds starts it has not acknowledged when it is SIGKILLed: their redelivery is
+    # the incident.
     await world.fault(http, "monitex", {"endpoint": "POST /ride", "delay_ms": 2500})
-    await asyncio.sleep(MID_TASK_S)
-    os.kill(world.worker_pids()[0], signal.SIGKILL)
+    consumer, pid = next(iter(world.worker_processes().items()))
+
+    async def holds_starts() -> bool:
+        return await world.pending_of(consumer) >= HELD_STARTS
+
+    await eventually(holds_starts, HOLD_TIMEOUT_S, f"{consumer} holds {HELD_STARTS} starts")
+    os.kill(pid, signal.SIGKILL)
     await world.clear_faults(http, "monitex")
 
 

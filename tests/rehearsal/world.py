@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import redis.asyncio
 import tomli_w
 
+from gateway.broker.redis_streams import CONSUMER_GROUP
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
 from gateway.sandbox.simulators_command import READY
 from gateway.sandbox.world_control import RIDES
+from gateway.settings import BrokerSettings
 from tests.operations.artifacts import PROMETHEUS_DIR, ROOT
 from tests.processes import CLI, HOST, Served, free_port, serving
 from tests.production.redis_server import RedisServer
@@ -109,9 +112,26 @@ class World:
         async with http.delete(self.url_of(section) + "/_sim/faults") as response:
             assert response.status in (200, 204), await response.text()
 
-    def worker_pids(self) -> list[int]:
-        """The pids of the worker host's task processes, as each announced itself."""
-        return [int(line["pid"]) for line in self.workers.started[0].events("worker.started")]
+    def worker_processes(self) -> dict[str, int]:
+        """The worker host's task processes, consumer name to pid, as each announced itself."""
+        started = self.workers.started[0].events("worker.started")
+        return {str(line["consumer"]): int(line["pid"]) for line in started}
+
+    async def pending_of(self, consumer: str) -> int:
+        """How many start-ride tasks the consumer was delivered and has not acknowledged."""
+        client = redis.asyncio.Redis.from_url(self.redis.url)
+        try:
+            pending: list[dict[str, Any]] = await client.xpending_range(
+                BrokerSettings(**self.tree["broker"]).queue_name,
+                CONSUMER_GROUP,
+                min="-",
+                max="+",
+                count=100,
+                consumername=consumer,
+            )
+        finally:
+            await client.aclose()
+        return len(pending)
 
     def log_lines(self) -> list[str]:
         """Every JSON log line the gateways and the worker host wrote."""
