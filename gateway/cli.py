@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "check-config":
             return _check_config(args.file)
-        settings, catalog = load(args.config)
+        settings, catalog = load(args.config, require_vendor_secrets=command in CALLS_REAL_VENDORS)
     except ConfigError as error:
         return _config_error(error)
     configure_logging(settings.log_level, secrets=configured_secrets(settings, catalog))
@@ -57,6 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         shutdown_tracing()
 
+
+# The commands whose vendors are the real ones: an empty vendor secret is refused at start-up
+# (check-config checks a file for them).
+CALLS_REAL_VENDORS = frozenset({"serve", "worker"})
 
 # Each command's --help: what it does, where it listens, how it exits.
 _CONFIG_REFUSED = "the settings are refused (stderr names each bad key)"
@@ -218,7 +222,7 @@ def _config_error(error: ConfigError) -> int:
 
 
 def _check_config(path: Path) -> int:
-    settings, catalog = load(path)
+    settings, catalog = load(path, require_vendor_secrets=True)
     print(f"{path}: OK")
     for country, country_settings in sorted(settings.countries.items()):
         zones = settings.zones_of_country(country)

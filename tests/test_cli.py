@@ -113,3 +113,18 @@ def test_a_misspelled_variable_is_refused_naming_the_nearest_one() -> None:
         "configuration error:\n"
         "METERS_SERVR__PORT: unknown key `servr`, did you mean METERS_SERVER__PORT?\n"
     )
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_serve_and_worker_refuse_a_routed_vendors_empty_secret_before_listening(
+    command: str,
+) -> None:
+    result = run(command, "--config", str(SHIPPED), env={"METERS_VENDORS__MONITEX__TOKEN": ""})
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "configuration error:\n"
+        "vendors.monitex.token: empty, and countries.IL routes to monitex: set it in the file "
+        "or in METERS_VENDORS__MONITEX__TOKEN\n"
+    )
+    assert "sandbox-optumplus-token" not in result.stdout + result.stderr

@@ -1,10 +1,13 @@
 """Configuration (docs/design.md §8): TOML plus METERS_ overrides, errors naming the key."""
 
+import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from gateway import cli
 from gateway.bootstrap import process
@@ -186,17 +189,70 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "absent.toml")
 
 
-def run_check_config(path: Path) -> subprocess.CompletedProcess[str]:
+PRODUCTION_EXAMPLE = SHIPPED.parent / "production.example.toml"
+# What the production example's header says to set in the environment.
+PRODUCTION_TOKENS = {
+    "METERS_VENDORS__MONITEX__TOKEN": "prod-monitex-secret-1",
+    "METERS_VENDORS__OPTUMPLUS__TOKEN": "prod-optumplus-secret-2",
+}
+
+
+def run_check_config(
+    path: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    inherited = {
+        name: value for name, value in os.environ.items() if not name.startswith("METERS_")
+    }
     return subprocess.run(
-        [*CLI, "check-config", str(path)], capture_output=True, text=True, timeout=60, check=False
+        [*CLI, "check-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**inherited, **(env or {})},
     )
 
 
 def test_check_config_accepts_the_shipped_files() -> None:
-    for path in (SHIPPED, SHIPPED.parent / "production.example.toml"):
-        result = run_check_config(path)
+    for path, env in ((SHIPPED, {}), (PRODUCTION_EXAMPLE, PRODUCTION_TOKENS)):
+        result = run_check_config(path, env)
         assert result.returncode == 0, result.stderr
         assert f"{path}: OK" in result.stdout
+
+
+def test_an_empty_secret_of_a_routed_vendor_is_refused_naming_where_to_set_it() -> None:
+    """The production example without its environment: every routed vendor's token is empty,
+    and the first ride would meet a 401."""
+    only_monitex = {"METERS_VENDORS__MONITEX__TOKEN": "prod-monitex-secret-1"}
+
+    result = run_check_config(PRODUCTION_EXAMPLE, only_monitex)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "configuration error:\n"
+        "vendors.optumplus.token: empty, and countries.LV routes to optumplus: set it in the "
+        "file or in METERS_VENDORS__OPTUMPLUS__TOKEN\n"
+    )
+    assert "prod-monitex-secret-1" not in result.stdout + result.stderr
+
+
+def test_an_empty_secret_set_empty_in_the_environment_is_refused_too() -> None:
+    result = run_check_config(SHIPPED, {"METERS_VENDORS__MONITEX__TOKEN": ""})
+
+    assert result.returncode == 2
+    assert "vendors.monitex.token: empty, and countries.IL routes to monitex" in result.stderr
+
+
+def test_an_unrouted_vendor_may_keep_an_empty_secret(tmp_path: Path) -> None:
+    tree = tomllib.loads(SHIPPED.read_text())
+    tree["countries"] = {"IL": tree["countries"]["IL"]}
+    tree["vendors"]["optumplus"]["token"] = ""
+    config = tmp_path / "meters.toml"
+    config.write_text(tomli_w.dumps(tree))
+
+    result = run_check_config(config)
+
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from redis.asyncio import ConnectionPool
 from taskiq import AsyncBroker, InMemoryBroker
 
 from gateway.bootstrap.registry import VendorCatalog, discover_vendor_plugins
-from gateway.bootstrap.vendor_setup import validate_vendor_settings
+from gateway.bootstrap.vendor_setup import refuse_empty_secrets, validate_vendor_settings
 from gateway.broker.metrics import BROKER_UP
 from gateway.broker.redis_streams import ReliableStreamBroker
 from gateway.broker.start_ride_task import START_RIDE_TASK_NAME, meters_integration_api_call
@@ -31,15 +31,21 @@ class Process:
     broker: AsyncBroker
 
 
-def load(config: Path | None) -> tuple[Settings, VendorCatalog]:
+def load(
+    config: Path | None, *, require_vendor_secrets: bool = False
+) -> tuple[Settings, VendorCatalog]:
     """The settings (``config``, else $METERS_CONFIG, else the defaults) and the installed
-    vendors, every routed vendor's section checked; ConfigError names what is wrong."""
+    vendors, every routed vendor's section checked; ConfigError names what is wrong.
+    ``require_vendor_secrets``: for the processes that call the real vendors (``serve``,
+    ``worker``, and ``check-config`` of their file), an empty secret is refused too."""
     path = config or (
         Path(os.environ[CONFIG_PATH_VARIABLE]) if os.environ.get(CONFIG_PATH_VARIABLE) else None
     )
     settings = load_settings(path)
     catalog = discover_vendor_plugins()
-    validate_vendor_settings(settings, catalog)
+    validated = validate_vendor_settings(settings, catalog)
+    if require_vendor_secrets:
+        refuse_empty_secrets(settings, validated)
     return settings, catalog
 
 

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 
 import aiohttp
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from gateway.bootstrap.registry import VendorCatalog
 from gateway.plugins.meter_vendor import MeterVendor, VendorSettings
@@ -39,6 +39,26 @@ def validate_vendor_settings(
     if problems:
         raise ConfigError("\n".join(problems))
     return validated
+
+
+def refuse_empty_secrets(settings: Settings, validated: Mapping[str, VendorSettings]) -> None:
+    """An empty secret of a routed vendor: every call would be refused (401) from the first
+    ride, so the settings are refused, naming where to set it and never what it holds. (The
+    sandbox, the simulators and the demo call simulators, which need no real secret.)"""
+    routed_by: dict[str, str] = {}  # vendor -> the first country routed to it
+    for country, country_settings in sorted(settings.countries.items()):
+        routed_by.setdefault(country_settings.vendor, country)
+    problems = [
+        f"vendors.{name}.{field}: empty, and countries.{routed_by[name]} routes to {name}: "
+        f"set it in the file or in METERS_VENDORS__{name.upper()}__{field.upper()}"
+        for name, vendor_settings in sorted(validated.items())
+        for field, value in vendor_settings
+        if isinstance(value, SecretStr)
+        and not value.get_secret_value()
+        and field not in vendor_settings.optional_secrets
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def build_vendors(

@@ -132,6 +132,10 @@ class VendorSettings(BaseModel):
     """Settings every vendor has; a vendor subclasses this to add its own keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    optional_secrets: ClassVar[frozenset[str]] = frozenset()
+    """The ``SecretStr`` fields that may stay empty: a vendor whose API takes no token names
+    ``"token"`` here. Every other secret of a vendor a country routes to must be set, or the
+    settings are refused (``check-config``, ``serve`` and ``worker`` alike)."""
 
     url: str = Field(pattern=r"^https?://")
     token: SecretStr = SecretStr("")

@@ -33,9 +33,11 @@ id_document_type = "national_id_lva"
 
 [vendors.acmemeter]
 url = "https://api.acmemeter.example"
+token = "acmemeter-token"  # a routed vendor's secret is required (check-config, serve, worker)
 
 [vendors.optumplus]
 url = "https://api.optumplus.example"
+token = "optumplus-token"
 """
 
 
