@@ -115,11 +115,19 @@ def test_a_misspelled_variable_is_refused_naming_the_nearest_one() -> None:
     )
 
 
-@pytest.mark.parametrize("command", ["serve", "worker"])
-def test_serve_and_worker_refuse_a_routed_vendors_empty_secret_before_listening(
-    command: str,
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--config", str(SHIPPED)],
+        ["worker", "--config", str(SHIPPED)],
+        ["check-config", str(SHIPPED)],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_a_routed_vendors_secret_set_empty_is_refused_before_anything_listens(
+    argv: list[str],
 ) -> None:
-    result = run(command, "--config", str(SHIPPED), env={"METERS_VENDORS__MONITEX__TOKEN": ""})
+    result = run(*argv, env={"METERS_VENDORS__MONITEX__TOKEN": ""})
 
     assert result.returncode == 2
     assert result.stderr == (
