@@ -30,6 +30,7 @@ from tests.production.workers import Workers
 from tests.rehearsal.prometheus import Prometheus, Targets, prometheus
 
 READY_TIMEOUT_S = 30.0
+SIMULATOR_ATTEMPTS = 3
 STOP_TIMEOUT_S = 15.0
 # One ride a second, as in the issue's rehearsal; a ride's finish comes this long after its start
 # (longer than a redelivery timeout would be truer, and makes every incident minutes longer).
@@ -196,10 +197,9 @@ class World:
 async def running_world(workdir: Path) -> AsyncIterator[World]:
     redis = RedisServer(workdir)
     redis.start()
-    tree = production_tree(redis.url)
     async with AsyncExitStack() as stack:
         stack.callback(redis.stop)
-        control_url = await stack.enter_async_context(_simulators(tree, workdir))
+        tree, control_url = await _simulators_on_free_ports(stack, redis.url, workdir)
         gateways = []
         for number in (1, 2):
             gateway_dir = workdir / f"gateway-{number}"
@@ -218,6 +218,25 @@ async def running_world(workdir: Path) -> AsyncIterator[World]:
         yield World(tree, redis, control_url, gateways, workers, watcher, workdir)
 
 
+async def _simulators_on_free_ports(
+    stack: AsyncExitStack, redis_url: str, workdir: Path
+) -> tuple[dict[str, Any], str]:
+    """The simulators on ports probed free: the incidents start side by side (make rehearse),
+    and another world may take a probed port before these bind it; then new ports."""
+    for _ in range(SIMULATOR_ATTEMPTS - 1):
+        tree = production_tree(redis_url)
+        try:
+            return tree, await stack.enter_async_context(_simulators(tree, workdir))
+        except PortTaken:
+            continue
+    tree = production_tree(redis_url)
+    return tree, await stack.enter_async_context(_simulators(tree, workdir))
+
+
+class PortTaken(Exception):
+    pass
+
+
 @asynccontextmanager
 async def _simulators(tree: dict[str, Any], workdir: Path) -> AsyncIterator[str]:
     config = workdir / "simulators.toml"
@@ -233,8 +252,11 @@ async def _simulators(tree: dict[str, Any], workdir: Path) -> AsyncIterator[str]
         )
 
     def ready() -> bool:
-        assert process.returncode is None, output.read_text()
-        return READY in output.read_text(errors="replace")
+        text = output.read_text(errors="replace")
+        if process.returncode is not None and "address already in use" in text:
+            raise PortTaken(text)
+        assert process.returncode is None, text
+        return READY in text
 
     try:
         await eventually(ready, READY_TIMEOUT_S, "the simulators print where they listen")
