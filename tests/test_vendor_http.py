@@ -1,6 +1,7 @@
 """VendorHttp: what a vendor plugin gets back for each kind of answer, how each authentication
 scheme meets its simulator guard, and the metric and log line every call leaves."""
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import SecretStr
 from gateway.plugins import (
     ApiKeyHeader,
     BearerToken,
+    ClientAuthMethod,
     HttpBasic,
     OAuth2ClientCredentials,
     OAuth2TokenIssuer,
@@ -30,6 +32,7 @@ from gateway.plugins import (
     run_simulator,
     vendor_auth,
 )
+from gateway.plugins.vendor_auth import CLIENT_AUTH_METHODS
 
 Answer = Callable[[int, str], Awaitable[VendorResponse]]
 
@@ -231,13 +234,14 @@ async def test_oauth2_fetches_one_token_and_keeps_it_until_expiry(
     )
 
 
+@pytest.mark.parametrize("client_auth", CLIENT_AUTH_METHODS)
 async def test_oauth2_refreshes_once_on_a_401_and_repeats_the_call_once(
-    http: aiohttp.ClientSession,
+    http: aiohttp.ClientSession, client_auth: ClientAuthMethod
 ) -> None:
-    issuer = OAuth2TokenIssuer("acme-client", "s3cret")
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=client_auth)
     simulator = GuardedApi(issuer.guard(), issuer)
     async with run_simulator(simulator) as url:
-        auth = _oauth(issuer, url)
+        auth = _client(issuer, url, client_auth)
         await _get_ride(http, url, auth)
         issuer.expire_tokens()  # the API stops accepting the token before its announced expiry
         simulator.calls.clear()
@@ -265,6 +269,172 @@ async def test_oauth2_refused_client_credentials_are_a_typed_error(
     assert refused.value.status == 401
     assert "wrong" not in str(refused.value)
     assert [c.endpoint for c in simulator.calls.all()] == ["POST /oauth/token"]
+
+
+def _client(
+    issuer: OAuth2TokenIssuer, url: str, client_auth: ClientAuthMethod, **options: Any
+) -> VendorAuth:
+    return OAuth2ClientCredentials(
+        url + issuer.token_path,
+        "acme-client",
+        SecretStr("s3cret"),
+        client_auth=client_auth,
+        **options,
+    )
+
+
+async def test_oauth2_client_secret_post_sends_the_client_as_form_fields(
+    http: aiohttp.ClientSession,
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth="client_secret_post")
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        response = await _get_ride(http, url, _client(issuer, url, "client_secret_post"))
+
+    assert response.status == 200
+    token_call = simulator.calls.all()[0]
+    assert token_call.body == (
+        b"grant_type=client_credentials&client_id=acme-client&client_secret=s3cret"
+    )
+    assert "authorization" not in token_call.headers
+    assert token_call.headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+async def test_oauth2_scope_and_audience_are_asked_for(http: aiohttp.ClientSession) -> None:
+    issuer = OAuth2TokenIssuer(
+        "acme-client", "s3cret", scope="rides:write", audience="https://api.acme.example"
+    )
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = OAuth2ClientCredentials(
+            url + issuer.token_path,
+            "acme-client",
+            SecretStr("s3cret"),
+            scope="rides:write",
+            audience="https://api.acme.example",
+        )
+        response = await _get_ride(http, url, auth)
+
+    assert response.status == 200
+    assert simulator.calls.all()[0].body == (
+        b"grant_type=client_credentials&scope=rides%3Awrite&audience=https%3A%2F%2Fapi.acme.example"
+    )
+
+
+@pytest.mark.parametrize(
+    ("issuer", "options", "error"),
+    [
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret"),
+            {"client_auth": "client_secret_post"},
+            "invalid_client",
+            id="post-to-a-basic-endpoint",
+        ),
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret", client_auth="client_secret_post"),
+            {"client_auth": "client_secret_basic"},
+            "invalid_client",
+            id="basic-to-a-post-endpoint",
+        ),
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret", scope="rides:write"),
+            {"scope": "rides:read"},
+            "invalid_scope",
+            id="another-scope",
+        ),
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret", audience="https://api.acme.example"),
+            {},
+            "invalid_request",
+            id="no-audience",
+        ),
+    ],
+)
+async def test_the_issuer_refuses_a_client_that_asks_otherwise(
+    http: aiohttp.ClientSession, issuer: OAuth2TokenIssuer, options: dict[str, Any], error: str
+) -> None:
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = OAuth2ClientCredentials(
+            url + issuer.token_path, "acme-client", SecretStr("s3cret"), **options
+        )
+        with pytest.raises(VendorErrorStatus) as refused:
+            await _get_ride(http, url, auth)
+        answer = await http.post(
+            url + issuer.token_path,
+            data=simulator.calls.all()[0].body,
+            headers=dict(simulator.calls.all()[0].headers),
+        )
+        body = await answer.json()
+
+    assert refused.value.status in (400, 401)
+    assert body["error"] == error
+    assert issuer.issued == 0
+    assert "s3cret" not in str(refused.value)
+
+
+async def test_the_issuer_refuses_both_client_authentications_at_once(
+    http: aiohttp.ClientSession,
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=None)
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        answer = await http.post(
+            url + issuer.token_path,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "acme-client",
+                "client_secret": "s3cret",
+            },
+            headers={"Authorization": "Basic YWNtZS1jbGllbnQ6czNjcmV0"},
+        )
+        body = await answer.json()
+
+    assert (answer.status, body) == (400, {"error": "invalid_request"})
+
+
+@pytest.mark.parametrize("client_auth", CLIENT_AUTH_METHODS)
+async def test_an_issuer_taking_either_authentication_accepts_each(
+    http: aiohttp.ClientSession, client_auth: ClientAuthMethod
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=None)
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = _client(issuer, url, client_auth)
+        assert (await _get_ride(http, url, auth)).status == 200
+
+
+@pytest.mark.parametrize("client_auth", CLIENT_AUTH_METHODS)
+async def test_oauth2_concurrent_calls_share_one_token_fetch(
+    http: aiohttp.ClientSession, client_auth: ClientAuthMethod
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=client_auth)
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = _client(issuer, url, client_auth)
+        answers = await asyncio.gather(*(_get_ride(http, url, auth) for _ in range(5)))
+
+    assert [answer.status for answer in answers] == [200] * 5
+    assert issuer.issued == 1
+    assert len(simulator.calls.to("POST /oauth/token")) == 1
+
+
+def test_oauth2_credentials_do_not_show_the_secret() -> None:
+    auth = OAuth2ClientCredentials(
+        "https://auth.acme.example/token",
+        "acme-client",
+        SecretStr("s3cret"),
+        client_auth="client_secret_post",
+    )
+
+    assert "s3cret" not in repr(auth)
+    with pytest.raises(ValueError, match="client_auth"):
+        OAuth2ClientCredentials(
+            "https://auth.acme.example/token",
+            "acme-client",
+            SecretStr("s3cret"),
+            client_auth="private_key_jwt",  # type: ignore[arg-type]
+        )
 
 
 async def test_a_json_body_is_sent_as_json_dumps_writes_it(http: aiohttp.ClientSession) -> None:

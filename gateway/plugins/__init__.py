@@ -46,6 +46,7 @@ from gateway.plugins.simulator import (
 from gateway.plugins.vendor_auth import (
     ApiKeyHeader,
     BearerToken,
+    ClientAuthMethod,
     HttpBasic,
     OAuth2ClientCredentials,
     VendorAuth,
@@ -73,6 +74,7 @@ __all__ = [
     "BadRequest",
     "BearerToken",
     "Capability",
+    "ClientAuthMethod",
     "Fault",
     "HttpBasic",
     "MeterReading",
