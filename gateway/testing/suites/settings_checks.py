@@ -9,11 +9,10 @@ from pydantic import SecretStr
 from gateway.bootstrap.registry import VendorCatalog
 from gateway.bootstrap.vendor_setup import validate_vendor_settings
 from gateway.settings import ConfigError, Settings
-from gateway.testing.suites.subject import KIT_TOKEN, VendorUnderTest
+from gateway.testing.suites.subject import KIT_TOKEN, KIT_URL, VendorUnderTest
 
 REMOVED: Final = object()
 """As an ``InvalidSetting`` value: the key is left out of the section."""
-KIT_URL = "http://127.0.0.1:1"
 KIT_COUNTRY = "ZZ"
 
 
@@ -48,6 +47,7 @@ class SettingsSuite(VendorUnderTest):
     """The vendor's own keys set to values it must refuse, checked besides the common ones."""
 
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        super().pytest_generate_tests(metafunc)
         if "invalid_setting" in metafunc.fixturenames:
             cases = [*COMMON_INVALID_SETTINGS, *self.extra_invalid_settings]
             metafunc.parametrize("invalid_setting", cases, ids=str)
