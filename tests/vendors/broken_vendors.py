@@ -145,6 +145,16 @@ class SureMonitex(MonitexVendor):
             raise VendorError(f"the start failed: {error.reason}") from None
 
 
+class PlainMonitexSettings(MonitexSettings):
+    token: str  # type: ignore[assignment]
+
+
+class PlainMonitex(MonitexVendor):
+    """Keeps its token as a plain string, shown wherever its settings are."""
+
+    settings_model = PlainMonitexSettings
+
+
 class LaxMonitexSettings(MonitexSettings):
     model_config = ConfigDict(extra="ignore")
 
@@ -197,6 +207,10 @@ class TestIndexingMonitex(_OnMonitexSimulator, TransportFaultSuite):
 
 class TestSureMonitex(_OnMonitexSimulator, TransportFaultSuite):
     vendor_class = SureMonitex
+
+
+class TestPlainMonitex(_OnMonitexSimulator, SettingsSuite):
+    vendor_class = PlainMonitex
 
 
 class TestKeyedMonitex(_OnMonitexSimulator, AuthenticationSuite):

@@ -201,3 +201,10 @@ def test_a_failing_ride_names_the_vendor_error_that_happened(kit_run: KitRun) ->
         "(vendor_refused): "
         "the driver has a ride in progress"
     )
+
+
+def test_a_secret_setting_that_is_not_a_secret_str_fails_naming_its_key(kit_run: KitRun) -> None:
+    test_id = "TestPlainMonitex::test_good_settings_are_accepted_and_every_secret_kept_secret"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "vendors.monitex.token holds a secret: declare it SecretStr" in kit_run.message(test_id)
