@@ -10,7 +10,14 @@ module registers its simulator, so the kit is loaded wherever the plugins are. T
 demo and the conformance kit build on it.
 """
 
-from gateway.money import CENT, AmountOutOfRange, from_minor_units, to_minor_units
+from gateway.money import (
+    CENT,
+    AmountOutOfRange,
+    from_decimal_string,
+    from_minor_units,
+    to_decimal_string,
+    to_minor_units,
+)
 from gateway.plugins.api_version import PLUGIN_API_MAJOR, PLUGIN_API_VERSION
 from gateway.plugins.faults import Fault, RecordedCall
 from gateway.plugins.hookspecs import SimulatorFactory, hookimpl
@@ -113,10 +120,12 @@ __all__ = [
     "expect_object",
     "expect_str",
     "expect_str_list",
+    "from_decimal_string",
     "from_minor_units",
     "hookimpl",
     "json_error",
     "read_json",
     "run_simulator",
+    "to_decimal_string",
     "to_minor_units",
 ]
