@@ -77,14 +77,7 @@ def to_decimal_string(amount: Decimal, currency: str) -> str:
         raise TypeError(f"{type(amount).__name__} is not a Decimal amount")
     if not amount.is_finite():
         raise ValueError(f"{amount} is not an amount")
-    minor_unit = Decimal(1).scaleb(-minor_unit_exponent(currency))
-    try:
-        exact = amount.quantize(minor_unit)
-    except InvalidOperation:
-        raise AmountOutOfRange(f"{amount} {currency} is out of range") from None
-    if exact != amount:
-        raise ValueError(f"{amount} {currency} is finer than its minor unit")
-    return f"{exact:f}"
+    return f"{_whole_minor_units(amount, currency, str(amount)):f}"
 
 
 def from_decimal_string(text: object, currency: str) -> Decimal:
@@ -95,15 +88,18 @@ def from_decimal_string(text: object, currency: str) -> Decimal:
     too many digits (AmountOutOfRange)."""
     if not isinstance(text, str) or not DECIMAL_STRING.fullmatch(text):
         raise ValueError(f"{text!r} is not a decimal string amount")
-    exact = Decimal(text)
-    minor_unit = Decimal(1).scaleb(-minor_unit_exponent(currency))
+    return _whole_minor_units(Decimal(text), currency, repr(text))
+
+
+def _whole_minor_units(amount: Decimal, currency: str, spelt: str) -> Decimal:
+    """The amount with the currency's places, if it is a whole number of its minor unit."""
     try:
-        quantized = exact.quantize(minor_unit)
+        exact = amount.quantize(Decimal(1).scaleb(-minor_unit_exponent(currency)))
     except InvalidOperation:
-        raise AmountOutOfRange(f"{text!r} {currency} is out of range") from None
-    if quantized != exact:
-        raise ValueError(f"{text!r} is finer than the minor unit of {currency}")
-    return quantized
+        raise AmountOutOfRange(f"{spelt} {currency} is out of range") from None
+    if exact != amount:
+        raise ValueError(f"{spelt} {currency} is finer than its minor unit")
+    return exact
 
 
 def check_currency(currency: str) -> None:
