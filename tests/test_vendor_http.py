@@ -2,7 +2,9 @@
 scheme meets its simulator guard, and the metric and log line every call leaves."""
 
 import asyncio
+import email.utils
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -20,11 +22,13 @@ from gateway.plugins import (
     HttpBasic,
     OAuth2ClientCredentials,
     OAuth2TokenIssuer,
+    Problem,
     Simulator,
     VendorAuth,
     VendorErrorStatus,
     VendorHttp,
     VendorMalformedResponse,
+    VendorRateLimited,
     VendorResponse,
     api_key_auth,
     basic_auth,
@@ -35,6 +39,16 @@ from gateway.plugins import (
 from gateway.plugins.vendor_auth import CLIENT_AUTH_METHODS
 
 Answer = Callable[[int, str], Awaitable[VendorResponse]]
+
+
+def _acme_api(http: aiohttp.ClientSession, server: TestServer) -> VendorHttp:
+    return VendorHttp(
+        http,
+        vendor="acme",
+        base_url=str(server.make_url("/")),
+        timeout_ms=1000,
+        auth=BearerToken(SecretStr("t")),
+    )
 
 
 @pytest.fixture
@@ -52,13 +66,7 @@ async def answer(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Answer
     async def get(status: int, body: str) -> VendorResponse:
         canned.update(status=status, body=body)
         async with aiohttp.ClientSession() as http:
-            api = VendorHttp(
-                http,
-                vendor="acme",
-                base_url=str(server.make_url("/")),
-                timeout_ms=1000,
-                auth=BearerToken(SecretStr("t")),
-            )
+            api = _acme_api(http, server)
             return await api.request("get_ride", "GET", "/rides/r-1")
 
     return get
@@ -449,3 +457,108 @@ async def test_a_json_body_is_sent_as_json_dumps_writes_it(http: aiohttp.ClientS
     # A key that is not a string goes out as json.dumps writes it (orjson would refuse it).
     assert (call.endpoint, call.body) == ("PUT /rides/r-1", {"car": "12 א", "1": True})
     assert call.headers["content-type"] == "application/json"
+
+
+@pytest.fixture
+async def answering(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> Callable[[web.Response], Awaitable[VendorResponse]]:
+    """The VendorResponse VendorHttp makes of a vendor answering exactly ``response``."""
+    canned: list[web.Response] = []
+
+    async def ride(_: web.Request) -> web.Response:
+        return canned.pop()
+
+    app = web.Application()
+    app.router.add_post("/rides", ride)
+    server = await aiohttp_server(app)
+
+    async def post(response: web.Response) -> VendorResponse:
+        canned.append(response)
+        async with aiohttp.ClientSession() as http:
+            api = _acme_api(http, server)
+            return await api.request("start_ride", "POST", "/rides", json_body={})
+
+    return post
+
+
+async def test_the_answers_headers_are_found_by_any_case(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+) -> None:
+    response = await answering(web.json_response({}, headers={"Idempotency-Replayed": "true"}))
+
+    assert response.headers["idempotency-replayed"] == "true"
+    assert response.headers.get("IDEMPOTENCY-REPLAYED") == "true"
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "seconds"),
+    [("120", 120.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)
+async def test_a_429_is_rate_limited_with_its_retry_after(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+    retry_after: str | None,
+    seconds: float | None,
+) -> None:
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    response = await answering(web.json_response({}, status=429, headers=headers))
+
+    with pytest.raises(VendorRateLimited) as limited:
+        response.expect(201)
+
+    assert (limited.value.status, limited.value.retry_after_s) == (429, seconds)
+    assert isinstance(limited.value, VendorErrorStatus)
+    assert not limited.value.may_have_taken_effect, "a 429 says nothing was done"
+
+
+async def test_a_retry_after_date_is_the_seconds_until_it(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+) -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    response = await answering(web.json_response({}, status=429, headers={"Retry-After": later}))
+
+    with pytest.raises(VendorRateLimited) as limited:
+        response.expect(201)
+
+    assert limited.value.retry_after_s is not None
+    assert 80 < limited.value.retry_after_s <= 90
+
+
+async def test_a_problem_body_is_read_by_its_type_and_title(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+) -> None:
+    problem = {
+        "type": "https://api.acme.example/problems/driver-busy",
+        "title": "The driver has a ride in progress",
+        "status": 409,
+        "detail": "ride r-7 is running",
+    }
+    answer = web.json_response(problem, status=409, content_type="application/problem+json")
+
+    response = await answering(answer)
+
+    assert response.problem() == Problem(
+        type="https://api.acme.example/problems/driver-busy",
+        title="The driver has a ride in progress",
+        detail="ride r-7 is running",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"title": "Not Found"}, Problem("about:blank", "Not Found")),
+        ({"type": "", "title": 7}, Problem("about:blank", None)),
+        ({"code": "driver_busy"}, None),
+        ([1, 2], None),
+    ],
+)
+async def test_a_body_that_is_not_a_problem_is_none_and_a_bare_one_is_about_blank(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+    body: Any,
+    problem: Problem | None,
+) -> None:
+    response = await answering(web.json_response(body, status=400))
+
+    assert response.problem() == problem

@@ -64,13 +64,14 @@ from gateway.plugins.vendor_errors import (
     VendorErrorStatus,
     VendorMalformedResponse,
     VendorMissingRideId,
+    VendorRateLimited,
     VendorRefused,
     VendorRequestIncomplete,
     VendorRideStillPending,
     VendorTimeout,
     VendorUnreachable,
 )
-from gateway.plugins.vendor_http import VendorHttp, VendorResponse
+from gateway.plugins.vendor_http import Problem, VendorHttp, VendorResponse
 
 __all__ = [
     "CENT",
@@ -93,6 +94,7 @@ __all__ = [
     "OAuth2ClientCredentials",
     "OAuth2TokenIssuer",
     "PaymentMethod",
+    "Problem",
     "RecordedCall",
     "Simulator",
     "SimulatorFactory",
@@ -104,6 +106,7 @@ __all__ = [
     "VendorHttp",
     "VendorMalformedResponse",
     "VendorMissingRideId",
+    "VendorRateLimited",
     "VendorRefused",
     "VendorRequestIncomplete",
     "VendorResponse",
