@@ -8,6 +8,7 @@ a vendor whose wire counts ISO minor units for those converts with its own facto
 """
 
 import datetime
+import re
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
@@ -61,6 +62,44 @@ def from_minor_units(minor: int | float | Decimal, currency: str) -> Decimal:
         return exact.scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent))
     except InvalidOperation:
         raise AmountOutOfRange(f"{minor!r} minor units of {currency} is out of range") from None
+
+
+DECIMAL_STRING = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+"""An amount as APIs that speak decimal strings spell it: ``"42.24"``, ``"-0.50"``, ``"7"``;
+no exponent, no sign but a minus, no spaces, no leading zeros."""
+
+
+def to_decimal_string(amount: Decimal, currency: str) -> str:
+    """42.24 ILS → ``"42.24"``: the amount to the currency's minor unit, never an exponent
+    (``Decimal("1E+2")`` is ``"100.00"``). A float is refused (TypeError): money is never
+    binary; an amount finer than the minor unit is refused (ValueError)."""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"{type(amount).__name__} is not a Decimal amount")
+    if not amount.is_finite():
+        raise ValueError(f"{amount} is not an amount")
+    return f"{_whole_minor_units(amount, currency, str(amount)):f}"
+
+
+def from_decimal_string(text: object, currency: str) -> Decimal:
+    """``"42.24"`` → Decimal("42.24") for a currency whose minor unit it fits, read from an
+    answer. Anything else is ValueError (a malformed answer): a JSON number (a float is not
+    an amount on a wire that promised strings), an exponent (``"4.2E1"``), ``NaN``, spaces,
+    more decimals than the currency's minor unit holds (``"42.245"``; ``"42.240"`` is fine), or
+    too many digits (AmountOutOfRange)."""
+    if not isinstance(text, str) or not DECIMAL_STRING.fullmatch(text):
+        raise ValueError(f"{text!r} is not a decimal string amount")
+    return _whole_minor_units(Decimal(text), currency, repr(text))
+
+
+def _whole_minor_units(amount: Decimal, currency: str, spelt: str) -> Decimal:
+    """The amount with the currency's places, if it is a whole number of its minor unit."""
+    try:
+        exact = amount.quantize(Decimal(1).scaleb(-minor_unit_exponent(currency)))
+    except InvalidOperation:
+        raise AmountOutOfRange(f"{spelt} {currency} is out of range") from None
+    if exact != amount:
+        raise ValueError(f"{spelt} {currency} is finer than its minor unit")
+    return exact
 
 
 def check_currency(currency: str) -> None:

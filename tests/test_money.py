@@ -3,14 +3,18 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.money import (
     AmountOutOfRange,
     UnknownCurrency,
     check_currency,
     currency_of_country,
+    from_decimal_string,
     from_minor_units,
     price_from_float,
+    to_decimal_string,
     to_minor_units,
 )
 
@@ -100,3 +104,54 @@ def test_an_amount_beyond_the_decimals_is_out_of_range_and_says_which(minor: flo
     with pytest.raises(AmountOutOfRange) as refused:
         from_minor_units(minor, "ILS")
     assert str(refused.value) == f"{minor!r} minor units of ILS is out of range"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        ("42.24", "EUR", "42.24"),
+        ("42.5", "EUR", "42.50"),
+        ("1E+2", "EUR", "100.00"),
+        ("-0.5", "ILS", "-0.50"),
+        ("1000", "JPY", "1000"),
+        ("1.234", "BHD", "1.234"),
+    ],
+)
+def test_an_amount_is_written_as_a_plain_decimal_string(
+    amount: str, currency: str, text: str
+) -> None:
+    assert to_decimal_string(Decimal(amount), currency) == text
+    assert from_decimal_string(text, currency) == Decimal(amount)
+
+
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=2))
+def test_a_decimal_string_reads_back_as_the_amount_written(amount: Decimal) -> None:
+    text = to_decimal_string(amount, "EUR")
+
+    assert "E" not in text.upper()
+    assert from_decimal_string(text, "EUR") == amount
+
+
+def test_a_float_is_never_written_as_an_amount() -> None:
+    with pytest.raises(TypeError, match="float"):
+        to_decimal_string(42.24, "EUR")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="finer"):
+        to_decimal_string(Decimal("42.245"), "EUR")
+    with pytest.raises(ValueError, match="not an amount"):
+        to_decimal_string(Decimal("NaN"), "EUR")
+
+
+@pytest.mark.parametrize(
+    "answer", [42.24, 42, None, True, "4.2E1", "42,24", " 42.24", "+42.24", "NaN", "", "042", "42."]
+)
+def test_an_answer_that_is_not_a_decimal_string_is_refused(answer: object) -> None:
+    with pytest.raises(ValueError, match="not a decimal string"):
+        from_decimal_string(answer, "EUR")
+
+
+def test_a_decimal_string_finer_than_the_minor_unit_or_too_long_is_refused() -> None:
+    assert from_decimal_string("42.240", "EUR") == Decimal("42.24")
+    with pytest.raises(ValueError, match="finer"):
+        from_decimal_string("42.245", "EUR")
+    with pytest.raises(AmountOutOfRange):
+        from_decimal_string("1" + "0" * 40, "EUR")

@@ -1,7 +1,10 @@
 """VendorHttp: what a vendor plugin gets back for each kind of answer, how each authentication
 scheme meets its simulator guard, and the metric and log line every call leaves."""
 
+import asyncio
+import email.utils
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -15,14 +18,17 @@ from pydantic import SecretStr
 from gateway.plugins import (
     ApiKeyHeader,
     BearerToken,
+    ClientAuthMethod,
     HttpBasic,
     OAuth2ClientCredentials,
     OAuth2TokenIssuer,
+    Problem,
     Simulator,
     VendorAuth,
     VendorErrorStatus,
     VendorHttp,
     VendorMalformedResponse,
+    VendorRateLimited,
     VendorResponse,
     api_key_auth,
     basic_auth,
@@ -30,8 +36,19 @@ from gateway.plugins import (
     run_simulator,
     vendor_auth,
 )
+from gateway.plugins.vendor_auth import CLIENT_AUTH_METHODS
 
 Answer = Callable[[int, str], Awaitable[VendorResponse]]
+
+
+def _acme_api(http: aiohttp.ClientSession, server: TestServer) -> VendorHttp:
+    return VendorHttp(
+        http,
+        vendor="acme",
+        base_url=str(server.make_url("/")),
+        timeout_ms=1000,
+        auth=BearerToken(SecretStr("t")),
+    )
 
 
 @pytest.fixture
@@ -49,13 +66,7 @@ async def answer(aiohttp_server: Callable[..., Awaitable[TestServer]]) -> Answer
     async def get(status: int, body: str) -> VendorResponse:
         canned.update(status=status, body=body)
         async with aiohttp.ClientSession() as http:
-            api = VendorHttp(
-                http,
-                vendor="acme",
-                base_url=str(server.make_url("/")),
-                timeout_ms=1000,
-                auth=BearerToken(SecretStr("t")),
-            )
+            api = _acme_api(http, server)
             return await api.request("get_ride", "GET", "/rides/r-1")
 
     return get
@@ -231,13 +242,14 @@ async def test_oauth2_fetches_one_token_and_keeps_it_until_expiry(
     )
 
 
+@pytest.mark.parametrize("client_auth", CLIENT_AUTH_METHODS)
 async def test_oauth2_refreshes_once_on_a_401_and_repeats_the_call_once(
-    http: aiohttp.ClientSession,
+    http: aiohttp.ClientSession, client_auth: ClientAuthMethod
 ) -> None:
-    issuer = OAuth2TokenIssuer("acme-client", "s3cret")
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=client_auth)
     simulator = GuardedApi(issuer.guard(), issuer)
     async with run_simulator(simulator) as url:
-        auth = _oauth(issuer, url)
+        auth = _client(issuer, url, client_auth)
         await _get_ride(http, url, auth)
         issuer.expire_tokens()  # the API stops accepting the token before its announced expiry
         simulator.calls.clear()
@@ -267,6 +279,172 @@ async def test_oauth2_refused_client_credentials_are_a_typed_error(
     assert [c.endpoint for c in simulator.calls.all()] == ["POST /oauth/token"]
 
 
+def _client(
+    issuer: OAuth2TokenIssuer, url: str, client_auth: ClientAuthMethod, **options: Any
+) -> VendorAuth:
+    return OAuth2ClientCredentials(
+        url + issuer.token_path,
+        "acme-client",
+        SecretStr("s3cret"),
+        client_auth=client_auth,
+        **options,
+    )
+
+
+async def test_oauth2_client_secret_post_sends_the_client_as_form_fields(
+    http: aiohttp.ClientSession,
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth="client_secret_post")
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        response = await _get_ride(http, url, _client(issuer, url, "client_secret_post"))
+
+    assert response.status == 200
+    token_call = simulator.calls.all()[0]
+    assert token_call.body == (
+        b"grant_type=client_credentials&client_id=acme-client&client_secret=s3cret"
+    )
+    assert "authorization" not in token_call.headers
+    assert token_call.headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+async def test_oauth2_scope_and_audience_are_asked_for(http: aiohttp.ClientSession) -> None:
+    issuer = OAuth2TokenIssuer(
+        "acme-client", "s3cret", scope="rides:write", audience="https://api.acme.example"
+    )
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = OAuth2ClientCredentials(
+            url + issuer.token_path,
+            "acme-client",
+            SecretStr("s3cret"),
+            scope="rides:write",
+            audience="https://api.acme.example",
+        )
+        response = await _get_ride(http, url, auth)
+
+    assert response.status == 200
+    assert simulator.calls.all()[0].body == (
+        b"grant_type=client_credentials&scope=rides%3Awrite&audience=https%3A%2F%2Fapi.acme.example"
+    )
+
+
+@pytest.mark.parametrize(
+    ("issuer", "options", "error"),
+    [
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret"),
+            {"client_auth": "client_secret_post"},
+            "invalid_client",
+            id="post-to-a-basic-endpoint",
+        ),
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret", client_auth="client_secret_post"),
+            {"client_auth": "client_secret_basic"},
+            "invalid_client",
+            id="basic-to-a-post-endpoint",
+        ),
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret", scope="rides:write"),
+            {"scope": "rides:read"},
+            "invalid_scope",
+            id="another-scope",
+        ),
+        pytest.param(
+            OAuth2TokenIssuer("acme-client", "s3cret", audience="https://api.acme.example"),
+            {},
+            "invalid_request",
+            id="no-audience",
+        ),
+    ],
+)
+async def test_the_issuer_refuses_a_client_that_asks_otherwise(
+    http: aiohttp.ClientSession, issuer: OAuth2TokenIssuer, options: dict[str, Any], error: str
+) -> None:
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = OAuth2ClientCredentials(
+            url + issuer.token_path, "acme-client", SecretStr("s3cret"), **options
+        )
+        with pytest.raises(VendorErrorStatus) as refused:
+            await _get_ride(http, url, auth)
+        answer = await http.post(
+            url + issuer.token_path,
+            data=simulator.calls.all()[0].body,
+            headers=dict(simulator.calls.all()[0].headers),
+        )
+        body = await answer.json()
+
+    assert refused.value.status in (400, 401)
+    assert body["error"] == error
+    assert issuer.issued == 0
+    assert "s3cret" not in str(refused.value)
+
+
+async def test_the_issuer_refuses_both_client_authentications_at_once(
+    http: aiohttp.ClientSession,
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=None)
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        answer = await http.post(
+            url + issuer.token_path,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "acme-client",
+                "client_secret": "s3cret",
+            },
+            headers={"Authorization": "Basic YWNtZS1jbGllbnQ6czNjcmV0"},
+        )
+        body = await answer.json()
+
+    assert (answer.status, body) == (400, {"error": "invalid_request"})
+
+
+@pytest.mark.parametrize("client_auth", CLIENT_AUTH_METHODS)
+async def test_an_issuer_taking_either_authentication_accepts_each(
+    http: aiohttp.ClientSession, client_auth: ClientAuthMethod
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=None)
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = _client(issuer, url, client_auth)
+        assert (await _get_ride(http, url, auth)).status == 200
+
+
+@pytest.mark.parametrize("client_auth", CLIENT_AUTH_METHODS)
+async def test_oauth2_concurrent_calls_share_one_token_fetch(
+    http: aiohttp.ClientSession, client_auth: ClientAuthMethod
+) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret", client_auth=client_auth)
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = _client(issuer, url, client_auth)
+        answers = await asyncio.gather(*(_get_ride(http, url, auth) for _ in range(5)))
+
+    assert [answer.status for answer in answers] == [200] * 5
+    assert issuer.issued == 1
+    assert len(simulator.calls.to("POST /oauth/token")) == 1
+
+
+def test_oauth2_credentials_do_not_show_the_secret() -> None:
+    auth = OAuth2ClientCredentials(
+        "https://auth.acme.example/token",
+        "acme-client",
+        SecretStr("s3cret"),
+        client_auth="client_secret_post",
+    )
+
+    assert "s3cret" not in repr(auth)
+    with pytest.raises(ValueError, match="client_auth"):
+        OAuth2ClientCredentials(
+            "https://auth.acme.example/token",
+            "acme-client",
+            SecretStr("s3cret"),
+            client_auth="private_key_jwt",  # type: ignore[arg-type]
+        )
+
+
 async def test_a_json_body_is_sent_as_json_dumps_writes_it(http: aiohttp.ClientSession) -> None:
     simulator = GuardedApi(bearer_auth("tok"))
     async with run_simulator(simulator) as url:
@@ -279,3 +457,108 @@ async def test_a_json_body_is_sent_as_json_dumps_writes_it(http: aiohttp.ClientS
     # A key that is not a string goes out as json.dumps writes it (orjson would refuse it).
     assert (call.endpoint, call.body) == ("PUT /rides/r-1", {"car": "12 א", "1": True})
     assert call.headers["content-type"] == "application/json"
+
+
+@pytest.fixture
+async def answering(
+    aiohttp_server: Callable[..., Awaitable[TestServer]],
+) -> Callable[[web.Response], Awaitable[VendorResponse]]:
+    """The VendorResponse VendorHttp makes of a vendor answering exactly ``response``."""
+    canned: list[web.Response] = []
+
+    async def ride(_: web.Request) -> web.Response:
+        return canned.pop()
+
+    app = web.Application()
+    app.router.add_post("/rides", ride)
+    server = await aiohttp_server(app)
+
+    async def post(response: web.Response) -> VendorResponse:
+        canned.append(response)
+        async with aiohttp.ClientSession() as http:
+            api = _acme_api(http, server)
+            return await api.request("start_ride", "POST", "/rides", json_body={})
+
+    return post
+
+
+async def test_the_answers_headers_are_found_by_any_case(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+) -> None:
+    response = await answering(web.json_response({}, headers={"Idempotency-Replayed": "true"}))
+
+    assert response.headers["idempotency-replayed"] == "true"
+    assert response.headers.get("IDEMPOTENCY-REPLAYED") == "true"
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "seconds"),
+    [("120", 120.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+)
+async def test_a_429_is_rate_limited_with_its_retry_after(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+    retry_after: str | None,
+    seconds: float | None,
+) -> None:
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    response = await answering(web.json_response({}, status=429, headers=headers))
+
+    with pytest.raises(VendorRateLimited) as limited:
+        response.expect(201)
+
+    assert (limited.value.status, limited.value.retry_after_s) == (429, seconds)
+    assert isinstance(limited.value, VendorErrorStatus)
+    assert not limited.value.may_have_taken_effect, "a 429 says nothing was done"
+
+
+async def test_a_retry_after_date_is_the_seconds_until_it(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+) -> None:
+    later = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    response = await answering(web.json_response({}, status=429, headers={"Retry-After": later}))
+
+    with pytest.raises(VendorRateLimited) as limited:
+        response.expect(201)
+
+    assert limited.value.retry_after_s is not None
+    assert 80 < limited.value.retry_after_s <= 90
+
+
+async def test_a_problem_body_is_read_by_its_type_and_title(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+) -> None:
+    problem = {
+        "type": "https://api.acme.example/problems/driver-busy",
+        "title": "The driver has a ride in progress",
+        "status": 409,
+        "detail": "ride r-7 is running",
+    }
+    answer = web.json_response(problem, status=409, content_type="application/problem+json")
+
+    response = await answering(answer)
+
+    assert response.problem() == Problem(
+        type="https://api.acme.example/problems/driver-busy",
+        title="The driver has a ride in progress",
+        detail="ride r-7 is running",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"title": "Not Found"}, Problem("about:blank", "Not Found")),
+        ({"type": "", "title": 7}, Problem("about:blank", None)),
+        ({"code": "driver_busy"}, None),
+        ([1, 2], None),
+    ],
+)
+async def test_a_body_that_is_not_a_problem_is_none_and_a_bare_one_is_about_blank(
+    answering: Callable[[web.Response], Awaitable[VendorResponse]],
+    body: Any,
+    problem: Problem | None,
+) -> None:
+    response = await answering(web.json_response(body, status=400))
+
+    assert response.problem() == problem

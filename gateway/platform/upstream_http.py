@@ -87,11 +87,11 @@ class UpstreamClient:
             data=self._encode(body),
         )
 
-    def _status_only(self, status: int, raw: bytes) -> None:
+    def _status_only(self, status: int, raw: bytes, _: object = None) -> None:
         if status != 200:
             raise UpstreamErrorStatus(self.service, status, _error_code(raw))
 
-    def _decoded(self, status: int, raw: bytes) -> Any:
+    def _decoded(self, status: int, raw: bytes, _: object = None) -> Any:
         self._status_only(status, raw)
         try:
             return self._decode(raw)

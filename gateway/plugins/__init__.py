@@ -10,7 +10,14 @@ module registers its simulator, so the kit is loaded wherever the plugins are. T
 demo and the conformance kit build on it.
 """
 
-from gateway.money import CENT, AmountOutOfRange, from_minor_units, to_minor_units
+from gateway.money import (
+    CENT,
+    AmountOutOfRange,
+    from_decimal_string,
+    from_minor_units,
+    to_decimal_string,
+    to_minor_units,
+)
 from gateway.plugins.api_version import PLUGIN_API_MAJOR, PLUGIN_API_VERSION
 from gateway.plugins.faults import Fault, RecordedCall
 from gateway.plugins.hookspecs import SimulatorFactory, hookimpl
@@ -46,6 +53,7 @@ from gateway.plugins.simulator import (
 from gateway.plugins.vendor_auth import (
     ApiKeyHeader,
     BearerToken,
+    ClientAuthMethod,
     HttpBasic,
     OAuth2ClientCredentials,
     VendorAuth,
@@ -56,13 +64,14 @@ from gateway.plugins.vendor_errors import (
     VendorErrorStatus,
     VendorMalformedResponse,
     VendorMissingRideId,
+    VendorRateLimited,
     VendorRefused,
     VendorRequestIncomplete,
     VendorRideStillPending,
     VendorTimeout,
     VendorUnreachable,
 )
-from gateway.plugins.vendor_http import VendorHttp, VendorResponse
+from gateway.plugins.vendor_http import Problem, VendorHttp, VendorResponse
 
 __all__ = [
     "CENT",
@@ -73,6 +82,7 @@ __all__ = [
     "BadRequest",
     "BearerToken",
     "Capability",
+    "ClientAuthMethod",
     "Fault",
     "HttpBasic",
     "MeterReading",
@@ -84,6 +94,7 @@ __all__ = [
     "OAuth2ClientCredentials",
     "OAuth2TokenIssuer",
     "PaymentMethod",
+    "Problem",
     "RecordedCall",
     "Simulator",
     "SimulatorFactory",
@@ -95,6 +106,7 @@ __all__ = [
     "VendorHttp",
     "VendorMalformedResponse",
     "VendorMissingRideId",
+    "VendorRateLimited",
     "VendorRefused",
     "VendorRequestIncomplete",
     "VendorResponse",
@@ -111,10 +123,12 @@ __all__ = [
     "expect_object",
     "expect_str",
     "expect_str_list",
+    "from_decimal_string",
     "from_minor_units",
     "hookimpl",
     "json_error",
     "read_json",
     "run_simulator",
+    "to_decimal_string",
     "to_minor_units",
 ]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from prometheus_client import Histogram
 
 from gateway.metrics import CANCELLED
@@ -84,11 +85,12 @@ async def exchange(
     *,
     time_budget: aiohttp.ClientTimeout,
     headers: dict[str, str],
-    interpret: Callable[[int, bytes], T],
+    interpret: Callable[[int, bytes, CIMultiDictProxy[str]], T],
     params: Mapping[str, str] | None = None,
     data: Any = None,
 ) -> T:
-    """Send one request and answer ``interpret(status, body)``, measured and logged once.
+    """Send one request and answer ``interpret(status, body, headers)``, measured and logged
+    once.
 
     ``headers`` is completed with the request id of the current request or task. Transport
     failures become the counterpart's typed errors; whatever ``interpret`` raises of that
@@ -107,6 +109,7 @@ async def exchange(
                 method, url, params=params, data=data, headers=headers, timeout=time_budget
             ) as response:
                 status = response.status
+                answer_headers = response.headers
                 raw = await _read_bounded(response, counterpart.max_answer_bytes)
                 if raw is None:
                     raise errors.malformed(
@@ -115,7 +118,7 @@ async def exchange(
                     )
             if status >= 400:
                 outcome = errors.error_status_reason
-            return interpret(status, raw)
+            return interpret(status, raw, answer_headers)
         except errors.base as error:
             outcome = error.reason
             raise

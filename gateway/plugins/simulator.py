@@ -9,7 +9,7 @@ import json
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, ClassVar
@@ -29,7 +29,11 @@ from gateway.plugins.faults import (
     mangle_body,
 )
 from gateway.plugins.serving import serve_app
-from gateway.plugins.vendor_auth import basic_credentials
+from gateway.plugins.vendor_auth import (
+    CLIENT_AUTH_METHODS,
+    ClientAuthMethod,
+    basic_credentials,
+)
 
 CONTROL_PREFIX = "/_sim/"
 FAULT_KEY = web.RequestKey("sandbox_fault", Fault)
@@ -285,8 +289,12 @@ class OAuth2TokenIssuer:
     (matches ``OAuth2ClientCredentials``).
 
     A simulator adds ``add_routes(router)`` to its routes and ``guard()`` to its guards.
-    ``expire_tokens()`` makes every issued token refused, as an API whose tokens expired early;
-    ``issued`` counts the tokens handed out.
+    ``client_auth`` is the client authentication the endpoint accepts (RFC 6749 §2.3.1):
+    ``client_secret_basic`` (the default), ``client_secret_post``, or None for either; a client
+    that uses both at once is refused (``invalid_request``), as the RFC says. ``scope`` and
+    ``audience``, when given, must be asked for exactly (``invalid_scope``,
+    ``invalid_request``). ``expire_tokens()`` makes every issued token refused, as an API whose
+    tokens expired early; ``issued`` counts the tokens handed out.
     """
 
     def __init__(
@@ -296,11 +304,21 @@ class OAuth2TokenIssuer:
         *,
         token_path: str = "/oauth/token",
         expires_in: int = 3600,
+        client_auth: ClientAuthMethod | None = "client_secret_basic",
+        scope: str | None = None,
+        audience: str | None = None,
     ) -> None:
+        if client_auth is not None and client_auth not in CLIENT_AUTH_METHODS:
+            raise ValueError(f"client_auth must be one of {CLIENT_AUTH_METHODS} or None")
         self.token_path = token_path
         self.expires_in = expires_in
+        self.client_auth = client_auth
+        self.scope = scope
+        self.audience = audience
         self.issued = 0
-        self._client = basic_credentials(client_id, SecretStr(client_secret))
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._basic = basic_credentials(client_id, SecretStr(client_secret))
         self._valid: set[str] = set()
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -318,12 +336,46 @@ class OAuth2TokenIssuer:
     def expire_tokens(self) -> None:
         self._valid.clear()
 
+    def _client_error(self, request: web.Request, form: Mapping[str, Any]) -> str | None:
+        """Why the client is not authenticated as this endpoint wants it; None if it is."""
+        authorization = request.headers.get("Authorization")
+        posted = "client_id" in form or "client_secret" in form
+        if authorization is not None and posted:
+            return "invalid_request"  # RFC 6749 §2.3: one authentication method per request
+        method: ClientAuthMethod = "client_secret_post" if posted else "client_secret_basic"
+        if self.client_auth is not None and method != self.client_auth:
+            return "invalid_client"
+        if method == "client_secret_post":
+            good = (form.get("client_id"), form.get("client_secret")) == (
+                self._client_id,
+                self._client_secret,
+            )
+        else:
+            good = authorization == self._basic
+        return None if good else "invalid_client"
+
     async def _issue(self, request: web.Request) -> web.Response:
         form = await request.post()
-        if request.headers.get("Authorization") != self._client:
-            return web.json_response({"error": "invalid_client"}, status=401)
+        refused = self._client_error(request, form)
+        if refused == "invalid_client":
+            # RFC 6749 §5.2: 401, with the scheme the client should have used.
+            return web.json_response(
+                {"error": "invalid_client"},
+                status=401,
+                headers={"WWW-Authenticate": 'Basic realm="oauth"'}
+                if self.client_auth != "client_secret_post"
+                else None,
+            )
+        if refused is not None:
+            return web.json_response({"error": refused}, status=400)
         if form.get("grant_type") != "client_credentials":
             return web.json_response({"error": "unsupported_grant_type"}, status=400)
+        if self.scope is not None and form.get("scope") != self.scope:
+            return web.json_response({"error": "invalid_scope"}, status=400)
+        if self.audience is not None and form.get("audience") != self.audience:
+            return web.json_response(
+                {"error": "invalid_request", "error_description": "unknown audience"}, status=400
+            )
         token = secrets.token_urlsafe(16)
         self._valid.add(token)
         self.issued += 1

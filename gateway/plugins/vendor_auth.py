@@ -24,7 +24,7 @@ import asyncio
 import base64
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 from pydantic import SecretStr
 
@@ -89,10 +89,22 @@ class HttpBasic(_StaticHeaders):
         super().__init__({"Authorization": basic_credentials(username, password)})
 
 
+ClientAuthMethod = Literal["client_secret_basic", "client_secret_post"]
+"""How an OAuth2 client proves itself to the token endpoint (RFC 6749 §2.3.1): the client id
+and secret as HTTP basic credentials, or as the form fields ``client_id`` and
+``client_secret``."""
+CLIENT_AUTH_METHODS: tuple[ClientAuthMethod, ...] = get_args(ClientAuthMethod)
+
+
 class OAuth2ClientCredentials:
     """OAuth2 client credentials grant (RFC 6749 §4.4): a bearer token fetched from
-    ``token_url`` with the client id and secret (HTTP basic, §2.3.1), kept until shortly before
-    the expiry it was given, and fetched again once when the API answers 401.
+    ``token_url`` with the client id and secret, kept until shortly before the expiry it was
+    given, and fetched again once when the API answers 401.
+
+    ``client_auth`` is how the client authenticates (RFC 6749 §2.3.1): ``client_secret_basic``
+    (HTTP basic, the default) or ``client_secret_post`` (``client_id`` and ``client_secret`` as
+    form fields). ``scope`` and ``audience``, when given, are sent as form fields of the same
+    names (``audience`` as Auth0 and Okta name the API a token is for).
 
     The token is fetched through the vendor's own ``VendorHttp`` (operation ``oauth_token``), so
     it shares the process's HTTP session, timeout, metrics and typed errors.
@@ -104,14 +116,39 @@ class OAuth2ClientCredentials:
         client_id: str,
         client_secret: SecretStr,
         scope: str | None = None,
+        *,
+        audience: str | None = None,
+        client_auth: ClientAuthMethod = "client_secret_basic",
     ) -> None:
+        if client_auth not in CLIENT_AUTH_METHODS:
+            raise ValueError(f"client_auth must be one of {CLIENT_AUTH_METHODS}")
         self._token_url = token_url
-        self._client = basic_credentials(client_id, client_secret)
-        self._form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
+        self._client_id = client_id
+        self._client_secret = client_secret
+        self._client_auth = client_auth
+        self._params = {
+            "grant_type": "client_credentials",
+            **({"scope": scope} if scope else {}),
+            **({"audience": audience} if audience else {}),
+        }
         self._headers: dict[str, str] | None = None
         self._expires_at = 0.0
         # Calls that find no token wait for one fetch instead of each fetching their own.
         self._fetching = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return f"OAuth2ClientCredentials({self._token_url!r}, client_auth={self._client_auth!r})"
+
+    def _token_request(self) -> tuple[dict[str, str], dict[str, str]]:
+        """The form and the headers of one token request, authenticated as configured."""
+        headers = {"Accept": "application/json"}
+        form = dict(self._params)
+        if self._client_auth == "client_secret_post":
+            form["client_id"] = self._client_id
+            form["client_secret"] = self._client_secret.get_secret_value()
+        else:
+            headers["Authorization"] = basic_credentials(self._client_id, self._client_secret)
+        return form, headers
 
     async def headers(self, http: "VendorHttp") -> Mapping[str, str]:
         if self._headers is None or time.monotonic() >= self._expires_at:
@@ -130,13 +167,9 @@ class OAuth2ClientCredentials:
 
     async def _fetch(self, http: "VendorHttp") -> None:
         self._headers = None
+        form, headers = self._token_request()
         response = await http.request(
-            "oauth_token",
-            "POST",
-            self._token_url,
-            form=self._form,
-            headers={"Authorization": self._client, "Accept": "application/json"},
-            authenticate=False,
+            "oauth_token", "POST", self._token_url, form=form, headers=headers, authenticate=False
         )
         if response.status != 200:
             raise VendorErrorStatus(response.status, f"token endpoint answered {response.status}")

@@ -50,6 +50,19 @@ class VendorErrorStatus(VendorError):
         self.may_have_taken_effect = status >= 500
 
 
+class VendorRateLimited(VendorErrorStatus):
+    """The API answered 429 Too Many Requests: nothing was done; ``retry_after_s`` is what its
+    ``Retry-After`` asked to wait (None if it said nothing readable).
+
+    Its reason is still ``vendor_error_status``, as every other status's: the start falls
+    back by the §3 vendor-failure row like any refused call."""
+
+    def __init__(self, retry_after_s: float | None = None, message: str = "") -> None:
+        wait = "" if retry_after_s is None else f", retry after {retry_after_s:g} s"
+        super().__init__(429, message or f"vendor answered HTTP 429 (rate limited{wait})")
+        self.retry_after_s = retry_after_s
+
+
 class VendorMalformedResponse(VendorError):
     reason = "vendor_malformed_response"
     may_have_taken_effect = True

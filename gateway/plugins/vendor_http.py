@@ -7,15 +7,18 @@ the same typed errors (``gateway.plugins.vendor_errors``) and is measured alike
 line, WARNING with the HTTP status when the call failed).
 """
 
+import email.utils
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import orjson
 import structlog
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.call_timeout import call_timeout
 from gateway.metrics import VENDOR_CALL_DURATION
@@ -25,12 +28,14 @@ from gateway.plugins.vendor_errors import (
     VendorError,
     VendorErrorStatus,
     VendorMalformedResponse,
+    VendorRateLimited,
     VendorTimeout,
     VendorUnreachable,
 )
 from gateway.settings import DEFAULT_MAX_ANSWER_BYTES
 
 UNAUTHORIZED = 401
+TOO_MANY_REQUESTS = 429
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 VENDOR_ERRORS = ErrorModel(
@@ -46,14 +51,31 @@ _log = structlog.get_logger("gateway.vendor")
 
 
 @dataclass(frozen=True, slots=True)
+class Problem:
+    """An RFC 9457 (formerly 7807) ``application/problem+json`` body's members."""
+
+    type: str
+    """A URI naming the problem; ``"about:blank"`` when the body names none."""
+    title: str | None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VendorResponse:
     status: int
     body: Any
     """The JSON answer decoded; None when empty, or when an error answer is not JSON."""
+    headers: Mapping[str, str] = field(
+        default_factory=lambda: CIMultiDictProxy(CIMultiDict()), compare=False, repr=False
+    )
+    """The answer's headers, found by any case (``headers["retry-after"]``)."""
 
     def expect(self, *statuses: int) -> "VendorResponse":
-        """This response if its status is one of ``statuses``; else VendorErrorStatus."""
+        """This response if its status is one of ``statuses``; else VendorErrorStatus
+        (VendorRateLimited for a 429, with its ``Retry-After``)."""
         if self.status not in statuses:
+            if self.status == TOO_MANY_REQUESTS:
+                raise VendorRateLimited(retry_after_s(self.headers.get("Retry-After")))
             raise VendorErrorStatus(self.status)
         return self
 
@@ -62,6 +84,37 @@ class VendorResponse:
         if not isinstance(self.body, dict):
             raise VendorMalformedResponse(f"HTTP {self.status} body is not an object")
         return self.body
+
+    def problem(self) -> Problem | None:
+        """The body's ``type``, ``title`` and ``detail`` if it is a problem object (RFC 9457):
+        a JSON object with a string ``type`` or ``title``; None otherwise. Read whatever the
+        Content-Type said: many APIs send problems as plain ``application/json``."""
+        if not isinstance(self.body, dict):
+            return None
+        kind, title, detail = (self.body.get(key) for key in ("type", "title", "detail"))
+        if not isinstance(kind, str) and not isinstance(title, str):
+            return None
+        return Problem(
+            type=kind if isinstance(kind, str) and kind else "about:blank",
+            title=title if isinstance(title, str) else None,
+            detail=detail if isinstance(detail, str) else None,
+        )
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value (RFC 9110 §10.2.3) asks to wait: delay-seconds or an
+    HTTP date; None when absent or unreadable. A date in the past is 0."""
+    if value is None:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class VendorHttp:
@@ -170,11 +223,11 @@ class VendorHttp:
         )
 
 
-def _interpret(status: int, raw: bytes) -> VendorResponse:
+def _interpret(status: int, raw: bytes, headers: CIMultiDictProxy[str]) -> VendorResponse:
     # The vendor plugin decides what a status means. An error answer's body is often a proxy's
     # HTML page: the status is what it says, so its body is decoded only if it is JSON.
     body = _decode(raw, status) if status < 400 else _decode_if_json(raw)
-    return VendorResponse(status=status, body=body)
+    return VendorResponse(status=status, body=body, headers=headers)
 
 
 def _decode(raw: bytes, status: int) -> Any:

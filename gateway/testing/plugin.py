@@ -10,19 +10,27 @@ from collections import Counter
 
 import pytest
 
-from gateway.testing.suites.subject import UNDECLARED_CAPABILITY
+from gateway.testing.suites.subject import ENDPOINT_NOT_CALLED, UNDECLARED_CAPABILITY
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    undeclared: Counter[str] = Counter()
+    for prefix, title in (
+        (UNDECLARED_CAPABILITY, "capabilities not declared"),
+        (ENDPOINT_NOT_CALLED, "faults whose endpoint was not called"),
+    ):
+        _summarize(terminalreporter, prefix, title)
+
+
+def _summarize(terminalreporter: pytest.TerminalReporter, prefix: str, title: str) -> None:
+    counted: Counter[str] = Counter()
     for report in terminalreporter.stats.get("skipped", []):
         reason = _skip_reason(report)
-        if reason.startswith(UNDECLARED_CAPABILITY):
-            undeclared[reason.removeprefix(f"{UNDECLARED_CAPABILITY}: ")] += 1
-    if not undeclared:
+        if reason.startswith(prefix):
+            counted[reason.removeprefix(f"{prefix}: ")] += 1
+    if not counted:
         return
-    terminalreporter.section("meter vendor conformance: capabilities not declared")
-    for what, count in sorted(undeclared.items()):
+    terminalreporter.section(f"meter vendor conformance: {title}")
+    for what, count in sorted(counted.items()):
         terminalreporter.write_line(f"{what}: {count} test{'s' * (count != 1)} skipped")
 
 

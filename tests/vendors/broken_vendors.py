@@ -4,6 +4,7 @@ Each class runs only the suite whose rule its vendor breaks.
 """
 
 import asyncio
+from contextlib import suppress
 from typing import ClassVar
 
 import aiohttp
@@ -17,9 +18,12 @@ from gateway.plugins import (
     MeterRideStart,
     Simulator,
     VendorAuth,
+    VendorError,
+    VendorErrorStatus,
     VendorMalformedResponse,
     VendorRefused,
     VendorSettings,
+    to_minor_units,
 )
 from gateway.testing import (
     AuthenticationSuite,
@@ -81,6 +85,76 @@ class GrumpyMonitex(MonitexVendor):
         raise VendorRefused("driver_busy", "the driver has a ride in progress")
 
 
+class RetryingMonitex(MonitexVendor):
+    """Tries its start three times when the API fails it."""
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        for _ in range(2):
+            with suppress(VendorErrorStatus):
+                return await super().start_ride(ride)
+        return await super().start_ride(ride)
+
+
+class FloatMonitex(MonitexVendor):
+    """Answers the price as a float of the major unit."""
+
+    async def get_price(self, ride: MeterRideFinish) -> MeterReading:
+        reading = await super().get_price(ride)
+        price = None if reading.price is None else float(reading.price)
+        return MeterReading(state=reading.state, price=price)  # type: ignore[arg-type]
+
+
+class TellingMonitex(MonitexVendor):
+    """Shows its token and the last driver it started in its repr."""
+
+    last_driver = ""
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        self.last_driver = ride.driver_national_id.reveal()
+        return await super().start_ride(ride)
+
+    def __repr__(self) -> str:
+        return f"TellingMonitex({self.settings.token.get_secret_value()}, {self.last_driver})"
+
+
+class IndexingMonitex(MonitexVendor):
+    """Reads the start answer's ride id with answer["rideId"]."""
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        response = await self.api.request(
+            "start_ride",
+            "POST",
+            "/ride",
+            json_body={
+                "driverId": ride.driver_national_id.reveal(),
+                "vehicleLicense": ride.vehicle_permit,
+                "priceLimit": float(to_minor_units(ride.price_limit, ride.currency)),
+            },
+        )
+        ride_id: str = response.expect(201, 206).json_object()["rideId"]
+        return ride_id
+
+
+class SureMonitex(MonitexVendor):
+    """Says nothing was started whatever happened to its start."""
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        try:
+            return await super().start_ride(ride)
+        except VendorError as error:
+            raise VendorError(f"the start failed: {error.reason}") from None
+
+
+class PlainMonitexSettings(MonitexSettings):
+    token: str  # type: ignore[assignment]
+
+
+class PlainMonitex(MonitexVendor):
+    """Keeps its token as a plain string, shown wherever its settings are."""
+
+    settings_model = PlainMonitexSettings
+
+
 class LaxMonitexSettings(MonitexSettings):
     model_config = ConfigDict(extra="ignore")
 
@@ -113,6 +187,30 @@ class TestBoastfulOptumPlus(IsolationSuite):
 
 class TestLaxMonitex(_OnMonitexSimulator, SettingsSuite):
     vendor_class = LaxMonitex
+
+
+class TestRetryingMonitex(_OnMonitexSimulator, TransportFaultSuite):
+    vendor_class = RetryingMonitex
+
+
+class TestFloatMonitex(_OnMonitexSimulator, RideSuite):
+    vendor_class = FloatMonitex
+
+
+class TestTellingMonitex(_OnMonitexSimulator, RideSuite):
+    vendor_class = TellingMonitex
+
+
+class TestIndexingMonitex(_OnMonitexSimulator, TransportFaultSuite):
+    vendor_class = IndexingMonitex
+
+
+class TestSureMonitex(_OnMonitexSimulator, TransportFaultSuite):
+    vendor_class = SureMonitex
+
+
+class TestPlainMonitex(_OnMonitexSimulator, SettingsSuite):
+    vendor_class = PlainMonitex
 
 
 class TestKeyedMonitex(_OnMonitexSimulator, AuthenticationSuite):

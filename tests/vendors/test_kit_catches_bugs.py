@@ -59,7 +59,7 @@ def kit_run(tmp_path_factory: pytest.TempPathFactory) -> KitRun:
     "fault", ["malformed-json", "truncated-json", "empty-fields", "null-fields", "missing-fields"]
 )
 def test_a_vendor_error_escaping_as_another_exception_fails(kit_run: KitRun, fault: str) -> None:
-    test_id = f"TestLeakyMonitex::{FAULT_TEST}[{fault}-get_price]"
+    test_id = f"TestLeakyMonitex::{FAULT_TEST}[get_price-GET /rides/{{rideId}}-{fault}]"
 
     assert kit_run.outcome(test_id) == "failure"
     assert "get_price met" in kit_run.message(test_id)
@@ -67,10 +67,73 @@ def test_a_vendor_error_escaping_as_another_exception_fails(kit_run: KitRun, fau
 
 
 def test_the_same_vendor_passes_where_it_keeps_the_rules(kit_run: KitRun) -> None:
-    assert kit_run.outcome(f"TestLeakyMonitex::{FAULT_TEST}[timeout-get_price]") == "passed"
-    assert kit_run.outcome(f"TestLeakyMonitex::{FAULT_TEST}[malformed-json-stop_ride]") == (
+    leaky = f"TestLeakyMonitex::{FAULT_TEST}"
+    assert kit_run.outcome(f"{leaky}[get_price-GET /rides/{{rideId}}-timeout]") == "passed"
+    assert kit_run.outcome(f"{leaky}[stop_ride-PUT /rides/{{rideId}}-malformed-json]") == ("passed")
+
+
+def test_each_fault_lands_on_each_endpoint_its_operation_calls_named_in_the_test_id(
+    kit_run: KitRun,
+) -> None:
+    prefix = f"TestLeakyMonitex::{FAULT_TEST}["
+    cases = {t.removeprefix(prefix)[:-1] for t in kit_run.outcomes if t.startswith(prefix)}
+
+    # Each operation is faulted where it calls (the rehearsal found which), nowhere else.
+    assert {
+        "start_ride-POST /ride-status-500",
+        "stop_ride-PUT /rides/{rideId}-status-500",
+        "get_price-GET /rides/{rideId}-status-500",
+        "start_ride-any-endpoint-connection-refused",
+    } <= cases
+    assert not {c for c in cases if c.startswith(("start_ride-PUT", "stop_ride-GET"))}
+
+
+def test_a_start_the_vendor_retries_fails_naming_the_repeated_call(kit_run: KitRun) -> None:
+    test_id = f"TestRetryingMonitex::{FAULT_TEST}[start_ride-POST /ride-status-500]"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "start_ride sent POST /ride 3 times" in kit_run.message(test_id)
+    assert "never retries" in kit_run.message(test_id)
+
+
+def test_a_price_answered_as_a_float_fails_naming_its_type(kit_run: KitRun) -> None:
+    test_id = "TestFloatMonitex::test_stopped_ride_is_completed_at_its_price"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "get_price answered a price of type float" in kit_run.message(test_id)
+
+
+def test_a_vendor_repr_showing_a_secret_fails_naming_it(kit_run: KitRun) -> None:
+    test_id = "TestTellingMonitex::test_the_vendor_object_shows_no_secret"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "repr() of the vendor object gives away" in kit_run.message(test_id)
+    assert "conformance-kit-token-3e9d" in kit_run.message(test_id)
+    assert kit_run.outcome("TestTellingMonitex::test_stopped_ride_is_completed_at_its_price") == (
         "passed"
     )
+
+
+def test_a_key_error_on_a_missing_field_fails_naming_the_malformed_answer_error(
+    kit_run: KitRun,
+) -> None:
+    test_id = f"TestIndexingMonitex::{FAULT_TEST}[start_ride-POST /ride-missing-fields]"
+
+    assert kit_run.outcome(test_id) == "failure"
+    message = kit_run.message(test_id)
+    assert "start_ride met missing-fields on POST /ride and raised KeyError" in message
+    assert "is VendorMalformedResponse" in message
+    # The same vendor's emptied id is no ride id either.
+    empty = f"TestIndexingMonitex::{FAULT_TEST}[start_ride-POST /ride-empty-fields]"
+    assert "a start that answers has a ride id" in kit_run.message(empty)
+
+
+def test_a_start_that_says_nothing_happened_after_sending_fails(kit_run: KitRun) -> None:
+    test_id = f"TestSureMonitex::{FAULT_TEST}[start_ride-POST /ride-empty-fields]"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "the start was sent and its answer lost" in kit_run.message(test_id)
+    assert "may_have_taken_effect is False" in kit_run.message(test_id)
 
 
 def test_io_while_constructing_fails(kit_run: KitRun) -> None:
@@ -102,7 +165,7 @@ def test_what_a_vendor_lacks_is_skipped_with_its_reason_not_passed(kit_run: KitR
     skipped_for_start = {test for test, outcome in optumplus.items() if outcome == lacks_start}
 
     assert len(skipped_for_start) == 13
-    assert {"test_start_answers_a_ride_id", f"{FAULT_TEST}[timeout-start_ride]"} <= (
+    assert {"test_start_answers_a_ride_id", f"{FAULT_TEST}[start_ride-any-endpoint-timeout]"} <= (
         skipped_for_start
     )
     assert {outcome for outcome, _ in optumplus.values()} == {"passed", "skipped"}
@@ -138,3 +201,10 @@ def test_a_failing_ride_names_the_vendor_error_that_happened(kit_run: KitRun) ->
         "(vendor_refused): "
         "the driver has a ride in progress"
     )
+
+
+def test_a_secret_setting_that_is_not_a_secret_str_fails_naming_its_key(kit_run: KitRun) -> None:
+    test_id = "TestPlainMonitex::test_good_settings_are_accepted_and_every_secret_kept_secret"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert "vendors.monitex.token holds a secret: declare it SecretStr" in kit_run.message(test_id)

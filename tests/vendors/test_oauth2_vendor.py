@@ -1,5 +1,7 @@
 """A vendor whose API wants OAuth2 client credentials, through the kit: Monitex's rides behind a
-token endpoint. The kit's own suites (all but those needing an installed entry point) pass it."""
+token endpoint that takes the client as form fields (``client_secret_post``) and wants a scope.
+The kit's own suites (all but those needing an installed entry point) pass it, faulting the
+token endpoint and the ride endpoints alike."""
 
 from typing import Any, ClassVar
 
@@ -20,6 +22,7 @@ from vendors.monitex.simulator import MonitexSimulator
 from vendors.monitex.vendor import MonitexVendor
 
 CLIENT_ID = "kit-client"
+SCOPE = "rides"
 
 
 class OAuth2MonitexSettings(MonitexSettings):
@@ -36,14 +39,20 @@ class OAuth2Monitex(MonitexVendor):
 
     def authentication(self) -> VendorAuth:
         return OAuth2ClientCredentials(
-            self.settings.token_url, self.settings.client_id, self.settings.token
+            self.settings.token_url,
+            self.settings.client_id,
+            self.settings.token,
+            scope=SCOPE,
+            client_auth="client_secret_post",
         )
 
 
 class OAuth2MonitexSimulator(MonitexSimulator):
     def __init__(self, client_secret: str) -> None:
         super().__init__(client_secret)
-        self.issuer = OAuth2TokenIssuer(CLIENT_ID, client_secret)
+        self.issuer = OAuth2TokenIssuer(
+            CLIENT_ID, client_secret, client_auth="client_secret_post", scope=SCOPE
+        )
 
     def guards(self) -> list[Middleware]:
         return [self.issuer.guard()]

@@ -9,7 +9,6 @@ from gateway.testing.suites.subject import (
     ServedSimulator,
     VendorUnderTest,
     WatchedSession,
-    secrets_in,
 )
 
 WRONG_TOKEN = "not-the-kit-token"
@@ -50,4 +49,5 @@ class AuthenticationSuite(VendorUnderTest):
             f"the simulator answered {sorted(s for s in statuses if s)} to a wrong credential: "
             "its guards() must refuse it with 401 or 403"
         )
-        assert not secrets_in(str(raised.value))
+        leaked = self.secrets_in(f"{raised.value} {raised.value!r}")
+        assert not leaked, f"the error of a refused credential gives away {leaked}"

@@ -53,7 +53,7 @@ class RideSuite(VendorUnderTest):
 
         reading = await self.succeeds(kit_vendor.get_price(ride), "get_price")
 
-        assert reading.state is not MeterRideState.COMPLETED
+        assert self.checked_reading(reading, "get_price").state is not MeterRideState.COMPLETED
 
     @pytest.mark.asyncio
     async def test_stopped_ride_is_completed_at_its_price(self, kit_vendor: MeterVendor) -> None:
@@ -96,3 +96,15 @@ class RideSuite(VendorUnderTest):
         except VendorError:
             return  # a cancelled ride has no price to read: as good as not completed
         assert reading.state is not MeterRideState.COMPLETED, "a cancelled ride was priced"
+
+    @pytest.mark.asyncio
+    async def test_the_vendor_object_shows_no_secret(self, kit_vendor: MeterVendor) -> None:
+        # After a whole ride, so that whatever the vendor keeps of it is in its repr too.
+        ride = await self.started_ride(kit_vendor)
+        await self.finished(kit_vendor, ride)
+
+        leaked = self.secrets_in(f"{kit_vendor!r} {kit_vendor}")
+        assert not leaked, (
+            f"repr() of the vendor object gives away {leaked}: it reaches logs and tracebacks "
+            "(keep secrets as SecretStr, national ids as NationalIdNumber)"
+        )

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, TypeVar
 import aiohttp
 import pytest
 import pytest_asyncio
+from pydantic import BaseModel, SecretStr
 
 from gateway.plugins.meter_vendor import (
     Capability,
@@ -37,6 +38,10 @@ _T = TypeVar("_T")
 _ride_numbers = itertools.count(1)
 UNDECLARED_CAPABILITY = "capability not declared"
 """How the reason of every skip for a missing capability starts; the kit's plugin counts them."""
+ENDPOINT_NOT_CALLED = "endpoint not called"
+"""How the reason of a skip for a fault its operation never met starts; counted alike."""
+KIT_URL = "http://127.0.0.1:1"
+"""A vendor URL for settings that are only validated, never called."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,12 @@ class VendorUnderTest:
     vendor_class: ClassVar[type[MeterVendor]]
     entry_point_name: ClassVar[str | None] = None
     """The name of the plugin's entry point; None: the vendor's own name."""
+    repeatable_endpoints: ClassVar[frozenset[str]] = frozenset()
+    """Endpoints other than ``GET`` ones that one operation may call more than once (a poll
+    sent as ``POST /rides/{id}/status``); every other call is sent at most once."""
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        """The suites' parametrizations; each suite adds its own and calls ``super()``."""
 
     def make_simulator(self, token: str) -> Simulator:
         """A fresh simulator of the vendor's API that accepts ``token``."""
@@ -127,6 +138,41 @@ class VendorUnderTest:
         settings = self.vendor_class.settings_model.model_validate(tree)
         return self.vendor_class(settings, http)
 
+    def kit_secrets(self) -> list[str]:
+        """The secrets the kit hands the vendor: the token and every ``SecretStr`` of its
+        settings (a client secret, an API key, a certificate's password)."""
+        settings = self.vendor_class.settings_model.model_validate(
+            self.vendor_settings(KIT_URL, KIT_TOKEN)
+        )
+        found = {KIT_TOKEN, *(secret.get_secret_value() for secret in secret_fields(settings))}
+        return sorted(secret for secret in found if secret)
+
+    def secrets_in(self, text: str) -> list[str]:
+        """Which of the kit's secrets (every secret setting, a driver's national id) the text
+        gives away."""
+        found = [secret for secret in self.kit_secrets() if secret in text]
+        return found + re.findall(rf"{KIT_NATIONAL_ID_PREFIX}\d{{7}}", text)
+
+    async def ready_for(self, operation: Capability, vendor: MeterVendor) -> MeterRideFinish:
+        """A ride brought, fault-free, to where the operation applies: started (if the vendor
+        starts rides), and stopped before its price is read."""
+        ride = await self.started_ride(vendor)
+        if operation is Capability.GET_PRICE:
+            await self.succeeds(vendor.stop_ride(ride), "stop_ride")
+        return ride
+
+    def checked_reading(self, reading: object, what: str) -> MeterReading:
+        """The reading, if it is one whose price is a ``Decimal`` (or None)."""
+        assert isinstance(reading, MeterReading), (
+            f"{what} answered {type(reading).__name__}, not a MeterReading"
+        )
+        assert reading.price is None or type(reading.price) is Decimal, (
+            f"{what} answered a price of type {type(reading.price).__name__} "
+            f"({reading.price!r}): money is a Decimal in the major unit, never a float "
+            "(42.5 as a float equals Decimal('42.5') but 42.24 does not)"
+        )
+        return reading
+
     async def started_ride(self, vendor: MeterVendor) -> MeterRideFinish:
         """A new ride ready to be stopped: started at the vendor if it starts rides at all."""
         start = self.ride_start()
@@ -139,8 +185,10 @@ class VendorUnderTest:
         """What finish-ride reads: the stop's own reading, else ``get_price`` after the stop."""
         reading = await self.succeeds(vendor.stop_ride(ride), "stop_ride")
         if reading is not None:
-            return reading
-        return await self.succeeds(vendor.get_price(ride), "get_price")
+            return self.checked_reading(reading, "stop_ride")
+        return self.checked_reading(
+            await self.succeeds(vendor.get_price(ride), "get_price"), "get_price"
+        )
 
     async def succeeds(self, call: Awaitable[_T], what: str) -> _T:
         """The call's answer; a VendorError fails the test naming the error that happened."""
@@ -203,7 +251,13 @@ def unreachable_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def secrets_in(text: str) -> list[str]:
-    """Which of the kit's secrets (the token, a driver's national id) the text gives away."""
-    found = [KIT_TOKEN] if KIT_TOKEN in text else []
-    return found + re.findall(rf"{KIT_NATIONAL_ID_PREFIX}\d{{7}}", text)
+def secret_fields(model: BaseModel) -> list[SecretStr]:
+    """Every ``SecretStr`` a settings model holds, in nested models too."""
+    found: list[SecretStr] = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            found.append(value)
+        elif isinstance(value, BaseModel):
+            found.extend(secret_fields(value))
+    return found
