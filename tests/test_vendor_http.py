@@ -492,6 +492,26 @@ async def test_the_answers_headers_are_found_by_any_case(
     assert response.headers["Content-Type"].startswith("application/json")
 
 
+async def test_a_429_is_measured_and_logged_as_rate_limited_not_as_an_error_status(
+    answer: Answer,
+) -> None:
+    """A dashboard tells a vendor throttling us from one refusing or failing us."""
+    limited_before = _calls("acme", "get_ride", "vendor_rate_limited")
+    status_before = _calls("acme", "get_ride", "vendor_error_status")
+
+    with structlog.testing.capture_logs() as logs:
+        await answer(429, "")
+
+    assert _calls("acme", "get_ride", "vendor_rate_limited") == limited_before + 1
+    assert _calls("acme", "get_ride", "vendor_error_status") == status_before
+    [line] = [entry for entry in logs if entry["event"] == "vendor.call"]
+    assert (line["outcome"], line["status"], line["log_level"]) == (
+        "vendor_rate_limited",
+        429,
+        "warning",
+    )
+
+
 @pytest.mark.parametrize(
     ("retry_after", "seconds"),
     [("120", 120.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],

@@ -28,7 +28,7 @@ UPSTREAM_ERRORS = ErrorModel(
     # The flows decide nothing on whether a platform call's request went out.
     unreachable=lambda service, what, _answer_lost: UpstreamUnreachable(service, what),
     malformed=UpstreamMalformedResponse,
-    error_status_reason=UpstreamErrorStatus.reason,
+    error_status_reason=lambda _status: UpstreamErrorStatus.reason,
 )
 _log = structlog.get_logger("gateway.upstream")
 

@@ -53,8 +53,9 @@ class ErrorModel:
     unreachable: Callable[[str, str, bool], CallFailed]
     malformed: Callable[[str, str], CallFailed]
     """Builds the error of an answer the exchange cannot take: one past ``max_answer_bytes``."""
-    error_status_reason: str
-    """The outcome of an answer with status >= 400 that the interpretation did not raise for."""
+    error_status_reason: Callable[[int], str]
+    """The outcome of an answer with this status (>= 400), whatever the interpretation makes
+    of it: a vendor's 429 is its own outcome, any other status the side's error status."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,7 @@ async def exchange(
                         f"{operation} answer is larger than {counterpart.max_answer_bytes} bytes",
                     )
             if status >= 400:
-                outcome = errors.error_status_reason
+                outcome = errors.error_status_reason(status)
             return interpret(status, raw, answer_headers)
         except errors.base as error:
             outcome = error.reason

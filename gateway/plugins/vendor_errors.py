@@ -54,8 +54,11 @@ class VendorRateLimited(VendorErrorStatus):
     """The API answered 429 Too Many Requests: nothing was done; ``retry_after_s`` is what its
     ``Retry-After`` asked to wait (None if it said nothing readable).
 
-    Its reason is still ``vendor_error_status``, as every other status's: the start falls
-    back by the §3 vendor-failure row like any refused call."""
+    Its reason, the call's outcome, is ``vendor_rate_limited``, apart from every other status's
+    ``vendor_error_status``; the start falls back by the §3 vendor-failure row like any refused
+    call."""
+
+    reason = "vendor_rate_limited"
 
     def __init__(self, retry_after_s: float | None = None, message: str = "") -> None:
         wait = "" if retry_after_s is None else f", retry after {retry_after_s:g} s"

@@ -45,7 +45,9 @@ VENDOR_ERRORS = ErrorModel(
         f"{vendor} {what}", answer_lost=answer_lost
     ),
     malformed=lambda vendor, what: VendorMalformedResponse(f"{vendor} {what}"),
-    error_status_reason=VendorErrorStatus.reason,
+    error_status_reason=lambda status: (
+        VendorRateLimited.reason if status == TOO_MANY_REQUESTS else VendorErrorStatus.reason
+    ),
 )
 _log = structlog.get_logger("gateway.vendor")
 
