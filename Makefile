@@ -67,7 +67,7 @@ simulate: setup
 	scripts/simulate.sh $(BIN) $(SIMULATION_SCHEDULES) $(SIMULATION_PARTS)
 
 # The on-call rehearsal (docs/operations.md "Rehearsed on a real Prometheus"): four incidents on
-# loopback productions watched by a real Prometheus; about 20 minutes, not part of `make test`.
+# loopback productions watched by a real Prometheus; about 14 minutes, not part of `make test`.
 .PHONY: rehearse
 rehearse: setup
 	scripts/ensure-redis-server.sh

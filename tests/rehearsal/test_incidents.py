@@ -3,7 +3,7 @@ Prometheus with the shipped rules: which alerts page, how soon after the fault, 
 after the recovery they clear; and, as each alert first fires, every query of its runbook, run
 as written.
 
-Run by ``make rehearse`` (about 15 minutes: the rules' windows are production's), one process per
+Run by ``make rehearse`` (about 14 minutes: the rules' windows are production's), one process per
 incident; each writes its figures to ``REHEARSAL_SUMMARY`` for docs/operations.md's table."""
 
 import asyncio
