@@ -331,3 +331,22 @@ def test_check_config_refuses_a_vendor_section_no_plugin_owns(tmp_path: Path) ->
 
     assert result.returncode == 2
     assert "vendors.monitx: vendor 'monitx' is not installed" in result.stderr
+
+
+def test_an_inherited_token_is_not_required_of_a_vendor_that_authenticates_its_own_way(
+    tmp_path: Path,
+) -> None:
+    """A 1.0 plugin whose API takes no token kept it empty and ran: the gateway cannot see
+    whether an overridden ``authentication()`` reads it, so only the default bearer
+    authentication requires it. (The example vendor does read it, for its API-key header:
+    the price of keeping 1.0 plugins starting.)"""
+    config = tmp_path / "meters.toml"
+    config.write_text(
+        '[zones]\nberlin = "DE"\n[countries.DE]\nvendor = "taxameter"\n'
+        'id_document_type = "national_id_deu"\n'
+        '[vendors.taxameter]\nurl = "https://api.taxameter.example"\nfleet_id = "north"\n'
+    )
+
+    result = run_check_config(config)
+
+    assert result.returncode == 0, result.stderr

@@ -514,7 +514,13 @@ async def test_a_429_is_measured_and_logged_as_rate_limited_not_as_an_error_stat
 
 @pytest.mark.parametrize(
     ("retry_after", "seconds"),
-    [("120", 120.0), (None, None), ("soon", None), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0)],
+    [
+        ("120", 120.0),
+        (None, None),
+        ("soon", None),
+        ("²", None),  # a digit to str.isdigit(), not a number to float()
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+    ],
 )
 async def test_a_429_is_rate_limited_with_its_retry_after(
     answering: Callable[[web.Response], Awaitable[VendorResponse]],

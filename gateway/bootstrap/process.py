@@ -45,7 +45,7 @@ def load(
     catalog = discover_vendor_plugins()
     validated = validate_vendor_settings(settings, catalog)
     if require_vendor_secrets:
-        refuse_empty_secrets(settings, validated)
+        refuse_empty_secrets(settings, validated, catalog)
     return settings, catalog
 
 

@@ -41,10 +41,16 @@ def validate_vendor_settings(
     return validated
 
 
-def refuse_empty_secrets(settings: Settings, validated: Mapping[str, VendorSettings]) -> None:
+def refuse_empty_secrets(
+    settings: Settings, validated: Mapping[str, VendorSettings], catalog: VendorCatalog
+) -> None:
     """An empty secret of a routed vendor: every call would be refused (401) from the first
     ride, so the settings are refused, naming where to set it and never what it holds. (The
-    sandbox, the simulators and the demo call simulators, which need no real secret.)"""
+    sandbox, the simulators and the demo call simulators, which need no real secret.)
+
+    Required: every ``SecretStr`` the plugin's own settings model declares, and the inherited
+    ``token`` where the vendor authenticates the default way (a bearer token); a plugin that
+    authenticates otherwise may never read ``token``, as a 1.0 plugin without one did not."""
     routed_by: dict[str, str] = {}  # vendor -> the first country routed to it
     for country, country_settings in sorted(settings.countries.items()):
         routed_by.setdefault(country_settings.vendor, country)
@@ -56,9 +62,16 @@ def refuse_empty_secrets(settings: Settings, validated: Mapping[str, VendorSetti
         if isinstance(value, SecretStr)
         and not value.get_secret_value()
         and field not in vendor_settings.optional_secrets
+        and _required(field, catalog.vendors[name])
     ]
     if problems:
         raise ConfigError("\n".join(problems))
+
+
+def _required(field: str, vendor_class: type[MeterVendor]) -> bool:
+    if field != "token" or "token" in vendor_class.settings_model.__annotations__:
+        return True
+    return vendor_class.authentication is MeterVendor.authentication
 
 
 def build_vendors(

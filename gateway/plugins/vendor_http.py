@@ -9,6 +9,7 @@ line, WARNING with the HTTP status when the call failed).
 
 import email.utils
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -108,7 +109,7 @@ def retry_after_s(value: str | None) -> float | None:
     HTTP date; None when absent or unreadable. A date in the past is 0."""
     if value is None:
         return None
-    if value.strip().isdigit():
+    if re.fullmatch(r"[0-9]+", value.strip()):  # not str.isdigit(): "²" is a digit to it
         return float(value.strip())
     try:
         when = email.utils.parsedate_to_datetime(value)
