@@ -61,6 +61,12 @@ class BrokerSettings(_Section):
         return url
 
     @property
+    def redelivers(self) -> bool:
+        """Whether a task left unacknowledged is delivered again: Redis Streams' pending
+        entries are; the in-memory broker's task is gone once its run ends."""
+        return bool(self.url)
+
+    @property
     def uses_sentinel(self) -> bool:
         return self.url.split("://", 1)[0] in SENTINEL_SCHEMES
 

@@ -22,6 +22,7 @@ from gateway.rides.fallback_policy import (
     asks_start_again,
     check_policy,
     orphan_handling,
+    rate_limited_start_step,
     reaction_to,
 )
 from gateway.rides.finish_policy import FINISH_RIDE_POLICY, FinishRefusal, FinishSituation
@@ -52,6 +53,7 @@ def test_start_ride_matrix_matches_the_design() -> None:
         StartStep.FIXED_PRICE: Reaction.FALLBACK,
         StartStep.VENDOR_START: Reaction.FALLBACK,
         StartStep.VENDOR_REFUSED: Reaction.FALLBACK,
+        StartStep.VENDOR_RATE_LIMITED: Reaction.LEAVE_UNACKNOWLEDGED,
         StartStep.CLAIM_RIDE: Reaction.LEAVE_UNACKNOWLEDGED,
         StartStep.STALE_METER_RIDE: Reaction.FALLBACK,
         StartStep.RIDE_OF_ANOTHER_PERFORMER: Reaction.FALLBACK,
@@ -179,6 +181,7 @@ def test_on_the_last_delivery_only_the_rows_that_stay_pending_change_and_they_fa
     assert changed == {
         StartStep.TAKE_LEASE: Reaction.FALLBACK_AND_CANCEL_RIDE,
         StartStep.LEASE_LOST: Reaction.FALLBACK_AND_CANCEL_RIDE,
+        StartStep.VENDOR_RATE_LIMITED: Reaction.FALLBACK_AND_CANCEL_RIDE,
         StartStep.CLAIM_RIDE: Reaction.FALLBACK_AND_CANCEL_RIDE,
     }
 
@@ -190,6 +193,11 @@ def test_only_a_lost_answer_of_an_idempotent_start_is_asked_again() -> None:
         for idempotent in (False, True)
         if asks_start_again(lost, idempotent)
     ] == [(True, True)]
+
+
+def test_only_an_idempotent_vendors_429_waits_for_the_redelivery() -> None:
+    assert rate_limited_start_step(start_is_idempotent=True) is StartStep.VENDOR_RATE_LIMITED
+    assert rate_limited_start_step(start_is_idempotent=False) is StartStep.VENDOR_START
 
 
 def test_refusals_match_the_design() -> None:

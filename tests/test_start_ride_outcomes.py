@@ -616,3 +616,99 @@ async def test_a_bug_in_the_flow_is_counted_and_logged_as_the_gateways_own_fault
     assert crash["raised_at"].endswith(" in routing_bug")
     assert world.sims.monitex.calls.all() == []
     assert setcar_values(world.sims) == []
+
+
+RATE_LIMITED = ("monitex", Fault(MONITEX_START, status=429))
+
+
+async def test_a_429_of_an_idempotent_start_leaves_the_run_for_its_redelivery(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/design.md §3: Monitex's start is idempotent, so the redelivery asks again.
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(Fault(MONITEX_START, status=429, times=1))
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_left_pending(run, "monitex", "vendor_rate_limited")
+    assert run.failures == step_failures(
+        "monitex", "IL", ("vendor_rate_limited", "vendor_rate_limited")
+    )
+    assert run.finished["failed_steps"] == [
+        {
+            "step": "vendor_rate_limited",
+            "cause": "vendor_rate_limited",
+            "reaction": "LEAVE_UNACKNOWLEDGED",
+        }
+    ]
+    # Nothing was started and nobody is told: the 429 made no ride, so no driver stays marked.
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+    assert world.sims.monitex.rides == {}
+    assert "unsettled_start_marked" not in run.finished
+    assert setcar_values(world.sims) == []
+    assert world.sims.client_notify.calls.to(PUSH) == []
+
+    redelivered = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(redelivered, "monitex", StartResult.STARTED, "ok")
+    assert len(world.sims.monitex.rides) == 1
+    assert setcar_values(world.sims) == ["true"]
+
+
+async def test_a_429_on_the_last_delivery_falls_back(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(RATE_LIMITED[1])
+
+    run = await run_start(gateway, monkeypatch, "order-il-1", last_delivery=True)
+
+    assert_recorded(run, "monitex", StartResult.FALLBACK, "vendor_rate_limited", level="warning")
+    assert run.finished["failed_steps"] == [
+        {
+            "step": "vendor_rate_limited",
+            "cause": "vendor_rate_limited",
+            "reaction": "FALLBACK_AND_CANCEL_RIDE",
+        }
+    ]
+    assert setcar_values(world.sims) == ["false"]
+    assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+
+
+async def test_a_429_of_a_start_that_is_not_idempotent_falls_back_at_once(
+    world: RunningWorld,
+    settings_tree: dict[str, Any],
+    make_gateway: GatewayFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ClosingMonitex's start is not idempotent: its 429 is the vendor-start row of §3.
+    settings_tree["countries"]["IL"]["vendor"] = "closing_monitex"
+    settings_tree["vendors"]["closing_monitex"] = settings_tree["vendors"]["monitex"]
+    gateway = await make_gateway(catalog_with_closing_monitex())
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(RATE_LIMITED[1])
+
+    run = await run_start(gateway, monkeypatch, "order-il-1")
+
+    assert_recorded(
+        run, "closing_monitex", StartResult.FALLBACK, "vendor_start_failed", level="warning"
+    )
+    assert run.finished["failed_steps"] == [
+        {"step": "vendor_start_failed", "cause": "vendor_rate_limited", "reaction": "FALLBACK"}
+    ]
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+    assert setcar_values(world.sims) == ["false"]
+
+
+async def test_the_embedded_broker_never_redelivers_so_a_429_there_falls_back(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    # A run left pending on the in-memory broker would be lost with the app never told.
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(RATE_LIMITED[1])
+
+    await gateway.start_ride("order-il-1")
+
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+    assert setcar_values(world.sims) == ["false"]
+    assert len(world.sims.client_notify.calls.to(PUSH)) == 1

@@ -42,8 +42,10 @@ async def meters_integration_api_call(
         continued_trace("start-ride task", context.message.labels, SpanKind.CONSUMER),
     ):
         services = services_of(context.state)
-        # The broker dead-letters a delivery past max_deliveries instead of running it.
-        last = deliveries >= services.settings.broker.max_deliveries
+        # The broker dead-letters a delivery past max_deliveries instead of running it; the
+        # in-memory broker's every delivery is its last, a run it left pending would be lost.
+        broker = services.settings.broker
+        last = not broker.redelivers or deliveries >= broker.max_deliveries
         await run_start_ride(
             order_id, services.ports, last_delivery=last, redelivered=deliveries > 1
         )

@@ -28,6 +28,7 @@ class StartStep(StrEnum):
     VEHICLE_PERMIT = "permit_unavailable"
     FIXED_PRICE = "fixed_price_missing"
     VENDOR_START = "vendor_start_failed"
+    VENDOR_RATE_LIMITED = "vendor_rate_limited"
     VENDOR_REFUSED = "vendor_refused"
     CLAIM_RIDE = "ride_ledger_unavailable"
     STALE_METER_RIDE = "stale_meter_ride"
@@ -78,6 +79,10 @@ START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
     StartStep.FIXED_PRICE: Reaction.FALLBACK,  # beyond the card: no price to limit the meter by
     StartStep.VENDOR_START: Reaction.FALLBACK,  # fails, times out, no ride id, stays pending
     StartStep.VENDOR_REFUSED: Reaction.FALLBACK,  # a business refusal, e.g. driver busy
+    # A 429 of a vendor whose start is idempotent (``rate_limited_start_step``): nothing was
+    # started, and the redelivery, broker.redelivery_timeout_ms later, is the wait the vendor
+    # asked for; asked again, the vendor cannot make a second ride.
+    StartStep.VENDOR_RATE_LIMITED: Reaction.LEAVE_UNACKNOWLEDGED,
     # The redelivery, answered the same ride by an idempotent start, decides; a fallback now
     # could contradict it.
     StartStep.CLAIM_RIDE: Reaction.LEAVE_UNACKNOWLEDGED,
@@ -121,6 +126,7 @@ POSSIBLE_REACTIONS: dict[StartStep, frozenset[Reaction]] = {
     StartStep.FIXED_PRICE: _BEFORE_TELLING,
     StartStep.VENDOR_START: _BEFORE_TELLING,
     StartStep.VENDOR_REFUSED: _BEFORE_TELLING,
+    StartStep.VENDOR_RATE_LIMITED: _BEFORE_TELLING,
     StartStep.CLAIM_RIDE: _BEFORE_TELLING,
     StartStep.STALE_METER_RIDE: _BEFORE_TELLING,
     StartStep.RIDE_OF_ANOTHER_PERFORMER: _BEFORE_TELLING,
@@ -175,6 +181,14 @@ def asks_start_again(answer_may_be_lost: bool, start_is_idempotent: bool) -> boo
     asked twice. When the second ask fails too, the run marks the driver and the vendor-start
     row applies."""
     return answer_may_be_lost and start_is_idempotent
+
+
+def rate_limited_start_step(start_is_idempotent: bool) -> StartStep:
+    """The row of a start the vendor answered 429 (docs/design.md §3). A 429 says nothing was
+    started, but only an idempotent start makes asking again safe whatever stood behind the
+    answer (a proxy's 429 after the vendor took the start): so the redelivery waits for such a
+    vendor and asks again, and any other vendor's 429 is the vendor-start failure, a fallback."""
+    return StartStep.VENDOR_RATE_LIMITED if start_is_idempotent else StartStep.VENDOR_START
 
 
 class OrphanHandling(Enum):

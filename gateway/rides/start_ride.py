@@ -31,7 +31,7 @@ from gateway.plugins.meter_vendor import (
     PaymentMethod,
 )
 from gateway.plugins.refusals import refusal_code
-from gateway.plugins.vendor_errors import VendorError, VendorRefused
+from gateway.plugins.vendor_errors import VendorError, VendorRateLimited, VendorRefused
 from gateway.rides.eligibility import NotEligible, meter_route
 from gateway.rides.errors import OrderRevisionChanged, UpstreamError
 from gateway.rides.fallback_policy import (
@@ -41,6 +41,7 @@ from gateway.rides.fallback_policy import (
     StartStep,
     asks_start_again,
     orphan_handling,
+    rate_limited_start_step,
     reaction_to,
 )
 from gateway.rides.order import Order, OrderIdType
@@ -420,6 +421,9 @@ class _MeterRideLaunch:
             self._record.vendor_code = code
             log.debug("start_ride.vendor_refused", vendor_code=code)
             raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
+        except VendorRateLimited as limited:
+            step = rate_limited_start_step(vendor.can(Capability.IDEMPOTENT_START))
+            raise StepFailed(step, limited.reason) from None
         except VendorError as error:
             raise StepFailed(
                 StartStep.VENDOR_START,
