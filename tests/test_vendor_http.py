@@ -2,6 +2,7 @@
 scheme meets its simulator guard, and the metric and log line every call leaves."""
 
 import asyncio
+import base64
 import email.utils
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from gateway.plugins import (
     ApiKeyHeader,
     BearerToken,
     ClientAuthMethod,
+    Fault,
     HttpBasic,
     OAuth2ClientCredentials,
     OAuth2TokenIssuer,
@@ -276,6 +278,41 @@ async def test_oauth2_refused_client_credentials_are_a_typed_error(
 
     assert refused.value.status == 401
     assert "wrong" not in str(refused.value)
+    assert [c.endpoint for c in simulator.calls.all()] == ["POST /oauth/token"]
+
+
+async def test_oauth2_client_secret_basic_form_urlencodes_the_client_before_base64(
+    http: aiohttp.ClientSession,
+) -> None:
+    # RFC 6749 §2.3.1: a ':' in the id would otherwise end the user there, a '+' become a space.
+    issuer = OAuth2TokenIssuer("fleet:7", "s+cr/t é")
+    simulator = GuardedApi(issuer.guard(), issuer)
+    async with run_simulator(simulator) as url:
+        auth = OAuth2ClientCredentials(url + issuer.token_path, "fleet:7", SecretStr("s+cr/t é"))
+        response = await _get_ride(http, url, auth)
+
+    assert response.status == 200
+    token_call = simulator.calls.all()[0]
+    encoded = base64.b64encode(b"fleet%3A7:s%2Bcr%2Ft+%C3%A9").decode()
+    assert token_call.headers["authorization"] == f"Basic {encoded}"
+
+
+async def test_oauth2_a_token_endpoint_429_is_a_rate_limit(http: aiohttp.ClientSession) -> None:
+    issuer = OAuth2TokenIssuer("acme-client", "s3cret")
+    simulator = GuardedApi(issuer.guard(), issuer)
+    simulator.faults.add(Fault("POST /oauth/token", status=429))
+    async with run_simulator(simulator) as url:
+        with pytest.raises(VendorRateLimited) as limited, structlog.testing.capture_logs() as logs:
+            await _get_ride(http, url, _oauth(issuer, url))
+
+    assert (limited.value.status, limited.value.reason) == (429, "vendor_rate_limited")
+    assert not limited.value.may_have_taken_effect
+    [line] = [entry for entry in logs if entry["event"] == "vendor.call"]
+    assert (line["operation"], line["outcome"], line["status"]) == (
+        "oauth_token",
+        "vendor_rate_limited",
+        429,
+    )
     assert [c.endpoint for c in simulator.calls.all()] == ["POST /oauth/token"]
 
 

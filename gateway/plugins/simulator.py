@@ -5,6 +5,7 @@ calls under ``/_sim/`` control the simulator and are neither recorded nor faulte
 """
 
 import asyncio
+import base64
 import json
 import secrets
 import time
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, ClassVar
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -284,6 +286,21 @@ def basic_auth(
     return _guard(lambda request: request.headers.get("Authorization") == expected, unauthorized)
 
 
+def _basic_client(authorization: str | None) -> tuple[str, str] | None:
+    """The client id and secret of a ``client_secret_basic`` header, decoded as RFC 6749
+    §2.3.1 has a server do (base64, then each half form-urlencoded); None if it holds none."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme != "Basic":
+        return None
+    try:
+        client_id, colon, client_secret = (
+            base64.b64decode(encoded, validate=True).decode().partition(":")
+        )
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    return (unquote_plus(client_id), unquote_plus(client_secret)) if colon else None
+
+
 class OAuth2TokenIssuer:
     """An OAuth2 client-credentials token endpoint and the guard that accepts its tokens
     (matches ``OAuth2ClientCredentials``).
@@ -318,7 +335,6 @@ class OAuth2TokenIssuer:
         self.issued = 0
         self._client_id = client_id
         self._client_secret = client_secret
-        self._basic = basic_credentials(client_id, SecretStr(client_secret))
         self._valid: set[str] = set()
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -351,7 +367,7 @@ class OAuth2TokenIssuer:
                 self._client_secret,
             )
         else:
-            good = authorization == self._basic
+            good = _basic_client(authorization) == (self._client_id, self._client_secret)
         return None if good else "invalid_client"
 
     async def _issue(self, request: web.Request) -> web.Response:

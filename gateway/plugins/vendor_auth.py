@@ -25,10 +25,11 @@ import base64
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
+from urllib.parse import quote_plus
 
 from pydantic import SecretStr
 
-from gateway.plugins.vendor_errors import VendorErrorStatus, VendorMalformedResponse
+from gateway.plugins.vendor_errors import VendorMalformedResponse
 
 if TYPE_CHECKING:
     from gateway.plugins.vendor_http import VendorHttp
@@ -42,6 +43,15 @@ def basic_credentials(username: str, password: SecretStr) -> str:
     """The ``Authorization`` value of HTTP basic authentication (RFC 7617, UTF-8)."""
     pair = f"{username}:{password.get_secret_value()}".encode()
     return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
+def client_basic_credentials(client_id: str, client_secret: SecretStr) -> str:
+    """The ``Authorization`` value of OAuth2's ``client_secret_basic``: RFC 6749 §2.3.1 has the
+    client id and secret form-urlencoded before they become the basic user and password (a
+    secret holding ``:`` or ``+`` would otherwise reach the server as another secret)."""
+    return basic_credentials(
+        quote_plus(client_id), SecretStr(quote_plus(client_secret.get_secret_value()))
+    )
 
 
 class VendorAuth(Protocol):
@@ -147,7 +157,9 @@ class OAuth2ClientCredentials:
             form["client_id"] = self._client_id
             form["client_secret"] = self._client_secret.get_secret_value()
         else:
-            headers["Authorization"] = basic_credentials(self._client_id, self._client_secret)
+            headers["Authorization"] = client_basic_credentials(
+                self._client_id, self._client_secret
+            )
         return form, headers
 
     async def headers(self, http: "VendorHttp") -> Mapping[str, str]:
@@ -171,9 +183,8 @@ class OAuth2ClientCredentials:
         response = await http.request(
             "oauth_token", "POST", self._token_url, form=form, headers=headers, authenticate=False
         )
-        if response.status != 200:
-            raise VendorErrorStatus(response.status, f"token endpoint answered {response.status}")
-        body = response.json_object()
+        # A 429 is VendorRateLimited here too: the call's outcome and the start's row say so.
+        body = response.expect(200).json_object()
         token, expires_in = body.get("access_token"), body.get("expires_in")
         if not isinstance(token, str) or not token:
             raise VendorMalformedResponse("token answer has no access_token")
