@@ -9,9 +9,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from taskiq import AsyncBroker, InMemoryBroker
 
-from gateway.bootstrap.registry import discover_vendor_plugins
+from gateway.bootstrap.registry import VendorCatalog, discover_vendor_plugins
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH
-from gateway.sandbox.world import SimulatedWorld, vendor_simulators
+from gateway.plugins import VendorSettings
+from gateway.sandbox.world import NOT_YET_LISTENING, SimulatedWorld, vendor_simulators
 from vendors.monitex.simulator import MonitexSimulator
 from vendors.optumplus.simulator import OptumPlusSimulator
 
@@ -25,12 +26,26 @@ DRIVER_HEADERS = {
 }
 
 
+def configured_as(
+    catalog: VendorCatalog, sections: dict[str, dict[str, Any]]
+) -> dict[str, VendorSettings]:
+    """Each named vendor's settings validated from its section, as its simulator is built from
+    them before it listens (at ``NOT_YET_LISTENING``)."""
+    return {
+        name: catalog.vendors[name].settings_model.model_validate(
+            {"url": NOT_YET_LISTENING, **section}
+        )
+        for name, section in sections.items()
+    }
+
+
 class ShippedWorld(SimulatedWorld):
     """The world with the shipped vendors' simulators, as their plugins register them."""
 
     def __init__(self) -> None:
-        tokens = {"monitex": MONITEX_TOKEN, "optumplus": OPTUMPLUS_TOKEN}
-        super().__init__(vendor_simulators(discover_vendor_plugins(), tokens))
+        catalog = discover_vendor_plugins()
+        sections = {"monitex": {"token": MONITEX_TOKEN}, "optumplus": {"token": OPTUMPLUS_TOKEN}}
+        super().__init__(vendor_simulators(catalog, configured_as(catalog, sections)))
 
     @property
     def monitex(self) -> MonitexSimulator:

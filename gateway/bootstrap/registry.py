@@ -3,6 +3,7 @@
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
+from inspect import signature
 from types import ModuleType
 from typing import Any
 
@@ -10,8 +11,9 @@ import pluggy
 
 from gateway.plugins import hookspecs
 from gateway.plugins.api_version import check_plugin_api
-from gateway.plugins.hookspecs import SimulatorFactory
-from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor
+from gateway.plugins.hookspecs import SettingsSimulatorFactory
+from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor, VendorSettings
+from gateway.plugins.simulator import Simulator
 from gateway.plugins.vendor_errors import REFUSAL_CODE
 
 
@@ -21,13 +23,29 @@ class PluginFailure:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class RegisteredSimulator:
+    """A plugin's simulator factory, and what it is to be given."""
+
+    factory: SettingsSimulatorFactory
+    """Given the settings where ``takes_settings``, else their token (a ``SimulatorFactory``)."""
+    takes_settings: bool = False
+
+    def build(self, settings: VendorSettings) -> Simulator:
+        """The simulator of the vendor so configured: handed the settings (1.1) or, for a
+        factory registered without ``takes_settings`` (1.0), their token."""
+        if self.takes_settings:
+            return self.factory(settings)
+        return self.factory(settings.token.get_secret_value())
+
+
 @dataclass(slots=True)
 class VendorCatalog:
     """What the plugins registered, by vendor name, and the plugins that could not register."""
 
     vendors: dict[str, type[MeterVendor]] = field(default_factory=dict)
     failures: list[PluginFailure] = field(default_factory=list)
-    simulators: dict[str, SimulatorFactory] = field(default_factory=dict)
+    simulators: dict[str, RegisteredSimulator] = field(default_factory=dict)
 
 
 def discover_vendor_plugins() -> VendorCatalog:
@@ -58,12 +76,14 @@ def catalog_from_modules(
         except Exception as error:
             catalog.failures.append(PluginFailure(plugin_name, _describe(error)))
     for implementation in manager.hook.register_vendors.get_hookimpls():
-        for (vendor_class,) in _registered_by(implementation, catalog, _check_vendor_class):
+        for (vendor_class,), _ in _registered_by(implementation, catalog, _check_vendor_class):
             catalog.vendors[vendor_class.name] = vendor_class
     # Simulators come second: each must stand in for a vendor that registered.
     for implementation in manager.hook.register_simulators.get_hookimpls():
-        for vendor_name, factory in _registered_by(implementation, catalog, _check_simulator):
-            catalog.simulators[vendor_name] = factory
+        for (vendor_name, factory), options in _registered_by(
+            implementation, catalog, _check_simulator
+        ):
+            catalog.simulators[vendor_name] = RegisteredSimulator(factory, **options)
     return catalog
 
 
@@ -71,16 +91,24 @@ def _registered_by(
     implementation: pluggy.HookImpl,
     catalog: VendorCatalog,
     check: Callable[..., None],
-) -> list[tuple[Any, ...]]:
-    """The arguments of each ``register`` call one plugin made; none if it raised or any is bad.
+) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The arguments, positional and by keyword, of each ``register`` call one plugin made;
+    none if it raised or any is bad (``check`` accepts only the arguments its hook's
+    ``register`` takes).
 
     Each implementation is called on its own so that one plugin raising skips only itself.
     """
-    registered: list[tuple[Any, ...]] = []
+    registered: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     try:
-        implementation.function(register=lambda *args: registered.append(args))
-        for args in registered:
-            check(catalog, *args)
+        implementation.function(
+            register=lambda *args, **options: registered.append((args, options))
+        )
+        for args, options in registered:
+            try:
+                signature(check).bind(catalog, *args, **options)
+            except TypeError as error:  # named for the plugin's call, not this module's check
+                raise TypeError(f"register(): {error}") from None
+            check(catalog, *args, **options)
     except Exception as error:
         catalog.failures.append(PluginFailure(implementation.plugin_name, _describe(error)))
         return []
@@ -119,7 +147,11 @@ def _check_vendor_class(catalog: VendorCatalog, vendor_class: object) -> None:
         raise ValueError(f"vendor name {name!r} is already registered")
 
 
-def _check_simulator(catalog: VendorCatalog, vendor_name: object, factory: object) -> None:
+def _check_simulator(
+    catalog: VendorCatalog, vendor_name: object, factory: object, *, takes_settings: object = False
+) -> None:
+    if not isinstance(takes_settings, bool):
+        raise TypeError(f"takes_settings for {vendor_name!r} is {takes_settings!r}, not a bool")
     if vendor_name not in catalog.vendors:
         raise ValueError(f"simulator for {vendor_name!r}, which is not a registered vendor")
     if not callable(factory):

@@ -23,8 +23,8 @@ from gateway.http.error_catalog import Refusal
 from gateway.plugins.meter_vendor import Capability
 from gateway.rides.fallback_policy import StartStep
 from gateway.rides.start_ride import StartResult
-from gateway.sandbox.world import RideSeed
-from gateway.settings import Settings
+from gateway.sandbox.world import RideSeed, settings_before_listening
+from gateway.settings import ConfigError, Settings
 
 UPSTREAMS = (
     "order_core",
@@ -71,7 +71,7 @@ def configured_setup(settings: Settings) -> DemoSetup:
             },
         }
 
-    return DemoSetup(tokens=tokens, settings_tree=tree)
+    return DemoSetup(settings_tree=tree)
 
 
 def generic_scenarios(settings: Settings, catalog: VendorCatalog) -> list[Scenario | NotPlayable]:
@@ -92,7 +92,12 @@ def generic_scenarios(settings: Settings, catalog: VendorCatalog) -> list[Scenar
             zone=zones[0],
             id_document_type=country.id_document_type,
         )
-        endpoints = sorted(catalog.simulators[vendor]("demo").endpoints())
+        try:
+            simulated = settings_before_listening(configured_setup(settings).settings_tree, catalog)
+        except ConfigError as error:
+            scenarios.append(NotPlayable(f"{code}: the settings the demo plays with: {error}"))
+            continue
+        endpoints = sorted(catalog.simulators[vendor].build(simulated[vendor]).endpoints())
         api_fails = tuple(fault(vendor, endpoint, status=500) for endpoint in endpoints)
         scenarios += _rides(code, vendor, catalog.vendors[vendor].capabilities, ride, api_fails)
     return scenarios

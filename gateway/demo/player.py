@@ -3,7 +3,7 @@
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -24,7 +24,12 @@ from gateway.plugins.faults import RecordedCall
 from gateway.sandbox.gateway_runner import RunningGateway, running_gateway
 from gateway.sandbox.platform.client_notify import PUSH
 from gateway.sandbox.platform.driver_orders_builder import UPDATE_LITE
-from gateway.sandbox.world import SimulatedWorld, settings_for, vendor_simulators
+from gateway.sandbox.world import (
+    SimulatedWorld,
+    settings_before_listening,
+    settings_for,
+    vendor_simulators,
+)
 from gateway.settings import Settings
 
 DEMO_TOKENS = {"monitex": "demo-monitex-token", "optumplus": "demo-optumplus-token"}
@@ -38,10 +43,9 @@ def _shipped_settings(urls: Mapping[str, str]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class DemoSetup:
-    """Which vendors' simulators a ride plays against, and the settings routing to them."""
+    """The settings routing a ride to the simulators it plays against; each vendor's simulator
+    is built from its section of them."""
 
-    tokens: Mapping[str, str] = field(default_factory=lambda: DEMO_TOKENS)
-    """The token each vendor's simulator accepts, by vendor name."""
     settings_tree: Callable[[Mapping[str, str]], dict[str, Any]] = _shipped_settings
     """The gateway's settings tree for the simulators' URLs by section name."""
 
@@ -94,7 +98,9 @@ async def play(
     setup: DemoSetup | None = None,
 ) -> ScenarioResult:
     setup = setup or DemoSetup()
-    world = SimulatedWorld(vendor_simulators(catalog, setup.tokens))
+    world = SimulatedWorld(
+        vendor_simulators(catalog, settings_before_listening(setup.settings_tree, catalog))
+    )
     for seed in (*scenario.earlier_rides, scenario.ride):
         world.seed_ride(seed)
     async with world.running() as urls:

@@ -244,6 +244,13 @@ START_SCENARIOS = (
         fault("monitex", MONITEX_START, delay_ms=VENDOR_HANGS_MS),
     ),
     _israeli(
+        "Vendor rate-limits the start",
+        "§3 fallback matrix: a 429 (the embedded broker never redelivers: every delivery is "
+        "its last, so the run falls back rather than wait)",
+        fell_back(StartStep.VENDOR_RATE_LIMITED),
+        fault("monitex", MONITEX_START, status=429),
+    ),
+    _israeli(
         "Vendor returns no ride id",
         "§3 fallback matrix: no ride id",
         fell_back(StartStep.VENDOR_START),

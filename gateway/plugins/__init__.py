@@ -20,7 +20,12 @@ from gateway.money import (
 )
 from gateway.plugins.api_version import PLUGIN_API_MAJOR, PLUGIN_API_VERSION
 from gateway.plugins.faults import Fault, RecordedCall
-from gateway.plugins.hookspecs import SimulatorFactory, hookimpl
+from gateway.plugins.hookspecs import (
+    RegisterSimulator,
+    SettingsSimulatorFactory,
+    SimulatorFactory,
+    hookimpl,
+)
 from gateway.plugins.meter_vendor import (
     Capability,
     MeterReading,
@@ -96,6 +101,8 @@ __all__ = [
     "PaymentMethod",
     "Problem",
     "RecordedCall",
+    "RegisterSimulator",
+    "SettingsSimulatorFactory",
     "Simulator",
     "SimulatorFactory",
     "Unauthorized",

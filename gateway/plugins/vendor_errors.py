@@ -55,8 +55,8 @@ class VendorRateLimited(VendorErrorStatus):
     ``Retry-After`` asked to wait (None if it said nothing readable).
 
     Its reason, the call's outcome, is ``vendor_rate_limited``, apart from every other status's
-    ``vendor_error_status``; the start falls back by the §3 vendor-failure row like any refused
-    call."""
+    ``vendor_error_status``; a start it refuses has its own §3 row (the redelivery asks again
+    where the vendor's start is idempotent, else the vendor-failure row)."""
 
     reason = "vendor_rate_limited"
 

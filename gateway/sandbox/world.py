@@ -4,13 +4,14 @@ The sandbox command, the demo and the test suite all stand on this, so a ride
 seeded here looks the same to the gateway wherever it runs.
 """
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.bootstrap.registry import VendorCatalog
 from gateway.bootstrap.vendor_setup import validate_vendor_settings
+from gateway.plugins.meter_vendor import VendorSettings
 from gateway.plugins.simulator import Simulator, run_simulator
 from gateway.sandbox.addresses import Address, simulator_addresses
 from gateway.sandbox.platform.client_notify import ClientNotifySimulator
@@ -19,7 +20,11 @@ from gateway.sandbox.platform.driver_profiles import DriverProfilesSimulator
 from gateway.sandbox.platform.fleet_vehicles import FleetVehiclesSimulator
 from gateway.sandbox.platform.order_core import OrderCoreSimulator
 from gateway.sandbox.platform.personal import PersonalSimulator
-from gateway.settings import Settings
+from gateway.settings import Settings, UpstreamsSettings
+
+# A simulator is built before it listens, so the settings it is built from cannot name its URL
+# yet: they are validated with this one in its place (no simulator reads its own URL).
+NOT_YET_LISTENING = "http://127.0.0.1:0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +84,30 @@ class RideSeed:
         }
 
 
-def vendor_simulators(catalog: VendorCatalog, tokens: Mapping[str, str]) -> dict[str, Simulator]:
-    """The simulator each vendor's plugin ships, accepting the given token, by vendor name.
+def vendor_simulators(
+    catalog: VendorCatalog, vendor_settings: Mapping[str, VendorSettings]
+) -> dict[str, Simulator]:
+    """The simulator each vendor's plugin ships, configured as the gateway calling it is (built
+    from the vendor's validated settings, or their token), by vendor name.
 
     Vendors whose plugin ships no simulator are left out.
     """
     return {
-        name: catalog.simulators[name](token)
-        for name, token in tokens.items()
+        name: catalog.simulators[name].build(settings)
+        for name, settings in vendor_settings.items()
         if name in catalog.simulators
     }
+
+
+def settings_before_listening(
+    settings_tree: Callable[[Mapping[str, str]], dict[str, Any]], catalog: VendorCatalog
+) -> dict[str, VendorSettings]:
+    """The routed vendors' validated settings that ``settings_tree`` gives for simulators not
+    listening yet (every URL ``NOT_YET_LISTENING``); raises ConfigError as the gateway would."""
+    sections = [*UpstreamsSettings.model_fields, *catalog.simulators]
+    tree = settings_tree({section: NOT_YET_LISTENING for section in sections})
+    # model_validate, unlike the constructor, ignores METERS_* variables of the caller's shell.
+    return validate_vendor_settings(Settings.model_validate(tree), catalog)
 
 
 class SimulatedWorld:
@@ -159,15 +178,14 @@ class SimulatedWorld:
 def configured_world(
     settings: Settings, catalog: VendorCatalog
 ) -> tuple[SimulatedWorld, dict[str, Address]]:
-    """The world the settings point at: each installed vendor's simulator accepting its
-    configured token, and every simulator's address by settings section.
+    """The world the settings point at: each routed vendor's simulator built from its
+    configured settings, and every simulator's address by settings section.
 
     Raises ConfigError naming each URL a simulator on this machine cannot answer.
     """
     vendor_settings = validate_vendor_settings(settings, catalog)
     addresses = simulator_addresses(settings, vendor_settings)
-    tokens = {name: vendor.token.get_secret_value() for name, vendor in vendor_settings.items()}
-    return SimulatedWorld(vendor_simulators(catalog, tokens)), addresses
+    return SimulatedWorld(vendor_simulators(catalog, vendor_settings)), addresses
 
 
 def settings_for(

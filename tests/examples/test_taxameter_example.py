@@ -19,6 +19,7 @@ from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.http.app import FINISH_RIDE_PATH, START_RIDE_PATH, build_app
 from gateway.sandbox.world import RideSeed, SimulatedWorld, vendor_simulators
 from gateway.settings import load_settings
+from tests.gateway_world import configured_as
 from tests.vendors.test_kit_catches_bugs import UNUSED_PLUGINS
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "meters-vendor-taxameter"
@@ -98,7 +99,8 @@ async def test_germany_rides_through_the_unchanged_gateway_by_configuration_alon
 ) -> None:
     catalog = discover_vendor_plugins()
     assert "taxameter" in catalog.vendors, NOT_INSTALLED
-    world = SimulatedWorld(vendor_simulators(catalog, {"taxameter": TOKEN}))
+    sections = {"taxameter": {"token": TOKEN, "fleet_id": "berlin-north"}}
+    world = SimulatedWorld(vendor_simulators(catalog, configured_as(catalog, sections)))
     world.seed_ride(GERMAN_RIDE)
     async with world.running() as urls:
         settings = load_settings(german_config(tmp_path, urls))

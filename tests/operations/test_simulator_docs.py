@@ -1,12 +1,14 @@
 """docs/simulators.md names every endpoint of the shipped simulators exactly, and no other."""
 
 import re
+from typing import Any
 
 from aiohttp import web
 
 from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.sandbox.world import SimulatedWorld, vendor_simulators
 from gateway.sandbox.world_control import world_control_app
+from tests.gateway_world import configured_as
 from tests.operations.artifacts import ROOT
 
 SIMULATORS_DOC = ROOT / "docs" / "simulators.md"
@@ -23,9 +25,9 @@ def routes_of(router: web.UrlDispatcher) -> set[str]:
 
 
 def test_the_simulators_page_names_every_endpoint_and_only_real_ones() -> None:
-    world = SimulatedWorld(
-        vendor_simulators(discover_vendor_plugins(), {name: "token" for name in SHIPPED_VENDORS})
-    )
+    catalog = discover_vendor_plugins()
+    sections: dict[str, dict[str, Any]] = {name: {"token": "token"} for name in SHIPPED_VENDORS}
+    world = SimulatedWorld(vendor_simulators(catalog, configured_as(catalog, sections)))
     served = routes_of(world_control_app(world, {}).router)
     for simulator in world.simulators().values():
         served |= routes_of(simulator.build_app().router)

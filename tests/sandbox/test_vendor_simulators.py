@@ -5,10 +5,23 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
-from gateway.bootstrap.registry import PluginFailure, catalog_from_modules, discover_vendor_plugins
-from gateway.plugins import PLUGIN_API_MAJOR, MeterVendor, hookimpl
-from gateway.sandbox.world import SimulatedWorld, vendor_simulators
+from gateway.bootstrap.registry import (
+    PluginFailure,
+    RegisteredSimulator,
+    catalog_from_modules,
+    discover_vendor_plugins,
+)
+from gateway.plugins import PLUGIN_API_MAJOR, MeterVendor, Simulator, VendorSettings, hookimpl
+from gateway.sandbox.world import (
+    NOT_YET_LISTENING,
+    SimulatedWorld,
+    configured_world,
+    vendor_simulators,
+)
+from gateway.settings import Settings
+from vendors.monitex.settings import MonitexSettings
 from vendors.monitex.simulator import MonitexSimulator
 from vendors.monitex.vendor import MonitexVendor
 from vendors.optumplus.simulator import OptumPlusSimulator
@@ -29,16 +42,18 @@ def registers_monitex(register: Callable[[type[MeterVendor]], None]) -> None:
 def test_shipped_plugins_register_their_simulators() -> None:
     catalog = discover_vendor_plugins()
 
-    assert catalog.simulators["monitex"] is MonitexSimulator
-    assert catalog.simulators["optumplus"] is OptumPlusSimulator
+    assert catalog.simulators["monitex"] == RegisteredSimulator(MonitexSimulator)
+    assert catalog.simulators["optumplus"] == RegisteredSimulator(OptumPlusSimulator)
 
 
 def test_world_builds_each_vendor_simulator_with_its_token_and_leaves_out_the_rest() -> None:
     catalog = discover_vendor_plugins()
+    configured = {
+        "monitex": MonitexSettings(url=NOT_YET_LISTENING, token=SecretStr("token-m")),
+        "no_such_vendor": VendorSettings(url=NOT_YET_LISTENING, token=SecretStr("token-x")),
+    }
 
-    world = SimulatedWorld(
-        vendor_simulators(catalog, {"monitex": "token-m", "no_such_vendor": "token-x"})
-    )
+    world = SimulatedWorld(vendor_simulators(catalog, configured))
 
     assert list(world.vendors) == ["monitex"]
     monitex = world.vendors["monitex"]
@@ -69,6 +84,16 @@ def raising(register: Callable[..., None]) -> None:
             lambda register: register(MonitexSimulator),
             "TypeError: ",
             id="wrong-arguments",
+        ),
+        pytest.param(
+            lambda register: register("monitex", MonitexSimulator, takes_settings="yes"),
+            "TypeError: takes_settings for 'monitex' is 'yes', not a bool",
+            id="takes-settings-not-a-bool",
+        ),
+        pytest.param(
+            lambda register: register("monitex", MonitexSimulator, settings=True),
+            "TypeError: register(): got an unexpected keyword argument 'settings'",
+            id="unknown-option",
         ),
         pytest.param(raising, "RuntimeError: simulator registration exploded", id="raises"),
     ],
@@ -101,7 +126,39 @@ def test_second_simulator_for_one_vendor_is_refused() -> None:
 
     catalog = catalog_from_modules([("first", first), ("second", second)])
 
-    assert catalog.simulators == {"monitex": MonitexSimulator}
+    assert catalog.simulators == {"monitex": RegisteredSimulator(MonitexSimulator)}
     assert catalog.failures == [
         PluginFailure("second", "ValueError: vendor 'monitex' already has a simulator")
     ]
+
+
+def test_a_simulator_that_takes_settings_is_built_from_the_vendors_validated_section() -> None:
+    built_from: list[object] = []
+
+    def simulator_of(settings: MonitexSettings) -> Simulator:
+        built_from.append(settings)
+        return MonitexSimulator(settings.token.get_secret_value())
+
+    module = plugin_module(
+        "acme",
+        register_vendors=registers_monitex,
+        register_simulators=lambda register: register("monitex", simulator_of, takes_settings=True),
+    )
+    catalog = catalog_from_modules([("acme", module)])
+    settings = Settings.model_validate(
+        {
+            "zones": {"tel_aviv": "IL"},
+            "countries": {"IL": {"vendor": "monitex"}},
+            "vendors": {
+                "monitex": {"url": "http://127.0.0.1:9301", "token": "t-1", "pending_polls": 7}
+            },
+        }
+    )
+
+    world, addresses = configured_world(settings, catalog)
+
+    assert built_from == [
+        MonitexSettings(url="http://127.0.0.1:9301", token=SecretStr("t-1"), pending_polls=7)
+    ]
+    assert isinstance(world.vendors["monitex"], MonitexSimulator)
+    assert addresses["monitex"] == ("127.0.0.1", 9301)

@@ -5,7 +5,7 @@ Each class runs only the suite whose rule its vendor breaks.
 
 import asyncio
 from contextlib import suppress
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 from pydantic import ConfigDict
@@ -145,6 +145,27 @@ class SureMonitex(MonitexVendor):
             raise VendorError(f"the start failed: {error.reason}") from None
 
 
+class UntypedMonitex(MonitexVendor):
+    """Raises its own VendorErrorStatus for whatever status its start is refused with, so a
+    429 reaches the gateway as any refused status, not as a rate limit."""
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        try:
+            return await super().start_ride(ride)
+        except VendorErrorStatus as error:
+            raise VendorErrorStatus(error.status) from None
+
+
+class ClientSecretMonitexSettings(MonitexSettings):
+    client_secret: str
+
+
+class ClientSecretMonitex(MonitexVendor):
+    """Keeps a client secret, beside its token, as a plain string."""
+
+    settings_model = ClientSecretMonitexSettings
+
+
 class PlainMonitexSettings(MonitexSettings):
     token: str  # type: ignore[assignment]
 
@@ -211,6 +232,17 @@ class TestSureMonitex(_OnMonitexSimulator, TransportFaultSuite):
 
 class TestPlainMonitex(_OnMonitexSimulator, SettingsSuite):
     vendor_class = PlainMonitex
+
+
+class TestUntypedMonitex(_OnMonitexSimulator, TransportFaultSuite):
+    vendor_class = UntypedMonitex
+
+
+class TestClientSecretMonitex(_OnMonitexSimulator, SettingsSuite):
+    vendor_class = ClientSecretMonitex
+
+    def vendor_settings(self, url: str, token: str) -> dict[str, Any]:
+        return {"url": url, "token": token, "client_secret": "kit-client-secret"}
 
 
 class TestKeyedMonitex(_OnMonitexSimulator, AuthenticationSuite):

@@ -164,12 +164,12 @@ def test_what_a_vendor_lacks_is_skipped_with_its_reason_not_passed(kit_run: KitR
 
     skipped_for_start = {test for test, outcome in optumplus.items() if outcome == lacks_start}
 
-    assert len(skipped_for_start) == 13
+    assert len(skipped_for_start) == 14
     assert {"test_start_answers_a_ride_id", f"{FAULT_TEST}[start_ride-any-endpoint-timeout]"} <= (
         skipped_for_start
     )
     assert {outcome for outcome, _ in optumplus.values()} == {"passed", "skipped"}
-    assert "optumplus does not declare start_ride: 13 tests skipped" in kit_run.process.stdout
+    assert "optumplus does not declare start_ride: 14 tests skipped" in kit_run.process.stdout
 
 
 def test_credentials_the_simulator_refuses_fail_the_auth_smoke_test_naming_the_error(
@@ -208,3 +208,33 @@ def test_a_secret_setting_that_is_not_a_secret_str_fails_naming_its_key(kit_run:
 
     assert kit_run.outcome(test_id) == "failure"
     assert "vendors.monitex.token holds a secret: declare it SecretStr" in kit_run.message(test_id)
+
+
+def test_a_429_not_raised_as_a_rate_limit_fails_naming_the_type_expected(kit_run: KitRun) -> None:
+    test_id = f"TestUntypedMonitex::{FAULT_TEST}[start_ride-POST /ride-status-429]"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert (
+        "start_ride met status-429 on POST /ride: it surfaced as VendorErrorStatus, "
+        "expected VendorRateLimited"
+    ) in kit_run.message(test_id)
+    # Every other fault it meets as the kit expects.
+    others = [
+        outcome
+        for test, (outcome, _) in kit_run.outcomes.items()
+        if test.startswith(f"TestUntypedMonitex::{FAULT_TEST}") and "status-429" not in test
+    ]
+    assert others
+    assert set(others) <= {"passed", "skipped"}
+
+
+def test_a_setting_named_as_a_secret_that_is_a_plain_string_fails_naming_it(
+    kit_run: KitRun,
+) -> None:
+    suite = "TestClientSecretMonitex"
+    test_id = f"{suite}::test_good_settings_are_accepted_and_every_secret_kept_secret"
+
+    assert kit_run.outcome(test_id) == "failure"
+    assert (
+        "vendors.monitex.client_secret is named as a secret but is a str: declare it SecretStr"
+    ) in kit_run.message(test_id)

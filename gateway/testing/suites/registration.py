@@ -8,7 +8,7 @@ from gateway.bootstrap.registry import VendorCatalog, catalog_from_entry_points
 from gateway.plugins.hookspecs import ENTRY_POINT_GROUP
 from gateway.plugins.meter_vendor import OPERATIONS, Capability, MeterVendor, VendorSettings
 from gateway.plugins.vendor_errors import REFUSAL_CODE
-from gateway.testing.suites.subject import KIT_TOKEN, VendorUnderTest
+from gateway.testing.suites.subject import VendorUnderTest
 
 # A finish-ride request stops the meter ride and reads its price, whatever else a vendor can do.
 FINISH_CAPABILITIES = frozenset({Capability.STOP_RIDE, Capability.GET_PRICE})
@@ -38,7 +38,10 @@ class RegistrationSuite(VendorUnderTest):
             "the plugin registers no simulator: implement the register_simulators hook so the "
             "sandbox and the demo can stand in for the vendor's API"
         )
-        assert type(factory(KIT_TOKEN)) is type(self.make_simulator(KIT_TOKEN))
+        settings = self.kit_settings()
+        assert type(factory.build(settings)) is type(self.simulator_for(settings)), (
+            "the plugin registers a simulator of another type than the kit's simulator_for"
+        )
 
     def test_vendor_class_names_itself_and_its_settings(self) -> None:
         vendor_class: type[MeterVendor] = self.vendor_class

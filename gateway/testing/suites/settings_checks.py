@@ -1,10 +1,11 @@
 """The vendor's settings section: good settings pass, bad ones fail at startup naming the key."""
 
+import re
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final
 
 import pytest
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from gateway.bootstrap.registry import VendorCatalog
 from gateway.bootstrap.vendor_setup import validate_vendor_settings
@@ -42,6 +43,25 @@ COMMON_INVALID_SETTINGS = (
 )
 
 
+# A setting so named holds a secret (client_secret, password, api_key, refresh_token), whatever
+# value the kit gives it; token_url and key_id do not.
+SECRET_NAME = re.compile(
+    r"(^|_)(secret|password|passphrase|apikey|private_key)(_|$)|(^|_)api_key(_|$)|(^|_)token$"
+)
+
+
+def _named_as_secrets(settings: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
+    """The settings, nested ones too, named as secrets whose value is not a SecretStr."""
+    found: list[tuple[str, str]] = []
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            found += _named_as_secrets(value, f"{prefix}{name}.")
+        elif SECRET_NAME.search(name) and value is not None and not isinstance(value, SecretStr):
+            found.append((prefix + name, type(value).__name__))
+    return found
+
+
 class SettingsSuite(VendorUnderTest):
     extra_invalid_settings: ClassVar[tuple[InvalidSetting, ...]] = ()
     """The vendor's own keys set to values it must refuse, checked besides the common ones."""
@@ -77,6 +97,12 @@ class SettingsSuite(VendorUnderTest):
                 assert isinstance(getattr(settings, name, None), SecretStr), (
                     f"vendors.{self.vendor_name}.{name} holds a secret: declare it SecretStr"
                 )
+        for name, kind in _named_as_secrets(settings):
+            pytest.fail(
+                f"vendors.{self.vendor_name}.{name} is named as a secret but is a {kind}: "
+                "declare it SecretStr, so that no repr, log line or error shows it",
+                pytrace=False,
+            )
         leaked = self.secrets_in(shown)
         assert not leaked, f"the settings show {leaked}: every secret setting is a SecretStr"
 

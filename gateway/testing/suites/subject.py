@@ -22,6 +22,7 @@ from gateway.plugins.meter_vendor import (
     MeterVendor,
     NationalIdNumber,
     PaymentMethod,
+    VendorSettings,
 )
 from gateway.plugins.simulator import Simulator, run_simulator
 from gateway.plugins.vendor_errors import VendorError
@@ -60,7 +61,8 @@ class WatchedSession:
 
 class VendorUnderTest:
     """The vendor a suite checks. A vendor package's test class sets ``vendor_class`` and
-    overrides ``make_simulator`` and ``vendor_settings``; the rest has working defaults."""
+    overrides ``simulator_for`` (or, as in 1.0, ``make_simulator``) and ``vendor_settings``;
+    the rest has working defaults."""
 
     vendor_class: ClassVar[type[MeterVendor]]
     entry_point_name: ClassVar[str | None] = None
@@ -72,9 +74,25 @@ class VendorUnderTest:
     def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
         """The suites' parametrizations; each suite adds its own and calls ``super()``."""
 
+    def simulator_for(self, settings: VendorSettings) -> Simulator:
+        """A fresh simulator of the vendor's API for a vendor configured with ``settings`` (the
+        vendor's validated settings model: it may check the client id and secret they hold);
+        by default ``make_simulator`` with their token, as in 1.0."""
+        return self.make_simulator(settings.token.get_secret_value())
+
     def make_simulator(self, token: str) -> Simulator:
-        """A fresh simulator of the vendor's API that accepts ``token``."""
-        raise NotImplementedError(f"{type(self).__name__} must override make_simulator(token)")
+        """A fresh simulator of the vendor's API that accepts ``token`` (1.0; since 1.1
+        ``simulator_for(settings)`` is handed every setting)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must override simulator_for(settings) or make_simulator(token)"
+        )
+
+    def kit_settings(self) -> VendorSettings:
+        """The vendor's validated settings as the kit configures it, at a URL nothing is asked
+        at: a simulator is built before it listens, and does not read its own URL."""
+        return self.vendor_class.settings_model.model_validate(
+            self.vendor_settings(KIT_URL, KIT_TOKEN)
+        )
 
     def vendor_settings(self, url: str, token: str) -> dict[str, Any]:
         """The vendor's settings section, as a TOML file gives it, for its API at ``url``."""
@@ -141,9 +159,7 @@ class VendorUnderTest:
     def kit_secrets(self) -> list[str]:
         """The secrets the kit hands the vendor: the token and every ``SecretStr`` of its
         settings (a client secret, an API key, a certificate's password)."""
-        settings = self.vendor_class.settings_model.model_validate(
-            self.vendor_settings(KIT_URL, KIT_TOKEN)
-        )
+        settings = self.kit_settings()
         found = {KIT_TOKEN, *(secret.get_secret_value() for secret in secret_fields(settings))}
         return sorted(secret for secret in found if secret)
 
@@ -218,7 +234,7 @@ class VendorUnderTest:
 
     @pytest_asyncio.fixture
     async def kit_simulator(self) -> AsyncIterator[ServedSimulator]:
-        simulator = self.make_simulator(KIT_TOKEN)
+        simulator = self.simulator_for(self.kit_settings())
         async with run_simulator(simulator) as url:
             yield ServedSimulator(simulator, url)
 

@@ -24,12 +24,12 @@ from gateway.plugins.vendor_errors import (
     VendorError,
     VendorErrorStatus,
     VendorMalformedResponse,
+    VendorRateLimited,
     VendorTimeout,
     VendorUnreachable,
 )
 from gateway.testing.suites.subject import (
     ENDPOINT_NOT_CALLED,
-    KIT_TOKEN,
     ServedSimulator,
     VendorUnderTest,
     WatchedSession,
@@ -40,6 +40,10 @@ from gateway.testing.suites.subject import (
 FAULT_TIMEOUT_MS = 300
 FAULT_DELAY_MS = 3000
 NO_CONTENT = 204
+TOO_MANY_REQUESTS = 429
+# The rehearsal runs each declared operation once while collecting; a vendor that hangs must
+# not hang the collection (its tests then fault every endpoint and say what is wrong).
+REHEARSAL_TIMEOUT_S = 30.0
 READS = frozenset({"GET", "HEAD"})
 # What a vendor's code raises when it reads a field the answer lacks, or reads it as what it
 # is not: each a missing check, never what the gateway should see.
@@ -54,6 +58,9 @@ class TransportFault:
     """The simulator fault's options; None: nothing listens at the vendor's URL at all."""
     may_succeed: bool = False
     """Whether the operation may complete anyway: an empty field may be one it does not read."""
+    says_nothing_was_done: bool = False
+    """Whether the answer says the call was not carried out (a 429): a start meeting it must
+    not say the ride may have been started, or the gateway marks a driver for no ride."""
 
     def spared(self, call: RecordedCall) -> bool:
         """Whether the call escaped the fault: a 204 has no body to spoil."""
@@ -69,6 +76,9 @@ TRANSPORT_FAULTS = (
     TransportFault("connection-refused", VendorUnreachable, None),
     TransportFault("status-500", VendorErrorStatus, {"status": 500}),
     TransportFault("status-503", VendorErrorStatus, {"status": 503}),
+    TransportFault(
+        "status-429", VendorRateLimited, {"status": TOO_MANY_REQUESTS}, says_nothing_was_done=True
+    ),
     TransportFault("malformed-json", VendorMalformedResponse, {"body": "malformed"}),
     TransportFault("truncated-json", VendorMalformedResponse, {"body": "truncated"}),
     TransportFault("empty-fields", VendorError, {"body": "empty_fields"}, may_succeed=True),
@@ -134,7 +144,7 @@ class TransportFaultSuite(VendorUnderTest):
 
     def every_endpoint(self) -> list[str]:
         try:
-            return sorted(self.make_simulator(KIT_TOKEN).endpoints())
+            return sorted(self.simulator_for(self.kit_settings()).endpoints())
         except Exception:  # the kit's own tests then say what is wrong with the simulator
             return []
 
@@ -143,7 +153,7 @@ class TransportFaultSuite(VendorUnderTest):
         against a fault-free simulator; None if the vendor fails it (its tests will say why)."""
 
         async def rehearsal() -> dict[Capability, list[str]]:
-            served = self.make_simulator(KIT_TOKEN)
+            served = self.simulator_for(self.kit_settings())
             called: dict[Capability, list[str]] = {}
             async with run_simulator(served) as url, aiohttp.ClientSession() as http:
                 for operation in sorted(declared):
@@ -157,8 +167,8 @@ class TransportFaultSuite(VendorUnderTest):
         try:
             # Its calls' log lines are the rehearsal's, not a test's: kept out of the output.
             with structlog.testing.capture_logs():
-                return asyncio.run(rehearsal())
-        except (Exception, pytest.fail.Exception):
+                return asyncio.run(asyncio.wait_for(rehearsal(), REHEARSAL_TIMEOUT_S))
+        except (Exception, pytest.fail.Exception):  # TimeoutError included
             return None
 
     @pytest.mark.asyncio
@@ -239,9 +249,10 @@ class TransportFaultSuite(VendorUnderTest):
         )
         if operation is not Capability.START_RIDE:
             return
-        if transport_fault.fault is None:
+        if transport_fault.fault is None or transport_fault.says_nothing_was_done:
+            done = "nothing was sent" if transport_fault.fault is None else "nothing was done"
             assert not error.may_have_taken_effect, (
-                f"{met}: nothing was sent, yet {type(error).__name__} says the ride may have "
+                f"{met}: {done}, yet {type(error).__name__} says the ride may have "
                 "been started (may_have_taken_effect)"
             )
         elif fault_case.start_may_have_happened:
