@@ -6,6 +6,8 @@ The fresh venv sees this test venv's packages through a ``.pth`` file (much chea
 installing the gateway again); the scaffold itself is installed into it with pip.
 """
 
+import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from gateway.scaffold.new_vendor import ScaffoldError, new_vendor
+from tests.operations.artifacts import ROOT as REPOSITORY
 
 CLI = ["-m", "gateway.cli"]
 PIP_QUIET = ["-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check"]
@@ -47,24 +50,45 @@ class FreshVenv:
     written: list[str]
     """The files new-vendor wrote, before pip built anything beside them."""
 
-    def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, cwd: Path, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(self.python), *args], cwd=cwd, capture_output=True, text=True, timeout=300
+            [str(self.python), *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=None if env is None else {**os.environ, **env},
         )
 
 
-@pytest.fixture(scope="module")
-def acmemeter(tmp_path_factory: pytest.TempPathFactory) -> tuple[FreshVenv, Path]:
-    """A fresh venv holding the package ``new-vendor acmemeter`` wrote, installed with pip."""
-    root = tmp_path_factory.mktemp("scaffold")
-    package = root / "acmemeter"
+def mypy_environment() -> dict[str, str]:
+    """What mypy needs to see the gateway this venv holds. python/mypy#13392: mypy does not
+    follow the import-hook finder of setuptools' default editable install, which is how this
+    repository's venv holds the gateway (an integrator's holds a wheel, which mypy reads); so
+    while it does, mypy is pointed at the checkout, as the guide and ``make lint`` do. Delete
+    once mypy#13392 is fixed, or once the venv installs the gateway other than by a finder."""
+    finders = Path(sysconfig.get_paths()["purelib"]).glob(
+        "__editable___meters_integration_api_*_finder.py"
+    )
+    return {"MYPYPATH": str(REPOSITORY)} if any(finders) else {}
+
+
+def scaffolded(root: Path, name: str, edits: Path | None = None) -> tuple[FreshVenv, Path]:
+    """A fresh venv holding the package ``new-vendor NAME`` wrote (with ``edits``, a patch an
+    integrator made to it, applied), installed with pip."""
+    package = root / name
     written = subprocess.run(
-        [sys.executable, *CLI, "new-vendor", "acmemeter", "--dest", str(package)],
+        [sys.executable, *CLI, "new-vendor", name, "--dest", str(package)],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert written.returncode == 0, written.stderr
+    files = sorted(str(path.relative_to(package)) for path in package.rglob("*") if path.is_file())
+    if edits is not None:
+        subprocess.run(["git", "apply", str(edits)], cwd=package, check=True, timeout=60)
     environment = root / "venv"
     venv.create(environment, with_pip=False)
     python = environment / "bin" / "python"
@@ -80,13 +104,15 @@ def acmemeter(tmp_path_factory: pytest.TempPathFactory) -> tuple[FreshVenv, Path
     (Path(fresh_site) / "gateway_test_venv.pth").write_text(
         f"import site; site.addsitedir({ours!r})\n"
     )
-    fresh = FreshVenv(
-        python,
-        sorted(str(path.relative_to(package)) for path in package.rglob("*") if path.is_file()),
-    )
+    fresh = FreshVenv(python, files)
     installed = fresh.run(*PIP_QUIET, str(package), cwd=root)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     return fresh, package
+
+
+@pytest.fixture(scope="module")
+def acmemeter(tmp_path_factory: pytest.TempPathFactory) -> tuple[FreshVenv, Path]:
+    return scaffolded(tmp_path_factory.mktemp("scaffold"), "acmemeter")
 
 
 def test_new_vendor_writes_a_complete_package(acmemeter: tuple[FreshVenv, Path]) -> None:
@@ -168,3 +194,44 @@ def test_a_directory_with_files_is_not_overwritten(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="is not an empty directory"):
         new_vendor("acmemeter", tmp_path)
     assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+# A Spanish vendor's edits to the scaffold, as an integrator makes them with the SDK alone:
+# OAuth2 client credentials as form fields (client_secret_post) from client_id, client_secret
+# and token_url settings, amounts as decimal strings, and a simulator built from the settings.
+RUEDAS_EDITS = Path(__file__).with_name("ruedas.patch")
+
+
+@pytest.fixture(scope="module")
+def ruedas(tmp_path_factory: pytest.TempPathFactory) -> tuple[FreshVenv, Path]:
+    return scaffolded(tmp_path_factory.mktemp("scaffold"), "ruedas", RUEDAS_EDITS)
+
+
+def test_an_oauth2_vendor_with_string_amounts_passes_the_kit_without_workarounds(
+    ruedas: tuple[FreshVenv, Path],
+) -> None:
+    fresh, package = ruedas
+    edits = RUEDAS_EDITS.read_text()
+
+    run = fresh.run("-m", "pytest", "-p", "no:cacheprovider", "-v", cwd=package)
+    typed = fresh.run("-m", "mypy", "--strict", "src", "tests", cwd=package, env=mypy_environment())
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert " 103 passed, 1 skipped in " in run.stdout.strip().splitlines()[-1]
+    # The kit answered each operation's token fetch and its own ride call 429 in turn.
+    rate_limited = sorted(re.findall(r"\[(\S+-[^\]]+)-status-429\] PASSED", run.stdout))
+    assert rate_limited == [
+        "cancel_ride-DELETE /rides/{ride}",
+        "cancel_ride-POST /oauth/token",
+        "get_price-GET /rides/{ride}",
+        "get_price-POST /oauth/token",
+        "start_ride-POST /oauth/token",
+        "start_ride-POST /rides",
+        "stop_ride-POST /oauth/token",
+        "stop_ride-POST /rides/{ride}/close",
+    ]
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    # No workaround: nothing silenced, nothing reached past the SDK.
+    assert "type: ignore" not in edits
+    assert "noqa" not in edits
+    assert "gateway." not in edits.replace("gateway.plugins", "").replace("gateway.testing", "")
