@@ -12,7 +12,9 @@ import tomli_w
 from gateway import cli
 from gateway.bootstrap import process
 from gateway.bootstrap.registry import catalog_from_entry_points
-from gateway.settings import ConfigError, load_settings
+from gateway.bootstrap.secrets import configured_secrets
+from gateway.bootstrap.vendor_setup import refuse_empty_secrets, validate_vendor_settings
+from gateway.settings import ConfigError, Settings, load_settings
 from tests.plugins.catalog import plugin, shipped_entry_points
 
 SHIPPED = Path(__file__).parent.parent / "config" / "meters.toml"
@@ -350,3 +352,42 @@ def test_an_inherited_token_is_not_required_of_a_vendor_that_authenticates_its_o
     result = run_check_config(config)
 
     assert result.returncode == 0, result.stderr
+
+
+def nested_secret_settings(key_password: str) -> Settings:
+    return Settings.model_validate(
+        {
+            "zones": {"tel_aviv": "IL"},
+            "countries": {"IL": {"vendor": "nested_secret_monitex"}},
+            "vendors": {
+                "nested_secret_monitex": {
+                    "url": "https://meters.example",
+                    "token": "t-1",
+                    "tls": {"key_password": key_password},
+                }
+            },
+        }
+    )
+
+
+NESTED_SECRET_CATALOG = [plugin("nested_secret_monitex", "nested_secret_monitex")]
+
+
+def test_an_empty_secret_in_a_nested_section_is_refused_naming_its_dotted_key() -> None:
+    catalog = catalog_from_entry_points(NESTED_SECRET_CATALOG)
+    settings = nested_secret_settings("")
+
+    with pytest.raises(ConfigError) as refused:
+        refuse_empty_secrets(settings, validate_vendor_settings(settings, catalog), catalog)
+
+    assert str(refused.value) == (
+        "vendors.nested_secret_monitex.tls.key_password: empty, and countries.IL routes to "
+        "nested_secret_monitex: set it in the file or in "
+        "METERS_VENDORS__NESTED_SECRET_MONITEX__TLS__KEY_PASSWORD"
+    )
+
+
+def test_a_secret_in_a_nested_section_is_masked_in_the_logs() -> None:
+    catalog = catalog_from_entry_points(NESTED_SECRET_CATALOG)
+
+    assert configured_secrets(nested_secret_settings("pw-7f3"), catalog) == ["t-1", "pw-7f3"]

@@ -3,10 +3,10 @@
 from collections.abc import Mapping
 
 import aiohttp
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
 from gateway.bootstrap.registry import VendorCatalog
-from gateway.plugins.meter_vendor import MeterVendor, VendorSettings
+from gateway.plugins.meter_vendor import MeterVendor, VendorSettings, secret_settings
 from gateway.settings import ConfigError, Settings, describe_validation_error
 
 
@@ -55,14 +55,14 @@ def refuse_empty_secrets(
     for country, country_settings in sorted(settings.countries.items()):
         routed_by.setdefault(country_settings.vendor, country)
     problems = [
-        f"vendors.{name}.{field}: empty, and countries.{routed_by[name]} routes to {name}: "
-        f"set it in the file or in METERS_VENDORS__{name.upper()}__{field.upper()}"
+        f"vendors.{name}.{key}: empty, and countries.{routed_by[name]} routes to {name}: "
+        f"set it in the file or in METERS_VENDORS__{name.upper()}__"
+        + key.upper().replace(".", "__")
         for name, vendor_settings in sorted(validated.items())
-        for field, value in vendor_settings
-        if isinstance(value, SecretStr)
-        and not value.get_secret_value()
-        and field not in vendor_settings.optional_secrets
-        and _required(field, catalog.vendors[name])
+        for key, value in secret_settings(vendor_settings).items()
+        if not value.get_secret_value()
+        and key not in vendor_settings.optional_secrets
+        and _required(key, catalog.vendors[name])
     ]
     if problems:
         raise ConfigError("\n".join(problems))

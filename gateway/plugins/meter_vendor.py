@@ -133,8 +133,9 @@ class VendorSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     optional_secrets: ClassVar[frozenset[str]] = frozenset()
-    """The ``SecretStr`` fields that may stay empty: a vendor whose API takes no token names
-    ``"token"`` here. Every other secret of a vendor a country routes to must be set, or the
+    """The ``SecretStr`` fields that may stay empty, by key (a nested one dotted,
+    ``"tls.key_password"``): a vendor whose API takes no token names ``"token"`` here. Every
+    other secret of a vendor a country routes to must be set, or the
     settings are refused (``check-config``, ``serve`` and ``worker`` alike)."""
 
     url: str = Field(pattern=r"^https?://")
@@ -142,6 +143,20 @@ class VendorSettings(BaseModel):
     timeout_ms: int = Field(default=3000, gt=0)
     # A longer answer fails as malformed, read no further (gateway.plugins.exchange).
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, gt=0)
+
+
+def secret_settings(settings: BaseModel, prefix: str = "") -> dict[str, SecretStr]:
+    """Every ``SecretStr`` of a vendor's settings by its dotted key (``client_secret``,
+    ``tls.key_password``), nested models' too: each is required, masked in the logs and hunted
+    by the kit alike, wherever the plugin's model keeps it."""
+    found: dict[str, SecretStr] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            found[prefix + name] = value
+        elif isinstance(value, BaseModel):
+            found.update(secret_settings(value, f"{prefix}{name}."))
+    return found
 
 
 class MeterVendor(ABC):

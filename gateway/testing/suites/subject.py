@@ -12,7 +12,6 @@ from typing import Any, ClassVar, TypeVar
 import aiohttp
 import pytest
 import pytest_asyncio
-from pydantic import BaseModel, SecretStr
 
 from gateway.plugins.meter_vendor import (
     Capability,
@@ -23,6 +22,7 @@ from gateway.plugins.meter_vendor import (
     NationalIdNumber,
     PaymentMethod,
     VendorSettings,
+    secret_settings,
 )
 from gateway.plugins.simulator import Simulator, run_simulator
 from gateway.plugins.vendor_errors import VendorError
@@ -160,7 +160,8 @@ class VendorUnderTest:
         """The secrets the kit hands the vendor: the token and every ``SecretStr`` of its
         settings (a client secret, an API key, a certificate's password)."""
         settings = self.kit_settings()
-        found = {KIT_TOKEN, *(secret.get_secret_value() for secret in secret_fields(settings))}
+        secrets = secret_settings(settings).values()
+        found = {KIT_TOKEN, *(secret.get_secret_value() for secret in secrets)}
         return sorted(secret for secret in found if secret)
 
     def secrets_in(self, text: str) -> list[str]:
@@ -265,15 +266,3 @@ def unreachable_url() -> str:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return f"http://127.0.0.1:{port}"
-
-
-def secret_fields(model: BaseModel) -> list[SecretStr]:
-    """Every ``SecretStr`` a settings model holds, in nested models too."""
-    found: list[SecretStr] = []
-    for name in type(model).model_fields:
-        value = getattr(model, name)
-        if isinstance(value, SecretStr):
-            found.append(value)
-        elif isinstance(value, BaseModel):
-            found.extend(secret_fields(value))
-    return found
