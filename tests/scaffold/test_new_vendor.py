@@ -141,7 +141,7 @@ def test_the_installed_package_passes_the_kit_unchanged(acmemeter: tuple[FreshVe
     run = fresh.run("-m", "pytest", "-p", "no:cacheprovider", "-q", cwd=package)
 
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.strip().splitlines()[-1].startswith("67 passed, 1 skipped")
+    assert run.stdout.strip().splitlines()[-1].startswith("68 passed, 1 skipped")
     assert "acmemeter does not declare idempotent_start: 1 test skipped" in run.stdout
 
 
@@ -217,7 +217,7 @@ def test_an_oauth2_vendor_with_string_amounts_passes_the_kit_without_workarounds
     typed = fresh.run("-m", "mypy", "--strict", "src", "tests", cwd=package, env=mypy_environment())
 
     assert run.returncode == 0, run.stdout + run.stderr
-    assert " 103 passed, 1 skipped in " in run.stdout.strip().splitlines()[-1]
+    assert " 104 passed, 1 skipped in " in run.stdout.strip().splitlines()[-1]
     # The kit answered each operation's token fetch and its own ride call 429 in turn.
     rate_limited = sorted(re.findall(r"\[(\S+-[^\]]+)-status-429\] PASSED", run.stdout))
     assert rate_limited == [

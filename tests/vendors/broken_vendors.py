@@ -4,6 +4,7 @@ Each class runs only the suite whose rule its vendor breaks.
 """
 
 import asyncio
+import logging
 from contextlib import suppress
 from typing import Any, ClassVar
 
@@ -145,6 +146,18 @@ class SureMonitex(MonitexVendor):
             raise VendorError(f"the start failed: {error.reason}") from None
 
 
+class BabblingMonitex(MonitexVendor):
+    """Logs what it starts a ride with, the token and the driver's id number included."""
+
+    async def start_ride(self, ride: MeterRideStart) -> str:
+        logging.getLogger("monitex").info(
+            "starting for %s with %s",
+            ride.driver_national_id.reveal(),
+            self.settings.token.get_secret_value(),
+        )
+        return await super().start_ride(ride)
+
+
 class UntypedMonitex(MonitexVendor):
     """Raises its own VendorErrorStatus for whatever status its start is refused with, so a
     429 reaches the gateway as any refused status, not as a rate limit."""
@@ -232,6 +245,10 @@ class TestSureMonitex(_OnMonitexSimulator, TransportFaultSuite):
 
 class TestPlainMonitex(_OnMonitexSimulator, SettingsSuite):
     vendor_class = PlainMonitex
+
+
+class TestBabblingMonitex(_OnMonitexSimulator, RideSuite):
+    vendor_class = BabblingMonitex
 
 
 class TestUntypedMonitex(_OnMonitexSimulator, TransportFaultSuite):

@@ -3,12 +3,15 @@
 Both are read from a real pytest run of the kit, as a vendor's CI would see it.
 """
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
+
+from gateway.testing.suites.subject import KIT_NATIONAL_ID_PREFIX, KIT_TOKEN
 
 REPOSITORY = Path(__file__).parents[2]
 # Plugins the kit does not use and that take seconds to import.
@@ -238,3 +241,17 @@ def test_a_setting_named_as_a_secret_that_is_a_plain_string_fails_naming_it(
     assert (
         "vendors.monitex.client_secret is named as a secret but is a str: declare it SecretStr"
     ) in kit_run.message(test_id)
+
+
+def test_a_secret_or_national_id_in_a_vendor_log_line_fails_naming_it(kit_run: KitRun) -> None:
+    test_id = "TestBabblingMonitex::test_a_whole_ride_logs_no_secret"
+
+    assert kit_run.outcome(test_id) == "failure"
+    message = kit_run.message(test_id)
+    assert "the vendor's log lines during a ride give away" in message
+    assert KIT_TOKEN in message
+    assert re.search(rf"'{KIT_NATIONAL_ID_PREFIX}\d{{7}}'", message)
+    # Its other ride checks pass: the rule it breaks is the one named.
+    assert kit_run.outcome("TestBabblingMonitex::test_stopped_ride_is_completed_at_its_price") == (
+        "passed"
+    )

@@ -1,8 +1,12 @@
 """Whole rides against the vendor's simulator: start, stop, price, a stop repeated, a cancel."""
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
+import structlog
 
 from gateway.money import minor_unit_exponent
 from gateway.plugins.meter_vendor import Capability, MeterRideState, MeterVendor
@@ -108,3 +112,41 @@ class RideSuite(VendorUnderTest):
             f"repr() of the vendor object gives away {leaked}: it reaches logs and tracebacks "
             "(keep secrets as SecretStr, national ids as NationalIdNumber)"
         )
+
+    @pytest.mark.asyncio
+    async def test_a_whole_ride_logs_no_secret(self, kit_vendor: MeterVendor) -> None:
+        # The gateway's formatter masks the secrets it was configured with, but not a national
+        # id, nor a secret a vendor derived (a signed header, a token it fetched): a vendor's
+        # own log lines hold neither.
+        with _logged() as lines:
+            ride = await self.started_ride(kit_vendor)
+            await self.finished(kit_vendor, ride)
+
+        leaked = self.secrets_in("\n".join(lines))
+        assert not leaked, (
+            f"the vendor's log lines during a ride give away {leaked}: log what happened, "
+            "never the credentials or the driver's id number"
+        )
+
+
+@contextmanager
+def _logged() -> Iterator[list[str]]:
+    """Every structlog event and every standard-library log record, as text, while open."""
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(f"{record.name} {record.getMessage()}")
+
+    handler = Collect(logging.DEBUG)
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        with structlog.testing.capture_logs() as events:
+            yield lines
+        lines.extend(str(event) for event in events)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
