@@ -49,8 +49,8 @@ STREAM_LENGTH = Gauge(
 )
 CONSUMERS = Gauge(
     "meters_broker_consumers",
-    "Live worker processes: those that sent the stream a heartbeat within three redelivery "
-    "timeouts (consumers of gone ones are removed from the group).",
+    "Live worker processes: those that sent the stream a heartbeat within one redelivery "
+    "timeout (consumers of gone ones are removed from the group after three).",
     multiprocess_mode="mostrecent",
 )
 DEAD_LETTERS = Counter(

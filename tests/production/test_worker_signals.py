@@ -20,6 +20,10 @@ pytestmark = pytest.mark.timeout(60)
 
 RIDE = ride(1)
 TAKEOVER_S = REDELIVERY_TIMEOUT_MS / 1000 * 1.25 + 5.0
+# A killed worker's last heartbeat is at most a third of a redelivery timeout old when it dies; it
+# stops counting as live once a timeout old, and the survivor's next reclaim pass (a quarter of a
+# timeout apart) reports it. Counted live for three timeouts instead, it would take over 2.6 s.
+GONE_FROM_CONSUMERS_S = 2 * REDELIVERY_TIMEOUT_MS / 1000
 
 
 async def get(port: int, path: str) -> tuple[int, str]:
@@ -117,6 +121,31 @@ async def test_a_reclaimed_task_is_named_counted_and_its_rerun_marked_redelivere
     assert runs[labels(result="started", redelivered="false")] == 0.0
     await eventually(lambda: _reports_the_group(port), 10, "the stream's gauges are reported")
     assert_every_line_names_its_process(survivor)
+
+
+async def test_a_killed_worker_stops_counting_as_a_live_consumer_within_a_redelivery_timeout(
+    production_tree: dict[str, Any], workers: Workers
+) -> None:
+    port = free_port()
+    production_tree["worker"]["metrics_port"] = port
+    await workers.start("survivor")
+    production_tree["worker"]["metrics_port"] = 0
+    victim = await workers.start("victim")
+    await eventually(lambda: _live_consumers(port, 2.0), 10, "both workers are counted live")
+
+    victim.kill()
+    assert await victim.exit_code(timeout_s=5) == -9
+
+    await eventually(
+        lambda: _live_consumers(port, 1.0),
+        GONE_FROM_CONSUMERS_S,
+        "only the survivor, idle on an empty stream, is counted live",
+    )
+
+
+async def _live_consumers(port: int, expected: float) -> bool:
+    _status, exposition = await get(port, "/metrics")
+    return samples(exposition, "meters_broker_consumers") == {(): expected}
 
 
 async def _reports_the_group(port: int) -> bool:
