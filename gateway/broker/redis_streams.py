@@ -50,6 +50,8 @@ from gateway.broker.metrics import (
     READ_FAILURES,
     RECLAIMED,
     STREAM_LENGTH,
+    stream_state_read,
+    stream_state_unknown,
 )
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
 from gateway.rides.start_arguments import malformed_ids
@@ -214,6 +216,7 @@ class ReliableStreamBroker(AsyncBroker):
                 failures += 1
                 READ_FAILURES.inc()
                 self.link.mark_down()
+                stream_state_unknown()
                 delay_s = RECONNECT_BACKOFF.compute(failures)
                 log.warning(
                     "broker.read_failed",
@@ -347,6 +350,7 @@ class ReliableStreamBroker(AsyncBroker):
         else:
             OLDEST_PENDING_AGE.set(0)
         await self.dead_letters.report_length(redis)
+        stream_state_read()
 
     def _deliver(self, delivery: Delivery) -> AckableMessage:
         self._held.add(delivery.entry_id)
