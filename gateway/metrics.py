@@ -93,6 +93,21 @@ VENDOR_CALL_DURATION = Histogram(
     ["vendor", "operation", "outcome"],
     buckets=_LATENCY_BUCKETS,
 )
+# The error answers' twins of the call histograms, by HTTP status: a 401 (credentials) apart from
+# a 503 (the service down). The status is not a label of the histograms, which would multiply
+# their bucket series by every status seen; gateway.plugins.exchange bounds its values.
+UPSTREAM_CALL_ERROR_ANSWERS = Counter(
+    "meters_upstream_call_error_answers_total",
+    "Answers of platform services with an HTTP status of 400 or more, by service, operation and "
+    "status (a status past 599 is other).",
+    ["service", "operation", "status"],
+)
+VENDOR_CALL_ERROR_ANSWERS = Counter(
+    "meters_vendor_call_error_answers_total",
+    "Answers of meter vendor APIs with an HTTP status of 400 or more, by vendor, operation and "
+    "status (a status past 599 is other).",
+    ["vendor", "operation", "status"],
+)
 VENDOR_REFUSALS = Counter(
     "meters_vendor_refusals_total",
     "Starts a vendor refused for a business reason (VendorRefused). vendor_code: a code the "

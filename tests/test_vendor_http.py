@@ -118,6 +118,30 @@ async def test_a_failed_call_is_measured_and_logged_at_warning_with_its_status(
     assert (line["vendor"], line["operation"], line["status"]) == ("acme", "get_ride", 503)
 
 
+def _error_answers(status: str) -> float:
+    labels = {"vendor": "acme", "operation": "get_ride", "status": status}
+    return REGISTRY.get_sample_value("meters_vendor_call_error_answers_total", labels) or 0.0
+
+
+async def test_error_answers_are_counted_by_status_and_one_past_599_as_other(
+    answer: Answer,
+) -> None:
+    before = {status: _error_answers(status) for status in ("499", "599", "other")}
+
+    await answer(499, "")
+    await answer(599, "")
+    await answer(999, "")
+    await answer(200, "{}")
+
+    assert {status: _error_answers(status) - before[status] for status in before} == {
+        "499": 1.0,
+        "599": 1.0,
+        "other": 1.0,
+    }
+    assert _error_answers("999") == 0.0
+    assert _error_answers("200") == 0.0
+
+
 async def test_a_successful_call_is_logged_at_info(answer: Answer) -> None:
     with structlog.testing.capture_logs() as logs:
         await answer(200, "{}")

@@ -2,8 +2,12 @@
 §9), on gateways and workers alike.
 
 Gauges describing the shared stream (backlog, pending age, consumers, dead letters) are set by
-every worker process from the same Redis: a worker host reports the most recent reading.
+every worker process from the same Redis: a worker host reports the most recent reading. A worker
+that cannot read Redis sets them to NaN (unknown) rather than leave its last reading standing as
+if current, and STREAM_SAMPLED says when the stream was last read.
 """
+
+import math
 
 from prometheus_client import Counter, Gauge
 
@@ -49,8 +53,8 @@ STREAM_LENGTH = Gauge(
 )
 CONSUMERS = Gauge(
     "meters_broker_consumers",
-    "Live worker processes: those that sent the stream a heartbeat within three redelivery "
-    "timeouts (consumers of gone ones are removed from the group).",
+    "Live worker processes: those that sent the stream a heartbeat within one redelivery "
+    "timeout (consumers of gone ones are removed from the group after three).",
     multiprocess_mode="mostrecent",
 )
 DEAD_LETTERS = Counter(
@@ -62,3 +66,26 @@ DEAD_LETTER_STREAM_LENGTH = Gauge(
     "Tasks waiting in the dead-letter stream for a person (see docs/production.md).",
     multiprocess_mode="mostrecent",
 )
+STREAM_SAMPLED = Gauge(
+    "meters_broker_stats_sampled_timestamp_seconds",
+    "When a worker last read the stream's gauges (consumers, stream length, oldest pending age, "
+    "dead-letter stream length) from Redis, in Unix time; 0 before the first reading and on "
+    "gateways. While Redis cannot be read those gauges are NaN and this one stands still.",
+    multiprocess_mode="mostrecent",
+)
+_STREAM_GAUGES = (CONSUMERS, STREAM_LENGTH, OLDEST_PENDING_AGE, DEAD_LETTER_STREAM_LENGTH)
+
+
+def stream_state_read() -> None:
+    """The stream's gauges were all just read from Redis."""
+    STREAM_SAMPLED.set_to_current_time()
+
+
+def stream_state_unknown() -> None:
+    """This worker could not read Redis: its last reading of the stream is no longer current.
+
+    NaN rather than removing the values: in multi-process mode each process's last value stays
+    in its file, where no removal reaches; the most recent write, this NaN, is what is served.
+    """
+    for gauge in _STREAM_GAUGES:
+        gauge.set(math.nan)

@@ -50,6 +50,8 @@ from gateway.broker.metrics import (
     READ_FAILURES,
     RECLAIMED,
     STREAM_LENGTH,
+    stream_state_read,
+    stream_state_unknown,
 )
 from gateway.broker.replication import REPLICATION_WAIT_MS, NotReplicated
 from gateway.rides.start_arguments import malformed_ids
@@ -66,7 +68,9 @@ RECLAIM_INTERVAL_BOUNDS_MS = (50, 5000)
 # Idle entries looked at per reclaim step; those still running here are skipped.
 RECLAIM_SCAN = 10
 # A consumer with nothing pending is removed once silent this many redelivery timeouts (and read
-# blocks): a live one sends a heartbeat every third of a timeout (HeldEntries).
+# blocks): a live one sends a heartbeat every third of a timeout (HeldEntries), so only one
+# stalled for long is removed. Whether it counts as live (meters_broker_consumers) is decided on
+# one timeout instead (_look_after_the_group).
 GONE_CONSUMER_IDLE_FACTOR = 3
 RECONNECT_BACKOFF = EqualJitterBackoff(cap=5.0, base=0.1)
 
@@ -74,12 +78,14 @@ log = structlog.get_logger("gateway.broker")
 
 
 # KEYS[1] stream, KEYS[2] heartbeats (HeldEntries); ARGV[1] group, ARGV[2] this consumer,
-# ARGV[3] the bound in ms. A consumer is gone when it has nothing pending, had nothing delivered
-# and sent no heartbeat within the bound. Checks and removes in one step, so a consumer handed
-# an entry meanwhile is never removed with it. Returns the live workers and the removed ones.
+# ARGV[3] the bound in ms, ARGV[4] the live bound in ms. A consumer is gone when it has nothing
+# pending, had nothing delivered and sent no heartbeat within the bound. Checks and removes in one
+# step, so a consumer handed an entry meanwhile is never removed with it. Returns the workers that
+# sent a heartbeat within the live bound, and the removed consumers.
 _REMOVE_GONE_CONSUMERS = """
 local now = redis.call('TIME')
-local cutoff = now[1] * 1000 + math.floor(now[2] / 1000) - tonumber(ARGV[3])
+local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
+local cutoff = now_ms - tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
 local removed = {}
 for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
@@ -92,7 +98,7 @@ for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
     table.insert(removed, info['idle'])
   end
 end
-return {redis.call('ZCARD', KEYS[2]), removed}
+return {redis.call('ZCOUNT', KEYS[2], now_ms - tonumber(ARGV[4]), '+inf'), removed}
 """
 
 
@@ -210,6 +216,7 @@ class ReliableStreamBroker(AsyncBroker):
                 failures += 1
                 READ_FAILURES.inc()
                 self.link.mark_down()
+                stream_state_unknown()
                 delay_s = RECONNECT_BACKOFF.compute(failures)
                 log.warning(
                     "broker.read_failed",
@@ -320,7 +327,16 @@ class ReliableStreamBroker(AsyncBroker):
         """Once per reclaim pass: remove gone consumers, and report the stream's state."""
         live, removed = await redis.register_script(_REMOVE_GONE_CONSUMERS)(
             keys=[self.queue_name, self.queue_name + HEARTBEATS_SUFFIX],
-            args=[self.consumer_group_name, self.consumer_name, self._gone_after_ms],
+            # Live: a heartbeat within one redelivery timeout, the silence after which this
+            # group already takes a consumer's entries from it (_reclaim_one); a live worker
+            # sends three in that time whether it reads, blocks or runs tasks (HeldEntries). The
+            # longer removal bound would count a SIGKILLed worker live for three timeouts.
+            args=[
+                self.consumer_group_name,
+                self.consumer_name,
+                self._gone_after_ms,
+                self.idle_timeout,
+            ],
         )
         for name, idle_ms in zip(removed[::2], removed[1::2], strict=True):
             log.info("broker.consumer_removed", removed_consumer=name.decode(), idle_ms=idle_ms)
@@ -334,6 +350,7 @@ class ReliableStreamBroker(AsyncBroker):
         else:
             OLDEST_PENDING_AGE.set(0)
         await self.dead_letters.report_length(redis)
+        stream_state_read()
 
     def _deliver(self, delivery: Delivery) -> AckableMessage:
         self._held.add(delivery.entry_id)

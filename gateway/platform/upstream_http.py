@@ -8,7 +8,7 @@ import orjson
 import structlog
 
 from gateway.call_timeout import call_timeout
-from gateway.metrics import UPSTREAM_CALL_DURATION
+from gateway.metrics import UPSTREAM_CALL_DURATION, UPSTREAM_CALL_ERROR_ANSWERS
 from gateway.plugins.exchange import Counterpart, ErrorModel, exchange
 from gateway.rides.errors import (
     UpstreamError,
@@ -51,6 +51,7 @@ class UpstreamClient:
             "service",
             self.service,
             UPSTREAM_CALL_DURATION,
+            UPSTREAM_CALL_ERROR_ANSWERS,
             UPSTREAM_ERRORS,
             _log.bind(),
             settings.max_answer_bytes,

@@ -1,9 +1,10 @@
 """One outgoing HTTP exchange, for platform clients and vendor plugins alike.
 
-The request id and trace headers, the timer, the exception ladder, the duration metric, the
-call's span and its record on the canonical log line live here once; each side names itself
-(a ``Counterpart``) and brings its own typed errors (an ``ErrorModel``), so the metric outcomes
-stay ``timeout`` for a platform service and ``vendor_timeout`` for a vendor.
+The request id and trace headers, the timer, the exception ladder, the duration metric and the
+count of error answers by status, the call's span and its record on the canonical log line live
+here once; each side names itself (a ``Counterpart``) and brings its own typed errors (an
+``ErrorModel``), so the metric outcomes stay ``timeout`` for a platform service and
+``vendor_timeout`` for a vendor.
 
 Inside a request or a task run, the call's outcome, HTTP status and duration go on that run's
 canonical log line (docs/design.md §9), which is WARNING when any call failed, and the call's
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 from multidict import CIMultiDictProxy
-from prometheus_client import Histogram
+from prometheus_client import Counter, Histogram
 
 from gateway.metrics import CANCELLED
 from gateway.observability.canonical_line import current_line
@@ -29,6 +30,13 @@ from gateway.settings import DEFAULT_MAX_ANSWER_BYTES
 
 OK = "ok"
 REQUEST_ID_HEADER = "X-Request-Id"
+# The status label of the error answers counter takes the 200 values of 400-599 and this one,
+# so each label value is a series kept for the process's life and a counterpart answering
+# statuses past 599 (HTTP defines none, yet clients take any three digits) cannot multiply them
+# without bound. Statuses in the range that the registry lacks (nginx's 499, a CDN's 52x) keep
+# their number: they say which hop failed.
+ERROR_STATUS_RANGE = range(400, 600)
+OTHER_STATUS = "other"
 _READ_CHUNK_BYTES = 64 * 1024
 
 T = TypeVar("T")
@@ -68,6 +76,8 @@ class Counterpart:
     """The log field naming it: ``service`` or ``vendor``."""
     name: str
     histogram: Histogram
+    error_answers: Counter
+    """Answers with a status of 400 or more, by name, operation and status."""
     errors: ErrorModel
     log: Any
     """The structlog logger of the side (``gateway.upstream``, ``gateway.vendor``), bound
@@ -144,6 +154,10 @@ async def exchange(
         finally:
             elapsed = time.perf_counter() - started
             counterpart.histogram.labels(counterpart.name, operation, outcome).observe(elapsed)
+            if status is not None and status >= ERROR_STATUS_RANGE.start:
+                counterpart.error_answers.labels(
+                    counterpart.name, operation, _status_label(status)
+                ).inc()
             end_call_span(span, outcome, status)
             line = current_line()
             if line is not None:
@@ -161,6 +175,10 @@ async def exchange(
                 status=status,
                 duration_ms=round(elapsed * 1000, 1),
             )
+
+
+def _status_label(status: int) -> str:
+    return str(status) if status in ERROR_STATUS_RANGE else OTHER_STATUS
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, bound: int) -> bytes | None:

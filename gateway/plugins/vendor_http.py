@@ -22,7 +22,7 @@ import structlog
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from gateway.call_timeout import call_timeout
-from gateway.metrics import VENDOR_CALL_DURATION
+from gateway.metrics import VENDOR_CALL_DURATION, VENDOR_CALL_ERROR_ANSWERS
 from gateway.plugins.exchange import Counterpart, ErrorModel, exchange
 from gateway.plugins.vendor_auth import VendorAuth
 from gateway.plugins.vendor_errors import (
@@ -148,6 +148,7 @@ class VendorHttp:
             "vendor",
             vendor,
             VENDOR_CALL_DURATION,
+            VENDOR_CALL_ERROR_ANSWERS,
             VENDOR_ERRORS,
             _log.bind(),
             max_answer_bytes,

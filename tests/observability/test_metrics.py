@@ -215,6 +215,34 @@ async def test_every_upstream_and_vendor_call_is_timed_by_outcome(
     assert grown[upstream("client_notify", "push_force_polling_order", "ok")] == 2
 
 
+async def test_every_error_answer_is_counted_by_its_http_status(
+    world: RunningWorld, gateway: Gateway
+) -> None:
+    world.sims.seed_ride(ride("ok"))
+    world.sims.seed_ride(ride("again"))
+    await gateway.start_ride("order-ok")
+    before = await scrape(gateway.client)
+
+    world.sims.monitex.faults.add(Fault(MONITEX_STOP, status=401, times=1))
+    assert (await gateway.finish_ride("alias-ok"))[0] == 502
+    world.sims.monitex.faults.add(Fault(MONITEX_STOP, status=503, times=1))
+    assert (await gateway.finish_ride("alias-ok"))[0] == 502
+    assert (await gateway.finish_ride("alias-ok"))[0] == 200
+    world.sims.fleet_vehicles.faults.add(Fault(VEHICLES, status=503, times=1))
+    await gateway.start_ride("order-again")
+
+    after = await scrape(gateway.client)
+    assert increase(before, after, "meters_vendor_call_error_answers_total") == Counter(
+        {
+            labels(vendor="monitex", operation="stop_ride", status="401"): 1,
+            labels(vendor="monitex", operation="stop_ride", status="503"): 1,
+        }
+    )
+    assert increase(before, after, "meters_upstream_call_error_answers_total") == Counter(
+        {labels(service="fleet_vehicles", operation="retrieve_vehicle", status="503"): 1}
+    )
+
+
 async def test_metric_names_are_in_base_units_and_labels_name_no_one(
     world: RunningWorld, gateway: Gateway
 ) -> None:

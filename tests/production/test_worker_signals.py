@@ -20,6 +20,10 @@ pytestmark = pytest.mark.timeout(60)
 
 RIDE = ride(1)
 TAKEOVER_S = REDELIVERY_TIMEOUT_MS / 1000 * 1.25 + 5.0
+# A killed worker's last heartbeat is at most a third of a redelivery timeout old when it dies; it
+# stops counting as live once a timeout old, and the survivor's next reclaim pass (a quarter of a
+# timeout apart) reports it. Counted live for three timeouts instead, it would take over 2.6 s.
+GONE_FROM_CONSUMERS_S = 2 * REDELIVERY_TIMEOUT_MS / 1000
 
 
 async def get(port: int, path: str) -> tuple[int, str]:
@@ -38,13 +42,19 @@ async def health(port: int) -> tuple[int, Any]:
         return response.status, await response.json()
 
 
+async def worker_on(redis: RedisServer, tree: dict[str, Any], workers: Workers) -> int:
+    """Start a worker on that Redis, serving its endpoint; the endpoint's port."""
+    tree["broker"]["url"] = redis.url
+    port = free_port()
+    tree["worker"]["metrics_port"] = port
+    await workers.start("worker")
+    return port
+
+
 async def test_the_worker_health_endpoint_follows_redis_and_other_paths_are_404(
     production_tree: dict[str, Any], workers: Workers, own_redis: RedisServer
 ) -> None:
-    production_tree["broker"]["url"] = own_redis.url
-    port = free_port()
-    production_tree["worker"]["metrics_port"] = port
-    await workers.start("worker")
+    port = await worker_on(own_redis, production_tree, workers)
 
     assert await health(port) == (
         200,
@@ -62,6 +72,62 @@ async def test_the_worker_health_endpoint_follows_redis_and_other_paths_are_404(
     )
     own_redis.start()
     assert (await health(port))[0] == 200
+
+
+STREAM_GAUGES = (
+    "meters_broker_consumers",
+    "meters_broker_stream_length",
+    "meters_broker_oldest_pending_age_seconds",
+    "meters_broker_dead_letter_stream_length",
+)
+# An idle worker alone on an empty stream, as read from Redis.
+READ_STATE = {name: "1.0" if name == "meters_broker_consumers" else "0.0" for name in STREAM_GAUGES}
+UNKNOWN_STATE = dict.fromkeys(STREAM_GAUGES, "nan")
+SAMPLED = "meters_broker_stats_sampled_timestamp_seconds"
+READ_FAILURES = "meters_broker_read_failures_total"
+
+
+async def test_the_stream_gauges_read_unknown_while_redis_is_down_and_say_when_last_read(
+    production_tree: dict[str, Any], workers: Workers, own_redis: RedisServer
+) -> None:
+    port = await worker_on(own_redis, production_tree, workers)
+    await eventually(lambda: _stream_state(port, READ_STATE), 10, "the stream is read")
+    before = await _sample(port, SAMPLED)
+    assert before > 0
+
+    own_redis.stop()
+
+    await eventually(lambda: _stream_state(port, UNKNOWN_STATE), 10, "the gauges read unknown")
+    last_read = await _sample(port, SAMPLED)
+    assert last_read >= before
+    # Failed reads go on (backoff from 0.1 s): none of them moves the time of the last reading.
+    failures = await _sample(port, READ_FAILURES)
+    await eventually(
+        lambda: _sample_past(port, READ_FAILURES, failures), 10, "the worker fails to read again"
+    )
+    assert await _sample(port, SAMPLED) == last_read
+    assert await _stream_state(port, UNKNOWN_STATE)
+
+    own_redis.start()
+
+    await eventually(lambda: _stream_state(port, READ_STATE), 10, "the stream is read again")
+    assert await _sample(port, SAMPLED) > last_read
+
+
+async def _stream_state(port: int, expected: dict[str, str]) -> bool:
+    """Whether the endpoint reports the stream's gauges as ``expected`` (values as str(float),
+    so that NaN compares equal to itself)."""
+    _status, exposition = await get(port, "/metrics")
+    return {name: str(samples(exposition, name)[()]) for name in STREAM_GAUGES} == expected
+
+
+async def _sample(port: int, name: str) -> float:
+    _status, exposition = await get(port, "/metrics")
+    return samples(exposition, name)[()]
+
+
+async def _sample_past(port: int, name: str, value: float) -> bool:
+    return await _sample(port, name) > value
 
 
 async def test_a_reclaimed_task_is_named_counted_and_its_rerun_marked_redelivered(
@@ -117,6 +183,31 @@ async def test_a_reclaimed_task_is_named_counted_and_its_rerun_marked_redelivere
     assert runs[labels(result="started", redelivered="false")] == 0.0
     await eventually(lambda: _reports_the_group(port), 10, "the stream's gauges are reported")
     assert_every_line_names_its_process(survivor)
+
+
+async def test_a_killed_worker_stops_counting_as_a_live_consumer_within_a_redelivery_timeout(
+    production_tree: dict[str, Any], workers: Workers
+) -> None:
+    port = free_port()
+    production_tree["worker"]["metrics_port"] = port
+    await workers.start("survivor")
+    production_tree["worker"]["metrics_port"] = 0
+    victim = await workers.start("victim")
+    await eventually(lambda: _live_consumers(port, 2.0), 10, "both workers are counted live")
+
+    victim.kill()
+    assert await victim.exit_code(timeout_s=5) == -9
+
+    await eventually(
+        lambda: _live_consumers(port, 1.0),
+        GONE_FROM_CONSUMERS_S,
+        "only the survivor, idle on an empty stream, is counted live",
+    )
+
+
+async def _live_consumers(port: int, expected: float) -> bool:
+    _status, exposition = await get(port, "/metrics")
+    return samples(exposition, "meters_broker_consumers") == {(): expected}
 
 
 async def _reports_the_group(port: int) -> bool:
