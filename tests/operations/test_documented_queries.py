@@ -1,0 +1,269 @@
+"""Every PromQL query the README, docs/operations.md and docs/production.md write runs, as
+written, on a real Prometheus (the shipped rule files loaded, scraping every second) watching
+live processes: a Redis, the ``simulators``, one ``serve`` gateway and a ``worker`` host of two
+processes (tests/rehearsal/world.py's loopback production), through which a few rides went —
+priced, fallen back, refused by order-core and by the vendor, a stale meter ride — besides a
+dead letter and a killed worker process. A query against a misspelt or removed metric, or a
+label value nothing has, fails here naming the query, its document and its section.
+
+Each query must execute; each selector in it must find series. A query as a whole may
+legitimately be empty (a ratio of errors, or a rate whose window saw no increase at the moment
+it runs); its selectors finding series is what says it reads what the processes export."""
+
+import json
+import os
+import re
+import signal
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+import redis.asyncio
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.broker.start_ride_task import START_RIDE_TASK_NAME
+from gateway.settings import BrokerSettings
+from tests.operations.artifacts import recorded_names, selectors
+from tests.operations.documented import Written, documented_promql
+from tests.operations.test_metric_names import exposed_series, fetch_metrics
+from tests.processes import HOST
+from tests.production.stream import eventually
+from tests.rehearsal.world import World, ride_seed, running_world
+
+pytestmark = pytest.mark.timeout(180)
+
+QUERIED = {"README.md", "operations.md", "production.md"}
+# Scraped and evaluated this often: a fresh sample of every event within a second or two.
+INTERVAL = "1s"
+EVENT_TIMEOUT_S = 30.0
+SERIES_TIMEOUT_S = 30.0
+MONITEX_START = "POST /ride"
+MONITEX_STOP = "PUT /rides/{rideId}"
+ORDER_CORE_READ = "POST /internal/processing/v1/order-proc/get-fields"
+# Over start-ride's 128 characters: the worker sets it aside at its first delivery.
+DEAD_LETTER_ORDER_ID = "hand-added-" + "x" * 120
+# The shipped vendors refuse no start for a business reason; the example vendor does (a driver
+# with a trip running is `driver_busy`): routed to Germany, its refusal feeds
+# meters_vendor_refusals_total.
+GERMANY = {"zone": "berlin", "id_document_type": "national_id_deu"}
+# `metric{label, label}`: prose naming a metric and its labels, not a selector.
+_LABELLED = re.compile(r"(\w+)\{(\w+(?:, ?\w+)*)\}")
+
+
+@dataclass(frozen=True)
+class Live:
+    """What the live run left: its world (Prometheus among it), and the metric families (by
+    type) and series names its processes export."""
+
+    world: World
+    families: dict[str, str]
+    series: set[str]
+
+
+def queries() -> list[Written]:
+    return [query for query in documented_promql() if query.document in QUERIED]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+    workdir: Path = tmp_path_factory.mktemp("documented-queries")
+    async with (
+        running_world(workdir, gateways=1, interval=INTERVAL, adjust=_with_germany) as world,
+        aiohttp.ClientSession() as http,
+    ):
+        await _play(world, http)
+        gateway = world.gateways[0].base_url
+        texts = [
+            await fetch_metrics(gateway + "/metrics"),
+            await fetch_metrics(f"http://{HOST}:{world.tree['worker']['metrics_port']}/metrics"),
+        ]
+        families = {
+            family.name: family.type
+            for text in texts
+            for family in text_string_to_metric_families(text)
+        }
+        series = set().union(*map(exposed_series, texts))
+        yield Live(world, families, series)
+
+
+def _with_germany(tree: dict[str, Any]) -> None:
+    tree["zones"]["berlin"] = "DE"
+    tree["countries"]["DE"] = {"vendor": "taxameter", "id_document_type": "national_id_deu"}
+    tree["vendors"]["taxameter"] = {"token": "documented-taxameter-token", "fleet_id": "north"}
+
+
+async def _play(world: World, http: aiohttp.ClientSession) -> None:
+    """The rides and incidents whose series and log lines the docs' queries read."""
+    priced = await _ride(world, http, "priced", driver=1)
+    # A stop slower than 500 ms (within Monitex's 3 s timeout): MetersFinishRideSlow's calls.
+    await world.fault(http, "monitex", {"endpoint": MONITEX_STOP, "delay_ms": 600, "times": 1})
+    assert await _finish(world, http, priced) == (200, "")
+    # Both asks of the start (an idempotent vendor is asked twice) answer 503: a fallback.
+    fallen = await _ride(
+        world,
+        http,
+        "fallback",
+        driver=2,
+        faults=[("monitex", {"endpoint": MONITEX_START, "status": 503, "times": 2})],
+    )
+    assert await _finish(world, http, fallen) == (409, "meter_ride_not_found")
+    # docs/operations.md's recipe: order-core fails the finish's read, the meter ride stays
+    # open, and the next order of that driver and car is answered that ride.
+    left_open = await _ride(world, http, "left-open", driver=3)
+    await world.fault(http, "order_core", {"endpoint": ORDER_CORE_READ, "status": 500, "times": 1})
+    assert await _finish(world, http, left_open) == (502, "order_core_error")
+    await _ride(world, http, "stale", driver=3)
+    vendor_failed = await _ride(world, http, "vendor-failed", driver=4)
+    await world.fault(http, "monitex", {"endpoint": MONITEX_STOP, "status": 503, "times": 1})
+    assert await _finish(world, http, vendor_failed) == (502, "vendor_error")
+    await _ride(world, http, "germany", driver=5, zone=GERMANY)
+    await _ride(world, http, "germany-busy", driver=5, zone=GERMANY)
+    assert _logged(world, "start_ride.finished", order_id="documented-germany-busy",
+                   reason="vendor_refused")  # fmt: skip
+    await _dead_letter(world)
+    await _kill_a_worker_process(world)
+    await _enqueue_while_redis_hangs(world, http)
+
+
+async def _ride(
+    world: World,
+    http: aiohttp.ClientSession,
+    name: str,
+    driver: int,
+    faults: Sequence[tuple[str, dict[str, Any]]] = (),
+    zone: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Seed a ride (in Israel unless ``zone`` says where), inject the faults, start it and wait
+    until the worker has run its task."""
+    seed = {**ride_seed(f"documented-{name}", driver=driver), **(zone or {})}
+    seed["headers"] = await world.seed(http, seed)
+    for section, fault in faults:
+        await world.fault(http, section, fault)
+    assert await world.start(http, world.gateways[0], seed["order_id"]) == 202
+    await eventually(
+        lambda: _logged(world, "start_ride.finished", order_id=seed["order_id"]),
+        EVENT_TIMEOUT_S,
+        f"the worker ran {seed['order_id']}",
+    )
+    return seed
+
+
+async def _finish(
+    world: World, http: aiohttp.ClientSession, seed: dict[str, Any]
+) -> tuple[int, str]:
+    return await world.finish(http, world.gateways[0], seed["alias_id"], seed["headers"])
+
+
+def _logged(world: World, event: str, **fields: object) -> bool:
+    for line in world.log_lines():
+        record = json.loads(line)
+        if record.get("event") == event and all(record.get(k) == v for k, v in fields.items()):
+            return True
+    return False
+
+
+async def _dead_letter(world: World) -> None:
+    """An entry another producer added with an order id start-ride would refuse: set aside
+    without running (docs/production.md)."""
+    message = {
+        "task_id": "hand-added-1",
+        "task_name": START_RIDE_TASK_NAME,
+        "labels": {},
+        "labels_types": {},
+        "args": [],
+        "kwargs": {"order_id": DEAD_LETTER_ORDER_ID},
+    }
+    client = redis.asyncio.Redis.from_url(world.redis.url)
+    try:
+        stream = BrokerSettings(**world.tree["broker"]).queue_name
+        await client.xadd(stream, {"data": json.dumps(message).encode()})
+    finally:
+        await client.aclose()
+    await eventually(
+        lambda: _logged(world, "broker.dead_lettered", order_id=DEAD_LETTER_ORDER_ID),
+        EVENT_TIMEOUT_S,
+        "the worker sets the entry aside",
+    )
+
+
+async def _kill_a_worker_process(world: World) -> None:
+    """SIGKILL one of the worker host's processes: its supervisor restarts it."""
+    [(_, pid), *_] = world.worker_processes().items()
+    os.kill(pid, signal.SIGKILL)
+    await eventually(
+        lambda: _logged(world, "worker.process_died", pid=pid),
+        EVENT_TIMEOUT_S,
+        "the supervisor sees its process die",
+    )
+    await eventually(
+        lambda: len(world.worker_processes()) == 3, EVENT_TIMEOUT_S, "the supervisor restarts it"
+    )
+
+
+async def _enqueue_while_redis_hangs(world: World, http: aiohttp.ClientSession) -> None:
+    """A start-ride whose enqueue Redis does not answer within its 1 s: 503, and the
+    gateway's ``start_ride.enqueue_failed`` line."""
+    order_id = "documented-enqueue-failed"
+    world.redis.freeze()
+    try:
+        assert await world.start(http, world.gateways[0], order_id) == 503
+    finally:
+        world.redis.resume()
+
+
+@pytest.mark.parametrize("query", queries(), ids=str)
+@pytest.mark.asyncio(loop_scope="module")
+async def test_a_documented_query_runs_on_prometheus_and_reads_exported_series(
+    live: Live, query: Written
+) -> None:
+    labelled = _LABELLED.fullmatch(query.text)
+    promql = labelled.group(1) if labelled else query.text
+    answer = await live.world.prometheus.answer(promql)
+    assert answer["status"] == "success", f"{query}: Prometheus refuses it: {answer}"
+
+    for selector in selectors(promql):
+        name = selector.name
+        if _is_family(live, promql, name):
+            # A table's bare family name (a histogram's): it names the metric, and has no
+            # series of its own; its _bucket, _count and _sum are what queries read.
+            continue
+        assert name in live.series or name in recorded_names(), (
+            f"{query}: selects {name}, which no live process exports"
+        )
+        found = await _series(live, str(selector), f"{query}: series for {selector}")
+        if labelled:
+            labels = {label.strip() for label in labelled.group(2).split(",")}
+            carried = set().union(*(series["metric"] for series in found))
+            assert labels <= carried, f"{query}: its series carry no {sorted(labels - carried)}"
+
+
+async def _series(live: Live, promql: str, what: str) -> list[dict[str, Any]]:
+    """The series the selector finds, once Prometheus has scraped some; fails after
+    ``SERIES_TIMEOUT_S`` without."""
+    found: list[dict[str, Any]] = []
+
+    async def finds_series() -> bool:
+        found[:] = await live.world.prometheus.query(promql)
+        return bool(found)
+
+    await eventually(finds_series, SERIES_TIMEOUT_S, what)
+    return found
+
+
+def _is_family(live: Live, query: str, name: str) -> bool:
+    return query == name and live.families.get(name) in {"histogram", "summary"}
+
+
+def test_the_docs_write_the_queries_on_call_runs() -> None:
+    """The extraction finds the runbooks' queries, those of the alerts the rehearsal does not
+    play among them."""
+    written = {query.text for query in queries()}
+
+    assert "max(meters_broker_dead_letter_stream_length)" in written
+    assert "min(meters_ride_ledger_age_seconds)" in written
+    assert "sum by (vendor, country) (increase(meters_stale_meter_rides_total[1h]))" in written
+    assert len(written) >= 30, sorted(written)
