@@ -9,8 +9,7 @@ import shlex
 import pytest
 
 from gateway import cli
-from tests.operations.documented import PROGRAM, Written, documented_commands, documented_jq_filters
-from tests.rehearsal.runbooks import run_jq
+from tests.operations.documented import PROGRAM, Written, documented_commands
 
 # The placeholders the docs write, and a value of each kind.
 PLACEHOLDERS = {
@@ -60,12 +59,3 @@ def _accepted(argv: list[str]) -> bool:
     except argparse.ArgumentError:
         return False
     return True
-
-
-@pytest.mark.parametrize("program", documented_jq_filters(), ids=str)
-def test_a_documented_jq_filter_compiles(program: Written) -> None:
-    """Whether its fields are the lines' fields is `make rehearse`'s to check, on real lines."""
-    filter_only = program.text.removeprefix("jq ").removeprefix("-c ").strip("'")
-    compiled = run_jq(filter_only, [])
-
-    assert compiled == [], str(program)

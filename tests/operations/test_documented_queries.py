@@ -8,7 +8,11 @@ label value nothing has, fails here naming the query, its document and its secti
 
 Each query must execute; each selector in it must find series. A query as a whole may
 legitimately be empty (a ratio of errors, or a rate whose window saw no increase at the moment
-it runs); its selectors finding series is what says it reads what the processes export."""
+it runs); its selectors finding series is what says it reads what the processes export.
+
+Every jq log filter the docs write runs, as written (its placeholders filled with the run's
+ids), on the JSON lines those processes wrote: it must find lines, and print no field its
+closing ``{…}`` names as null."""
 
 import json
 import os
@@ -28,10 +32,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.broker.start_ride_task import START_RIDE_TASK_NAME
 from gateway.settings import BrokerSettings
 from tests.operations.artifacts import recorded_names, selectors
-from tests.operations.documented import Written, documented_promql
+from tests.operations.documented import Written, documented_jq_filters, documented_promql
 from tests.operations.test_metric_names import exposed_series, fetch_metrics
 from tests.processes import HOST
 from tests.production.stream import eventually
+from tests.rehearsal.runbooks import null_fields, run_jq
 from tests.rehearsal.world import World, ride_seed, running_world
 
 pytestmark = pytest.mark.timeout(180)
@@ -50,18 +55,27 @@ DEAD_LETTER_ORDER_ID = "hand-added-" + "x" * 120
 # with a trip running is `driver_busy`): routed to Germany, its refusal feeds
 # meters_vendor_refusals_total.
 GERMANY = {"zone": "berlin", "id_document_type": "national_id_deu"}
+# Events no input or fault makes a correct process write, each with why: its filter is only
+# compiled, and the test is skipped saying so.
+CANNOT_PRODUCE = {
+    "finish_ride.crashed": "a bug in the gateway itself (an exception outside the refusal "
+    "table and the vendor's errors); no request or simulator fault makes a correct gateway "
+    "write it",
+}
 # `metric{label, label}`: prose naming a metric and its labels, not a selector.
 _LABELLED = re.compile(r"(\w+)\{(\w+(?:, ?\w+)*)\}")
 
 
 @dataclass(frozen=True)
 class Live:
-    """What the live run left: its world (Prometheus among it), and the metric families (by
-    type) and series names its processes export."""
+    """What the live run left: its world (Prometheus and the processes' logs among it), the
+    metric families (by type) and series names its processes export, and the ids the docs'
+    jq placeholders stand for."""
 
     world: World
     families: dict[str, str]
     series: set[str]
+    placeholders: dict[str, str]
 
 
 def queries() -> list[Written]:
@@ -75,7 +89,7 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
         running_world(workdir, gateways=1, interval=INTERVAL, adjust=_with_germany) as world,
         aiohttp.ClientSession() as http,
     ):
-        await _play(world, http)
+        placeholders = await _play(world, http)
         gateway = world.gateways[0].base_url
         texts = [
             await fetch_metrics(gateway + "/metrics"),
@@ -87,7 +101,7 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
             for family in text_string_to_metric_families(text)
         }
         series = set().union(*map(exposed_series, texts))
-        yield Live(world, families, series)
+        yield Live(world, families, series, placeholders)
 
 
 def _with_germany(tree: dict[str, Any]) -> None:
@@ -96,8 +110,9 @@ def _with_germany(tree: dict[str, Any]) -> None:
     tree["vendors"]["taxameter"] = {"token": "documented-taxameter-token", "fleet_id": "north"}
 
 
-async def _play(world: World, http: aiohttp.ClientSession) -> None:
-    """The rides and incidents whose series and log lines the docs' queries read."""
+async def _play(world: World, http: aiohttp.ClientSession) -> dict[str, str]:
+    """The rides and incidents whose series and log lines the docs' queries read; what each
+    jq placeholder stands for: `"A"` a ride's alias id, `"…"` a dead letter's order id."""
     priced = await _ride(world, http, "priced", driver=1)
     # A stop slower than 500 ms (within Monitex's 3 s timeout): MetersFinishRideSlow's calls.
     await world.fault(http, "monitex", {"endpoint": MONITEX_STOP, "delay_ms": 600, "times": 1})
@@ -127,6 +142,7 @@ async def _play(world: World, http: aiohttp.ClientSession) -> None:
     await _dead_letter(world)
     await _kill_a_worker_process(world)
     await _enqueue_while_redis_hangs(world, http)
+    return {'"A"': json.dumps(priced["alias_id"]), '"…"': json.dumps(DEAD_LETTER_ORDER_ID)}
 
 
 async def _ride(
@@ -267,3 +283,23 @@ def test_the_docs_write_the_queries_on_call_runs() -> None:
     assert "min(meters_ride_ledger_age_seconds)" in written
     assert "sum by (vendor, country) (increase(meters_stale_meter_rides_total[1h]))" in written
     assert len(written) >= 30, sorted(written)
+
+
+@pytest.mark.parametrize("program", documented_jq_filters(), ids=str)
+def test_a_documented_jq_filter_finds_its_lines_in_the_live_logs(
+    live: Live, program: Written
+) -> None:
+    """Run as ``jq -c`` over every JSON line the gateway and the worker host wrote: it yields
+    something, and no field its closing ``{…}`` names is null on what it yields."""
+    written = program.text.removeprefix("jq ").removeprefix("-c ").strip("'")
+    for placeholder, value in live.placeholders.items():
+        written = written.replace(placeholder, value)
+    unproducible = [why for event, why in CANNOT_PRODUCE.items() if f'"{event}"' in written]
+    if unproducible:
+        assert run_jq(written, []) == [], str(program)
+        pytest.skip(f"compiled only: {unproducible[0]}")
+
+    outputs = run_jq(written, live.world.log_lines())
+
+    assert outputs, f"{program}: no line of the live run matches"
+    assert null_fields(written, outputs) == set(), f"{program}: prints null for them"
