@@ -33,7 +33,7 @@ from gateway.broker.start_ride_task import START_RIDE_TASK_NAME
 from gateway.settings import BrokerSettings
 from tests.operations.artifacts import recorded_names, selectors
 from tests.operations.documented import Written, documented_jq_filters, documented_promql
-from tests.operations.test_metric_names import exposed_series, fetch_metrics
+from tests.operations.scrapes import exposed_series, fetch_metrics
 from tests.processes import HOST
 from tests.production.stream import eventually
 from tests.rehearsal.runbooks import null_fields, run_jq
