@@ -32,12 +32,12 @@ import tomli_w
 
 from gateway import cli
 from gateway.broker.dead_letters import DEAD_LETTER_SUFFIX
-from gateway.broker.start_ride_task import START_RIDE_TASK_NAME
 from gateway.sandbox.simulators_command import READY
 from gateway.settings import BrokerSettings
 from tests.operations.documented import PROGRAM, Written, documented_commands
 from tests.processes import CLI, HOST, SHIPPED_CONFIG, STOP_TIMEOUT_S, free_port, sandbox_config
 from tests.production.redis_server import RedisServer
+from tests.production.rides import start_ride_message
 from tests.production.stream import eventually
 from tests.rehearsal.world import production_tree
 
@@ -361,18 +361,10 @@ async def _bury(bench: Bench) -> None:
     stream = BrokerSettings(**bench.tree["broker"]).queue_name
     async with _client(bench) as client:
         for number in range(DEAD_LETTERS):
-            message = {
-                "task_id": f"task-{number}",
-                "task_name": START_RIDE_TASK_NAME,
-                "labels": {},
-                "labels_types": {},
-                "args": [],
-                "kwargs": {"order_id": _order_id(number)},
-            }
             await client.xadd(
                 stream + DEAD_LETTER_SUFFIX,
                 {
-                    "data": json.dumps(message),
+                    "data": start_ride_message(f"task-{number}", _order_id(number)),
                     "deliveries": "6",
                     "entry_id": f"{number + 1}-0",
                     "last_consumer": f"{HOST}:1:documented",
