@@ -22,6 +22,8 @@ _HEADING = re.compile(r"^#{1,6} (.+)$", re.MULTILINE)
 _PROMQL = re.compile(
     r"^(meters_[a-z_]+(\{[^}]*\})?$|(sum|max|min|count|histogram_quantile)\b.*meters_)"
 )
+# A Redis command a page writes: through redis-cli, or the command alone (`XLEN <queue>`).
+_REDIS = re.compile(r"^(redis-cli |(XLEN|XPENDING) )")
 # Spans that read like a metric name and are none: the consumer group (docs/production.md).
 NOT_METRICS = {CONSUMER_GROUP}
 
@@ -98,6 +100,20 @@ def documented_promql() -> list[Written]:
 def documented_jq_filters() -> list[Written]:
     return sorted(
         {span for document in DOCUMENTS for span in spans(document) if is_jq_filter(span.text)},
+        key=str,
+    )
+
+
+def documented_redis_commands() -> list[Written]:
+    """The Redis commands the docs write; not prose that elides its arguments (`XPENDING …
+    IDLE`)."""
+    return sorted(
+        {
+            span
+            for document in DOCUMENTS
+            for span in spans(document)
+            if _REDIS.match(span.text) and "…" not in span.text
+        },
         key=str,
     )
 

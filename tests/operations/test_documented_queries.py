@@ -12,12 +12,16 @@ it runs); its selectors finding series is what says it reads what the processes 
 
 Every jq log filter the docs write runs, as written (its placeholders filled with the run's
 ids), on the JSON lines those processes wrote: it must find lines, and print no field its
-closing ``{…}`` names as null."""
+closing ``{…}`` names as null. Every Redis command they write runs through ``redis-cli`` on
+that Redis and prints what its line says it shows."""
 
 import json
 import os
 import re
+import shlex
+import shutil
 import signal
+import subprocess
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +30,18 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
+import redis
 import redis.asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.settings import BrokerSettings
 from tests.operations.artifacts import recorded_names, selectors
-from tests.operations.documented import Written, documented_jq_filters, documented_promql
+from tests.operations.documented import (
+    Written,
+    documented_jq_filters,
+    documented_promql,
+    documented_redis_commands,
+)
 from tests.operations.scrapes import exposed_series, fetch_metrics
 from tests.processes import HOST
 from tests.production.rides import start_ride_message
@@ -62,6 +72,16 @@ CANNOT_PRODUCE = {
     "table and the vendor's errors); no request or simulator fault makes a correct gateway "
     "write it",
 }
+REDIS_CLI_TIMEOUT_S = 30.0
+# Claims an earlier release wrote, its ride id joined bare (docs/operations.md "Upgrading to
+# encoded keys"): one holding `:`, one holding `%`, one holding neither.
+UNENCODED_CLAIMS = {
+    ":": "meters:ride_ledger:monitex:ride:1",
+    "%": "meters:ride_ledger:monitex:ride%1",
+    "": "meters:ride_ledger:monitex:ride-1",
+}
+# What docs/operations.md says each listing pattern finds: the claims whose ride id holds it.
+SCAN_FINDS = {"meters:ride_ledger:*:*:*": ":", "meters:ride_ledger:*%*": "%"}
 # `metric{label, label}`: prose naming a metric and its labels, not a selector.
 _LABELLED = re.compile(r"(\w+)\{(\w+(?:, ?\w+)*)\}")
 
@@ -312,3 +332,63 @@ def test_a_documented_jq_filter_finds_its_lines_in_the_live_logs(
 
     assert outputs, f"{program}: no line of the live run matches"
     assert null_fields(written, outputs) == set(), f"{program}: prints null for them"
+
+
+@pytest.mark.parametrize("command", documented_redis_commands(), ids=str)
+def test_a_documented_redis_command_runs_on_the_live_redis(live: Live, command: Written) -> None:
+    """Through ``redis-cli``, on the run's Redis (a line that names no host and port is
+    pointed at it); what each prints is what its line says it shows."""
+    words = shlex.split(command.text)
+    words = words[1:] if words[0] == "redis-cli" else words
+    if "sentinel" in words:
+        pytest.skip("needs a Sentinel, which this run has none of; Sentinel itself is played by "
+                    "tests/production/test_sentinel_failover.py")  # fmt: skip
+    redis_server = live.world.redis
+    queue = BrokerSettings(**live.world.tree["broker"]).queue_name
+    filled = {"HOST": HOST, "PORT": str(redis_server.port), "<queue_name>": queue, "<queue>": queue}
+    words = [filled.get(word, word) for word in words]
+    connection = [] if "-h" in words else ["-h", HOST, "-p", str(redis_server.port)]
+    # A Redis command (`XLEN …`): its reply as a terminal shows it, an error as "(error) …".
+    mode = ["--no-raw"] if words[0].isupper() else []
+    pattern = words[words.index("--pattern") + 1] if "--pattern" in words else None
+    if pattern is not None:
+        _with_claims(redis_server.url)
+
+    printed = _redis_cli([*mode, *connection, *words]).splitlines()
+
+    assert printed, f"{command}: printed nothing"
+    assert not printed[0].startswith("(error)"), f"{command}: {printed}"
+    if "ping" in words:
+        assert printed == ["PONG"], f"{command}: {printed}"
+    elif "replication" in words:
+        assert "role:master" in printed, f"{command}: {printed}"
+    elif "--latency" in words:
+        # min, max, average (ms) and the samples taken
+        assert re.fullmatch(r"\d+ \d+ [\d.]+ \d+", printed[0]), f"{command}: {printed}"
+    elif pattern is not None:
+        assert printed == [UNENCODED_CLAIMS[SCAN_FINDS[pattern]]], f"{command}: {printed}"
+    elif "XLEN" in words:
+        assert re.fullmatch(r"\(integer\) \d+", printed[0]), f"{command}: {printed}"
+    else:
+        # XPENDING of the consumer group: every task has run, none is pending.
+        assert words[:2] == ["XPENDING", queue], command
+        assert printed == ["(empty array)"], f"{command}: {printed}"
+
+
+def _with_claims(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in UNENCODED_CLAIMS.values():
+            client.set(key, "order-of-an-earlier-release")
+    finally:
+        client.close()
+
+
+def _redis_cli(words: list[str]) -> str:
+    binary = shutil.which("redis-cli")
+    assert binary is not None, "redis-cli is not installed (Debian: apt-get install redis-tools)"
+    ran = subprocess.run(
+        [binary, *words], capture_output=True, text=True, timeout=REDIS_CLI_TIMEOUT_S, check=False
+    )
+    assert ran.returncode == 0, f"redis-cli {words}: {ran.stderr}"
+    return ran.stdout
