@@ -43,7 +43,8 @@ from tests.rehearsal.world import production_tree
 
 pytestmark = pytest.mark.timeout(120)
 
-# A placeholder the docs write, and what it is filled with (FILE, ID and PORT: see Bench).
+# What the docs' NAME and DIR (or D) are filled with; FILE is the bench's settings file, ID a dead
+# letter's id it reads from Redis, PORT a free port.
 VENDOR_NAME = "acme"
 VENDOR_DEST = "out"
 # The documented default control port (`--control-port 8100`) is a port like any other here:
