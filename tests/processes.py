@@ -9,6 +9,7 @@ import os
 import socket
 import sys
 import threading
+import tomllib
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
@@ -21,6 +22,7 @@ import tomli_w
 
 HOST = "127.0.0.1"
 CLI = Path(sys.executable).with_name("meters-integration-api")
+SHIPPED_CONFIG = Path(__file__).parents[1] / "config" / "meters.toml"
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 
@@ -48,6 +50,17 @@ def free_port() -> int:
         probe.bind((HOST, 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def sandbox_config(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """The shipped config with every port moved to a free one, so the test runs anywhere."""
+    tree = tomllib.loads(SHIPPED_CONFIG.read_text())
+    tree["server"]["port"] = free_port()
+    for section in [*tree["upstreams"].values(), *tree["vendors"].values()]:
+        section["url"] = f"http://{HOST}:{free_port()}"
+    config = tmp_path / "meters.toml"
+    config.write_text(tomli_w.dumps(tree))
+    return config, tree
 
 
 @asynccontextmanager

@@ -5,7 +5,6 @@ import json
 import shlex
 import signal
 import socket
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,8 @@ import tomli_w
 from gateway.bootstrap.registry import discover_vendor_plugins
 from gateway.sandbox.command import run_sandbox
 from gateway.settings import Settings
-from tests.processes import CLI, free_port
+from tests.processes import CLI, sandbox_config
 
-SHIPPED_CONFIG = Path(__file__).parents[1] / "config" / "meters.toml"
 READY = "Stop with Ctrl-C."
 
 
@@ -58,17 +56,6 @@ class Curl:
 def printed_curls(banner: str) -> list[Curl]:
     commands = banner.replace("\\\n", " ").splitlines()
     return [Curl.parse(command) for command in commands if command.startswith("curl ")]
-
-
-def sandbox_config(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
-    """The shipped config with every port moved to a free one, so the test runs anywhere."""
-    tree = tomllib.loads(SHIPPED_CONFIG.read_text())
-    tree["server"]["port"] = free_port()
-    for section in [*tree["upstreams"].values(), *tree["vendors"].values()]:
-        section["url"] = f"http://127.0.0.1:{free_port()}"
-    config = tmp_path / "meters.toml"
-    config.write_text(tomli_w.dumps(tree))
-    return config, tree
 
 
 async def wait_for_banner(process: asyncio.subprocess.Process, output: Path) -> str:

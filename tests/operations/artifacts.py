@@ -88,6 +88,12 @@ def metric_names(expr: str) -> set[str]:
     return {selector.name for selector in _selectors(promql_parser.parse(expr))}
 
 
+def selectors(expr: str) -> list[Any]:
+    """The vector selectors of a PromQL expression (a range's included), each printable as a
+    query of its own."""
+    return list(_selectors(promql_parser.parse(expr)))
+
+
 def used_labels(expr: str) -> dict[str, set[str]]:
     """The label names the expression needs on each metric it selects: those it matches on and
     those an enclosing ``by (...)`` groups by, e.g. ``{"x_total": {"vendor", "result"}}``."""

@@ -24,34 +24,17 @@ from tests.operations.artifacts import (
     rules,
     used_labels,
 )
+from tests.operations.scrapes import exposed_series, fetch_metrics
 from tests.processes import HOST, free_port, serving
 from tests.production.redis_server import RedisServer
 from tests.production.rides import meter_flag
 from tests.production.stream import eventually
 from tests.production.workers import Workers
 
-# The series a family of each type is scraped as (prometheus-client also writes ``_created``).
-SERIES_SUFFIXES = {
-    "counter": ("_total", "_created"),
-    "gauge": ("",),
-    "histogram": ("_bucket", "_count", "_sum", "_created"),
-    "summary": ("", "_count", "_sum", "_created"),
-    "info": ("_info",),
-}
-METRICS_FETCH_TIMEOUT_S = 10.0
 RIDE_TIMEOUT_S = 15.0
 # Labels Prometheus adds to every series it scrapes.
 TARGET_LABELS = {"job", "instance"}
 RIDE = RideSeed(order_id="order-metric-names", alias_id="alias-metric-names")
-
-
-def exposed_series(text: str) -> set[str]:
-    """The series names a scrape of this text can hold, samples or not yet."""
-    return {
-        family.name + suffix
-        for family in text_string_to_metric_families(text)
-        for suffix in SERIES_SUFFIXES.get(family.type, ("",))
-    }
 
 
 def sample_labels(text: str) -> dict[str, set[str]]:
@@ -61,15 +44,6 @@ def sample_labels(text: str) -> dict[str, set[str]]:
         for sample in family.samples:
             found.setdefault(sample.name, set()).update(sample.labels)
     return found
-
-
-async def fetch_metrics(url: str) -> str:
-    async with (
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=METRICS_FETCH_TIMEOUT_S)) as http,
-        http.get(url) as response,
-    ):
-        assert response.status == 200, url
-        return await response.text()
 
 
 @pytest.fixture

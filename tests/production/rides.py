@@ -1,7 +1,9 @@
 """Rides for the production-mode tests: seeded in the simulated world, enqueued via the gateway."""
 
+import json
 from typing import Any
 
+from gateway.broker.start_ride_task import START_RIDE_TASK_NAME
 from gateway.http.app import START_RIDE_PATH
 from gateway.sandbox.world import RideSeed, SimulatedWorld
 from tests.gateway_world import Gateway
@@ -35,3 +37,18 @@ def meter_flag(world: SimulatedWorld, seed: RideSeed) -> str | None:
 def set_fields_applied(world: SimulatedWorld, seed: RideSeed) -> int:
     """How many set-fields order-core applied: each one moves ``order.version`` up by one."""
     return world.order_core.revision(seed.order_id)["order.version"] - 1
+
+
+def start_ride_message(task_id: str, order_id: str) -> str:
+    """A start-ride task as a producer other than the gateway writes it to the stream by hand:
+    the taskiq message of the stream entry's ``data`` field."""
+    return json.dumps(
+        {
+            "task_id": task_id,
+            "task_name": START_RIDE_TASK_NAME,
+            "labels": {},
+            "labels_types": {},
+            "args": [],
+            "kwargs": {"order_id": order_id},
+        }
+    )

@@ -54,18 +54,24 @@ class Prometheus:
 
     async def query(self, promql: str) -> list[dict[str, Any]]:
         """An instant query's result; a query Prometheus refuses fails the caller."""
-        async with self._http.get(
-            self.base_url + "/api/v1/query", params={"query": promql}
-        ) as response:
-            body = await response.json()
+        body = await self.answer(promql)
         assert body["status"] == "success", f"{promql}: {body}"
         result: list[dict[str, Any]] = body["data"]["result"]
         return result
 
+    async def answer(self, promql: str) -> dict[str, Any]:
+        """The HTTP API's whole answer to an instant query: its ``status`` and, for a query it
+        refuses, ``errorType`` and ``error``."""
+        async with self._http.get(
+            self.base_url + "/api/v1/query", params={"query": promql}
+        ) as response:
+            body: dict[str, Any] = await response.json()
+        return body
 
-def _config(targets: Targets, rules: list[Path]) -> dict[str, Any]:
+
+def _config(targets: Targets, rules: list[Path], interval: str) -> dict[str, Any]:
     return {
-        "global": {"scrape_interval": INTERVAL, "evaluation_interval": INTERVAL},
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(path) for path in rules],
         "scrape_configs": [
             {"job_name": "meters-gateway", "static_configs": [{"targets": targets.gateways}]},
@@ -76,12 +82,13 @@ def _config(targets: Targets, rules: list[Path]) -> dict[str, Any]:
 
 @asynccontextmanager
 async def prometheus(
-    targets: Targets, rules: list[Path], workdir: Path
+    targets: Targets, rules: list[Path], workdir: Path, interval: str = INTERVAL
 ) -> AsyncIterator[Prometheus]:
+    """``interval``: how often it scrapes and evaluates (the rehearsal's 2 s unless given)."""
     binary = shutil.which("prometheus")
     assert binary is not None, "prometheus is not installed: run scripts/ensure-promtool.sh"
     config = workdir / "prometheus.yml"
-    config.write_text(yaml.safe_dump(_config(targets, rules)))
+    config.write_text(yaml.safe_dump(_config(targets, rules, interval)))
     port = free_port()
     log = workdir / "prometheus.log"
     with log.open("wb") as sink:

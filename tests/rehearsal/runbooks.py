@@ -8,15 +8,12 @@ import subprocess
 from dataclasses import dataclass
 
 from tests.operations.artifacts import ROOT
+from tests.operations.documented import is_promql
 
 OPERATIONS = ROOT / "docs" / "operations.md"
 JQ_TIMEOUT_S = 30.0
 _SPAN = re.compile(r"`([^`]+)`")
 _NAMED_FIELDS = re.compile(r"\{([a-z_, ]+)\}\s*$")
-# A metric name alone (`meters_broker_up`), or an aggregation or function over metrics.
-_PROMQL = re.compile(
-    r"^(meters_[a-z_]+(\{[^}]*\})?$|(sum|max|min|count|histogram_quantile)\b.*meters_)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +28,7 @@ def confirm_queries(alert: str) -> RunbookQueries:
     bullet = section.split("- **Confirm**", 1)[1].split("\n- **", 1)[0]
     spans = _SPAN.findall(bullet.replace("\n  ", " "))
     jq = [span for span in spans if "select(" in span]
-    promql = [span for span in spans if "select(" not in span and _PROMQL.match(span)]
+    promql = [span for span in spans if "select(" not in span and is_promql(span)]
     return RunbookQueries(promql, jq)
 
 

@@ -7,7 +7,7 @@ import itertools
 import os
 import signal
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +27,7 @@ from tests.processes import CLI, HOST, Served, free_port, serving
 from tests.production.redis_server import RedisServer
 from tests.production.stream import eventually
 from tests.production.workers import Workers
-from tests.rehearsal.prometheus import Prometheus, Targets, prometheus
+from tests.rehearsal.prometheus import INTERVAL, Prometheus, Targets, prometheus
 
 READY_TIMEOUT_S = 30.0
 SIMULATOR_ATTEMPTS = 3
@@ -36,6 +36,10 @@ STOP_TIMEOUT_S = 15.0
 # (longer than a redelivery timeout would be truer, and makes every incident minutes longer).
 RIDE_INTERVAL_S = 1.0
 RIDE_LENGTH_S = 60.0
+FIXED_PRICE = 40
+
+# Changes a world makes to the shipped settings before their ports are chosen.
+Adjust = Callable[[dict[str, Any]], None] | None
 
 
 def rules_dir() -> Path:
@@ -60,8 +64,11 @@ def plate(serial: int) -> str:
     return f"{digits[:2]}-{digits[2:5]}-{digits[5:]}"
 
 
-def production_tree(redis_url: str) -> dict[str, Any]:
+def production_tree(redis_url: str, adjust: Adjust = None) -> dict[str, Any]:
+    """The shipped settings, ``adjust``ed (a section added, say), on free ports and this Redis."""
     tree = tomllib.loads((ROOT / "config" / "meters.toml").read_text())
+    if adjust is not None:
+        adjust(tree)
     for section in [*tree["upstreams"].values(), *tree["vendors"].values()]:
         section["url"] = f"http://{HOST}:{free_port()}"
     tree["broker"] = {**tree.get("broker", {}), "url": redis_url}
@@ -160,76 +167,103 @@ class World:
         # by them (docs/simulators.md), and a meter an incident leaves running (its stop failed)
         # would make that driver's every later ride a stale meter ride, MetersStaleMeterRide's
         # own incident, until a person settles it.
-        driver = serial
-        order_id = f"rehearsal-{serial}"
-        seed = {
-            "order_id": order_id,
-            "alias_id": f"{order_id}-alias",
-            "fixed_price": 40,
-            "driver_profile_id": f"driver-{driver}",
-            "car_id": f"car-{driver}",
-            "car_number": plate(driver),
-            "national_id": national_id(driver),
-            "permit": f"PERMIT-{driver}",
-        }
-        starter, finisher = self.gateways[serial % 2], self.gateways[(serial + 1) % 2]
+        seed = ride_seed(f"rehearsal-{serial}", driver=serial)
+        count = len(self.gateways)
+        starter, finisher = self.gateways[serial % count], self.gateways[(serial + 1) % count]
         try:
-            async with http.post(self.control_url + RIDES, json=seed) as seeded:
-                headers = (await seeded.json())["driver_headers"]
-            async with http.post(
-                starter.base_url + START_RIDE_PATH, json={"order_id": order_id}
-            ) as started:
-                await started.read()
+            headers = await self.seed(http, seed)
+            await self.start(http, starter, seed["order_id"])
             await asyncio.sleep(RIDE_LENGTH_S)
-            async with http.post(
-                finisher.base_url + FINISH_RIDE_PATH,
-                json={"order_id": f"{order_id}-alias", "user_price": 40, "driver_price": 40},
-                headers=headers,
-            ) as finished:
-                answer = await finished.json(content_type=None)
-                code = answer.get("code", "") if isinstance(answer, dict) else ""
-                self.tally.add(f"{finished.status} {code}".strip())
+            status, code = await self.finish(http, finisher, seed["alias_id"], headers)
+            self.tally.add(f"{status} {code}".strip())
         except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
             self.tally.errors += 1
 
+    async def seed(self, http: aiohttp.ClientSession, seed: dict[str, Any]) -> dict[str, str]:
+        """Seed the whole ride in the simulators (``POST /_sim/rides``); the identity headers
+        its finish-ride needs."""
+        async with http.post(self.control_url + RIDES, json=seed) as seeded:
+            headers: dict[str, str] = (await seeded.json())["driver_headers"]
+        return headers
+
+    async def start(self, http: aiohttp.ClientSession, gateway: Served, order_id: str) -> int:
+        """Start-ride, as the platform calls it; the answer's status."""
+        async with http.post(gateway.base_url + START_RIDE_PATH, json={"order_id": order_id}) as r:
+            await r.read()
+            return r.status
+
+    async def finish(
+        self, http: aiohttp.ClientSession, gateway: Served, alias_id: str, headers: dict[str, str]
+    ) -> tuple[int, str]:
+        """Finish-ride at the fixed price, as the driver app calls it; the answer's status and
+        refusal code ("" for a price)."""
+        async with http.post(
+            gateway.base_url + FINISH_RIDE_PATH,
+            json={"order_id": alias_id, "user_price": FIXED_PRICE, "driver_price": FIXED_PRICE},
+            headers=headers,
+        ) as finished:
+            answer = await finished.json(content_type=None)
+            code = answer.get("code", "") if isinstance(answer, dict) else ""
+            return finished.status, str(code)
+
+
+def ride_seed(order_id: str, driver: int) -> dict[str, Any]:
+    """A ride of this order for the driver numbered ``driver``, with that driver's own car,
+    permit and national id (docs/simulators.md, ``POST /_sim/rides``)."""
+    return {
+        "order_id": order_id,
+        "alias_id": f"{order_id}-alias",
+        "fixed_price": FIXED_PRICE,
+        "driver_profile_id": f"driver-{driver}",
+        "car_id": f"car-{driver}",
+        "car_number": plate(driver),
+        "national_id": national_id(driver),
+        "permit": f"PERMIT-{driver}",
+    }
+
 
 @asynccontextmanager
-async def running_world(workdir: Path) -> AsyncIterator[World]:
+async def running_world(
+    workdir: Path, gateways: int = 2, interval: str = INTERVAL, adjust: Adjust = None
+) -> AsyncIterator[World]:
+    """``gateways``: how many ``serve`` processes (the rehearsal's two unless given);
+    ``interval``: how often Prometheus scrapes and evaluates; ``adjust``: see
+    ``production_tree``."""
     redis = RedisServer(workdir)
     redis.start()
     async with AsyncExitStack() as stack:
         stack.callback(redis.stop)
-        tree, control_url = await _simulators_on_free_ports(stack, redis.url, workdir)
-        gateways = []
-        for number in (1, 2):
+        tree, control_url = await _simulators_on_free_ports(stack, redis.url, workdir, adjust)
+        served = []
+        for number in range(1, gateways + 1):
             gateway_dir = workdir / f"gateway-{number}"
             gateway_dir.mkdir()
-            gateways.append(await stack.enter_async_context(serving(tree, gateway_dir)))
+            served.append(await stack.enter_async_context(serving(tree, gateway_dir)))
         workers = Workers(tree, workdir)
         stack.push_async_callback(workers.close)
         host = await workers.start("worker-host", wait_until_started=False)
         await workers.wait_until_started(host, processes=2)
         targets = Targets(
-            gateways=[gateway.base_url.removeprefix("http://") for gateway in gateways],
+            gateways=[gateway.base_url.removeprefix("http://") for gateway in served],
             workers=[f"{HOST}:{tree['worker']['metrics_port']}"],
         )
         rules = sorted(rules_dir().glob("*.rules.yml"))
-        watcher = await stack.enter_async_context(prometheus(targets, rules, workdir))
-        yield World(tree, redis, control_url, gateways, workers, watcher, workdir)
+        watcher = await stack.enter_async_context(prometheus(targets, rules, workdir, interval))
+        yield World(tree, redis, control_url, served, workers, watcher, workdir)
 
 
 async def _simulators_on_free_ports(
-    stack: AsyncExitStack, redis_url: str, workdir: Path
+    stack: AsyncExitStack, redis_url: str, workdir: Path, adjust: Adjust
 ) -> tuple[dict[str, Any], str]:
     """The simulators on ports probed free: the incidents start side by side (make rehearse),
     and another world may take a probed port before these bind it; then new ports."""
     for _ in range(SIMULATOR_ATTEMPTS - 1):
-        tree = production_tree(redis_url)
+        tree = production_tree(redis_url, adjust)
         try:
             return tree, await stack.enter_async_context(_simulators(tree, workdir))
         except PortTaken:
             continue
-    tree = production_tree(redis_url)
+    tree = production_tree(redis_url, adjust)
     return tree, await stack.enter_async_context(_simulators(tree, workdir))
 
 
