@@ -28,6 +28,7 @@ from gateway.sandbox.world import RideSeed
 from tests.calls import (
     GET_FIELDS,
     IDENTITY_DOCS,
+    MONITEX_GET,
     MONITEX_START,
     PUSH,
     SET_FIELDS,
@@ -712,3 +713,25 @@ async def test_the_embedded_broker_never_redelivers_so_a_429_there_falls_back(
     assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
     assert setcar_values(world.sims) == ["false"]
     assert len(world.sims.client_notify.calls.to(PUSH)) == 1
+
+
+async def test_a_429_on_the_poll_after_a_pending_start_is_a_ride_that_may_exist(
+    world: RunningWorld, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Monitex answered 206 with a ride id: that ride exists whatever its poll is answered. The
+    # start is asked again (§3a "A start whose answer was lost") and, its poll still refused,
+    # the driver stays marked, so that ride is never answered as the driver's next order's.
+    world.sims.monitex.start_pending_polls = 1
+    world.sims.seed_ride(RIDE)
+    world.sims.monitex.faults.add(Fault(MONITEX_GET, status=429))
+
+    run = await run_start(gateway, monkeypatch, "order-il-1", last_delivery=True)
+
+    assert_recorded(run, "monitex", StartResult.FALLBACK, "vendor_start_failed", level="warning")
+    assert run.finished["failed_steps"] == [
+        {"step": "vendor_start_failed", "cause": "vendor_ride_pending", "reaction": "FALLBACK"}
+    ]
+    assert run.finished["start_asked_again"] == "vendor_ride_pending"
+    assert run.finished["unsettled_start_marked"] is True
+    assert len(world.sims.monitex.rides) == 1
+    assert setcar_values(world.sims) == ["false"]

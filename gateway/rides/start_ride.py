@@ -421,10 +421,10 @@ class _MeterRideLaunch:
             self._record.vendor_code = code
             log.debug("start_ride.vendor_refused", vendor_code=code)
             raise StepFailed(StartStep.VENDOR_REFUSED, refusal.reason) from None
-        except VendorRateLimited as limited:
-            step = rate_limited_start_step(vendor.can(Capability.IDEMPOTENT_START))
-            raise StepFailed(step, limited.reason) from None
         except VendorError as error:
+            if isinstance(error, VendorRateLimited) and not error.may_have_taken_effect:
+                step = rate_limited_start_step(vendor.can(Capability.IDEMPOTENT_START))
+                raise StepFailed(step, error.reason) from None
             raise StepFailed(
                 StartStep.VENDOR_START,
                 error.reason,

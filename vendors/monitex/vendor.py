@@ -13,6 +13,7 @@ from gateway.plugins import (
     MeterRideStart,
     MeterRideState,
     MeterVendor,
+    VendorError,
     VendorMalformedResponse,
     VendorMissingRideId,
     VendorResponse,
@@ -58,7 +59,16 @@ class MonitexVendor(MeterVendor):
             raise VendorMissingRideId("start answer has no rideId")
         _check_ride_id(ride_id)
         if response.status == ACCEPTED_PENDING:
-            await self._wait_until_running(ride_id)
+            try:
+                await self._wait_until_running(ride_id)
+            except VendorError as error:
+                if error.may_have_taken_effect:
+                    raise
+                # The ride exists: a poll refused (a 429, a 404) says nothing of the start it
+                # follows, which must not read as one that made no ride.
+                raise VendorRideStillPending(
+                    f"the pending ride could not be read ({error.reason})"
+                ) from None
         return ride_id
 
     async def stop_ride(self, ride: MeterRideFinish) -> None:
