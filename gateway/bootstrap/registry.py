@@ -94,7 +94,8 @@ def _registered_by(
 ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     """The arguments, positional and by keyword, of each ``register`` call one plugin made;
     none if it raised or any is bad (``check`` accepts only the arguments its hook's
-    ``register`` takes).
+    ``register`` takes, the vendor class, name and factory by position only, so that the
+    entries unpacked from them are always whole).
 
     Each implementation is called on its own so that one plugin raising skips only itself.
     """
@@ -115,7 +116,7 @@ def _registered_by(
     return registered
 
 
-def _check_vendor_class(catalog: VendorCatalog, vendor_class: object) -> None:
+def _check_vendor_class(catalog: VendorCatalog, vendor_class: object, /) -> None:
     if not (isinstance(vendor_class, type) and issubclass(vendor_class, MeterVendor)):
         raise TypeError(f"{vendor_class!r} is not a MeterVendor subclass")
     name = getattr(vendor_class, "name", None)
@@ -148,7 +149,12 @@ def _check_vendor_class(catalog: VendorCatalog, vendor_class: object) -> None:
 
 
 def _check_simulator(
-    catalog: VendorCatalog, vendor_name: object, factory: object, *, takes_settings: object = False
+    catalog: VendorCatalog,
+    vendor_name: object,
+    factory: object,
+    /,
+    *,
+    takes_settings: object = False,
 ) -> None:
     if not isinstance(takes_settings, bool):
         raise TypeError(f"takes_settings for {vendor_name!r} is {takes_settings!r}, not a bool")

@@ -28,6 +28,7 @@ class RegisterSimulator(Protocol):
         self,
         vendor_name: str,
         factory: SimulatorFactory | SettingsSimulatorFactory,
+        /,
         *,
         takes_settings: bool = False,
     ) -> None:

@@ -95,6 +95,12 @@ def raising(register: Callable[..., None]) -> None:
             "TypeError: register(): got an unexpected keyword argument 'settings'",
             id="unknown-option",
         ),
+        pytest.param(
+            lambda register: register(vendor_name="monitex", factory=MonitexSimulator),
+            "TypeError: register(): 'vendor_name' parameter is positional only, but was passed "
+            "as a keyword",
+            id="by-keyword",
+        ),
         pytest.param(raising, "RuntimeError: simulator registration exploded", id="raises"),
     ],
 )
@@ -162,3 +168,20 @@ def test_a_simulator_that_takes_settings_is_built_from_the_vendors_validated_sec
     ]
     assert isinstance(world.vendors["monitex"], MonitexSimulator)
     assert addresses["monitex"] == ("127.0.0.1", 9301)
+
+
+def test_a_vendor_registered_by_keyword_is_that_plugins_failure_alone() -> None:
+    module = plugin_module(
+        "broken", register_vendors=lambda register: register(vendor_class=MonitexVendor)
+    )
+
+    catalog = catalog_from_modules([("broken", module)])
+
+    assert catalog.vendors == {}
+    assert catalog.failures == [
+        PluginFailure(
+            "broken",
+            "TypeError: register(): 'vendor_class' parameter is positional only, "
+            "but was passed as a keyword",
+        )
+    ]
