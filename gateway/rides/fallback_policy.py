@@ -80,8 +80,9 @@ START_RIDE_FALLBACK_POLICY: dict[StartStep, Reaction] = {
     StartStep.VENDOR_START: Reaction.FALLBACK,  # fails, times out, no ride id, stays pending
     StartStep.VENDOR_REFUSED: Reaction.FALLBACK,  # a business refusal, e.g. driver busy
     # A 429 of a vendor whose start is idempotent (``rate_limited_start_step``): nothing was
-    # started, and the redelivery, broker.redelivery_timeout_ms later, is the wait the vendor
-    # asked for; asked again, the vendor cannot make a second ride.
+    # started, and the redelivery, broker.redelivery_timeout_ms later, is the wait (Retry-After
+    # is not read: a redelivery cannot be timed per task); asked again, the vendor cannot make
+    # a second ride.
     StartStep.VENDOR_RATE_LIMITED: Reaction.LEAVE_UNACKNOWLEDGED,
     # The redelivery, answered the same ride by an idempotent start, decides; a fallback now
     # could contradict it.

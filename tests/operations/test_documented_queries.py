@@ -54,6 +54,7 @@ pytestmark = pytest.mark.timeout(180)
 QUERIED = {"README.md", "operations.md", "production.md"}
 # Scraped and evaluated this often: a fresh sample of every event within a second or two.
 INTERVAL = "1s"
+THROTTLED_REDELIVERY_MS = 3000
 EVENT_TIMEOUT_S = 30.0
 SERIES_TIMEOUT_S = 30.0
 MONITEX_START = "POST /ride"
@@ -126,6 +127,9 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
 
 
 def _with_germany(tree: dict[str, Any]) -> None:
+    # A run left unacknowledged (a throttled start) is delivered again within seconds, not the
+    # shipped minute.
+    tree["broker"] = {**tree.get("broker", {}), "redelivery_timeout_ms": THROTTLED_REDELIVERY_MS}
     tree["zones"]["berlin"] = "DE"
     tree["countries"]["DE"] = {"vendor": "taxameter", "id_document_type": "national_id_deu"}
     tree["vendors"]["taxameter"] = {"token": "documented-taxameter-token", "fleet_id": "north"}
@@ -157,6 +161,20 @@ async def _play(world: World, http: aiohttp.ClientSession) -> dict[str, str]:
     vendor_failed = await _ride(world, http, "vendor-failed", driver=4)
     await world.fault(http, "monitex", {"endpoint": MONITEX_STOP, "status": 503, "times": 1})
     assert await _finish(world, http, vendor_failed) == (502, "vendor_error")
+    # Monitex throttles a start once: the run is left for its redelivery, which starts it.
+    throttled = await _ride(
+        world,
+        http,
+        "throttled",
+        driver=6,
+        reason="vendor_rate_limited",
+        faults=[("monitex", {"endpoint": MONITEX_START, "status": 429, "times": 1})],
+    )
+    await eventually(
+        lambda: _logged(world, "start_ride.finished", order_id=throttled["order_id"], reason="ok"),
+        EVENT_TIMEOUT_S,
+        "the redelivery of the throttled start starts it",
+    )
     await _ride(world, http, "germany", driver=5, zone=GERMANY)
     await _ride(world, http, "germany-busy", driver=5, reason="vendor_refused", zone=GERMANY)
     await _dead_letter(world)
