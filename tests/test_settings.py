@@ -354,16 +354,18 @@ def test_an_inherited_token_is_not_required_of_a_vendor_that_authenticates_its_o
     assert result.returncode == 0, result.stderr
 
 
-def nested_secret_settings(key_password: str) -> Settings:
+def nested_secret_settings(
+    client_secret: str, key_password: str = "", vendor: str = "nested_secret_monitex"
+) -> Settings:
     return Settings.model_validate(
         {
             "zones": {"tel_aviv": "IL"},
-            "countries": {"IL": {"vendor": "nested_secret_monitex"}},
+            "countries": {"IL": {"vendor": vendor}},
             "vendors": {
-                "nested_secret_monitex": {
+                vendor: {
                     "url": "https://meters.example",
                     "token": "t-1",
-                    "tls": {"key_password": key_password},
+                    "tls": {"client_secret": client_secret, "key_password": key_password},
                 }
             },
         }
@@ -373,21 +375,33 @@ def nested_secret_settings(key_password: str) -> Settings:
 NESTED_SECRET_CATALOG = [plugin("nested_secret_monitex", "nested_secret_monitex")]
 
 
-def test_an_empty_secret_in_a_nested_section_is_refused_naming_its_dotted_key() -> None:
+def refused_empty_secrets(settings: Settings) -> str | None:
     catalog = catalog_from_entry_points(NESTED_SECRET_CATALOG)
-    settings = nested_secret_settings("")
-
-    with pytest.raises(ConfigError) as refused:
+    try:
         refuse_empty_secrets(settings, validate_vendor_settings(settings, catalog), catalog)
+    except ConfigError as refused:
+        return str(refused)
+    return None
 
-    assert str(refused.value) == (
-        "vendors.nested_secret_monitex.tls.key_password: empty, and countries.IL routes to "
+
+def test_an_empty_required_secret_in_a_nested_section_is_refused_naming_its_dotted_key() -> None:
+    assert refused_empty_secrets(nested_secret_settings("")) == (
+        "vendors.nested_secret_monitex.tls.client_secret: empty, and countries.IL routes to "
         "nested_secret_monitex: set it in the file or in "
-        "METERS_VENDORS__NESTED_SECRET_MONITEX__TLS__KEY_PASSWORD"
+        "METERS_VENDORS__NESTED_SECRET_MONITEX__TLS__CLIENT_SECRET"
     )
+
+
+def test_a_nested_secret_with_a_default_or_named_optional_may_stay_empty() -> None:
+    # key_password has a default (a 1.0 plugin's optional secret); the second model names its
+    # nested client_secret in optional_secrets.
+    assert refused_empty_secrets(nested_secret_settings("cs-1", key_password="")) is None
+    optional = nested_secret_settings("", vendor="optional_nested_secret_monitex")
+    assert refused_empty_secrets(optional) is None
 
 
 def test_a_secret_in_a_nested_section_is_masked_in_the_logs() -> None:
     catalog = catalog_from_entry_points(NESTED_SECRET_CATALOG)
+    settings = nested_secret_settings("cs-9a1", key_password="pw-7f3")
 
-    assert configured_secrets(nested_secret_settings("pw-7f3"), catalog) == ["t-1", "pw-7f3"]
+    assert configured_secrets(settings, catalog) == ["t-1", "cs-9a1", "pw-7f3"]

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 
 import aiohttp
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from gateway.bootstrap.registry import VendorCatalog
 from gateway.plugins.meter_vendor import MeterVendor, VendorSettings, secret_settings
@@ -62,14 +62,22 @@ def refuse_empty_secrets(
         for key, value in secret_settings(vendor_settings).items()
         if not value.get_secret_value()
         and key not in vendor_settings.optional_secrets
-        and _required(key, catalog.vendors[name])
+        and _required(key, catalog.vendors[name], vendor_settings)
     ]
     if problems:
         raise ConfigError("\n".join(problems))
 
 
-def _required(field: str, vendor_class: type[MeterVendor]) -> bool:
-    if field != "token" or "token" in vendor_class.settings_model.__annotations__:
+def _required(key: str, vendor_class: type[MeterVendor], settings: VendorSettings) -> bool:
+    if "." in key:
+        # A nested model's secret is required where it is declared without a default: one with
+        # a default (a key's password for a key that may have none) was optional in 1.0.
+        *path, field = key.split(".")
+        section: BaseModel = settings
+        for part in path:
+            section = getattr(section, part)
+        return type(section).model_fields[field].is_required()
+    if key != "token" or "token" in vendor_class.settings_model.__annotations__:
         return True
     return vendor_class.authentication is MeterVendor.authentication
 
