@@ -305,19 +305,33 @@ async def test_oauth2_refused_client_credentials_are_a_typed_error(
     assert [c.endpoint for c in simulator.calls.all()] == ["POST /oauth/token"]
 
 
-async def test_oauth2_client_secret_basic_form_urlencodes_the_client_before_base64(
-    http: aiohttp.ClientSession,
+@pytest.mark.parametrize(
+    ("form_encoded", "sent"),
+    [
+        # RFC 6749 §2.3.1: a ':' in the id would otherwise end the user there, a '+' be a space.
+        pytest.param(True, "fleet%3A7:s%2Bcr%2Ft+%C3%A9", id="form-encoded"),
+        # 1.0's bytes, what a server that does not decode reads: the default.
+        pytest.param(False, "fleet7:s+cr/t é", id="as-they-are"),
+    ],
+)
+async def test_oauth2_client_secret_basic_sends_the_client_as_configured(
+    http: aiohttp.ClientSession, form_encoded: bool, sent: str
 ) -> None:
-    # RFC 6749 §2.3.1: a ':' in the id would otherwise end the user there, a '+' become a space.
-    issuer = OAuth2TokenIssuer("fleet:7", "s+cr/t é")
+    client_id = "fleet:7" if form_encoded else "fleet7"
+    issuer = OAuth2TokenIssuer(client_id, "s+cr/t é", form_encoded_basic=form_encoded)
     simulator = GuardedApi(issuer.guard(), issuer)
     async with run_simulator(simulator) as url:
-        auth = OAuth2ClientCredentials(url + issuer.token_path, "fleet:7", SecretStr("s+cr/t é"))
+        auth = OAuth2ClientCredentials(
+            url + issuer.token_path,
+            client_id,
+            SecretStr("s+cr/t é"),
+            form_encoded_basic=form_encoded,
+        )
         response = await _get_ride(http, url, auth)
 
     assert response.status == 200
     token_call = simulator.calls.all()[0]
-    encoded = base64.b64encode(b"fleet%3A7:s%2Bcr%2Ft+%C3%A9").decode()
+    encoded = base64.b64encode(sent.encode()).decode()
     assert token_call.headers["authorization"] == f"Basic {encoded}"
 
 

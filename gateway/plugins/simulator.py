@@ -286,9 +286,10 @@ def basic_auth(
     return _guard(lambda request: request.headers.get("Authorization") == expected, unauthorized)
 
 
-def _basic_client(authorization: str | None) -> tuple[str, str] | None:
-    """The client id and secret of a ``client_secret_basic`` header, decoded as RFC 6749
-    §2.3.1 has a server do (base64, then each half form-urlencoded); None if it holds none."""
+def _basic_client(authorization: str | None, form_encoded: bool) -> tuple[str, str] | None:
+    """The client id and secret of a ``client_secret_basic`` header, decoded as a server does
+    (base64, then, ``form_encoded``, each half form-urldecoded as RFC 6749 §2.3.1 has it);
+    None if it holds none."""
     scheme, _, encoded = (authorization or "").partition(" ")
     if scheme != "Basic":
         return None
@@ -298,7 +299,16 @@ def _basic_client(authorization: str | None) -> tuple[str, str] | None:
         )
     except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
         return None
-    return (unquote_plus(client_id), unquote_plus(client_secret)) if colon else None
+    if not colon:
+        return None
+    return (
+        (unquote_plus(client_id), unquote_plus(client_secret))
+        if form_encoded
+        else (
+            client_id,
+            client_secret,
+        )
+    )
 
 
 class OAuth2TokenIssuer:
@@ -324,6 +334,7 @@ class OAuth2TokenIssuer:
         client_auth: ClientAuthMethod | None = "client_secret_basic",
         scope: str | None = None,
         audience: str | None = None,
+        form_encoded_basic: bool = False,
     ) -> None:
         if client_auth is not None and client_auth not in CLIENT_AUTH_METHODS:
             raise ValueError(f"client_auth must be one of {CLIENT_AUTH_METHODS} or None")
@@ -332,6 +343,7 @@ class OAuth2TokenIssuer:
         self.client_auth = client_auth
         self.scope = scope
         self.audience = audience
+        self.form_encoded_basic = form_encoded_basic
         self.issued = 0
         self._client_id = client_id
         self._client_secret = client_secret
@@ -367,7 +379,8 @@ class OAuth2TokenIssuer:
                 self._client_secret,
             )
         else:
-            good = _basic_client(authorization) == (self._client_id, self._client_secret)
+            decoded = _basic_client(authorization, self.form_encoded_basic)
+            good = decoded == (self._client_id, self._client_secret)
         return None if good else "invalid_client"
 
     async def _issue(self, request: web.Request) -> web.Response:

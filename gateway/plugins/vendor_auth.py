@@ -45,10 +45,14 @@ def basic_credentials(username: str, password: SecretStr) -> str:
     return "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-def client_basic_credentials(client_id: str, client_secret: SecretStr) -> str:
-    """The ``Authorization`` value of OAuth2's ``client_secret_basic``: RFC 6749 §2.3.1 has the
-    client id and secret form-urlencoded before they become the basic user and password (a
-    secret holding ``:`` or ``+`` would otherwise reach the server as another secret)."""
+def client_basic_credentials(
+    client_id: str, client_secret: SecretStr, *, form_encoded: bool
+) -> str:
+    """The ``Authorization`` value of OAuth2's ``client_secret_basic``. RFC 6749 §2.3.1 has the
+    client id and secret form-urlencoded before they become the basic user and password
+    (``form_encoded``); many servers read them as they are, as 1.0 sent them."""
+    if not form_encoded:
+        return basic_credentials(client_id, client_secret)
     return basic_credentials(
         quote_plus(client_id), SecretStr(quote_plus(client_secret.get_secret_value()))
     )
@@ -114,7 +118,10 @@ class OAuth2ClientCredentials:
     ``client_auth`` is how the client authenticates (RFC 6749 §2.3.1): ``client_secret_basic``
     (HTTP basic, the default) or ``client_secret_post`` (``client_id`` and ``client_secret`` as
     form fields). ``scope`` and ``audience``, when given, are sent as form fields of the same
-    names (``audience`` as Auth0 and Okta name the API a token is for).
+    names (``audience`` as Auth0 and Okta name the API a token is for). ``form_encoded_basic``:
+    ``client_secret_basic`` form-urlencodes the id and secret first, as RFC 6749 §2.3.1 says
+    (needed where a secret holds ``+``, ``/``, ``=`` or ``:`` and the server decodes); off by
+    default, as 1.0 sent them and as servers that do not decode read them.
 
     The token is fetched through the vendor's own ``VendorHttp`` (operation ``oauth_token``), so
     it shares the process's HTTP session, timeout, metrics and typed errors.
@@ -129,9 +136,11 @@ class OAuth2ClientCredentials:
         *,
         audience: str | None = None,
         client_auth: ClientAuthMethod = "client_secret_basic",
+        form_encoded_basic: bool = False,
     ) -> None:
         if client_auth not in CLIENT_AUTH_METHODS:
             raise ValueError(f"client_auth must be one of {CLIENT_AUTH_METHODS}")
+        self._form_encoded_basic = form_encoded_basic
         self._token_url = token_url
         self._client_id = client_id
         self._client_secret = client_secret
@@ -158,7 +167,7 @@ class OAuth2ClientCredentials:
             form["client_secret"] = self._client_secret.get_secret_value()
         else:
             headers["Authorization"] = client_basic_credentials(
-                self._client_id, self._client_secret
+                self._client_id, self._client_secret, form_encoded=self._form_encoded_basic
             )
         return form, headers
 
