@@ -116,8 +116,8 @@ class RideSuite(VendorUnderTest):
     @pytest.mark.asyncio
     async def test_a_whole_ride_logs_no_secret(self, kit_vendor: MeterVendor) -> None:
         # The gateway's formatter masks the secrets it was configured with, but not a national
-        # id, nor a secret a vendor derived (a signed header, a token it fetched): a vendor's
-        # own log lines hold neither.
+        # id: a vendor's own log lines hold neither (the kit knows the configured secrets and
+        # the ids it sent; a secret the vendor derived, a token it fetched, it cannot tell).
         with _logged() as lines:
             ride = await self.started_ride(kit_vendor)
             await self.finished(kit_vendor, ride)
@@ -129,6 +129,9 @@ class RideSuite(VendorUnderTest):
         )
 
 
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
 @contextmanager
 def _logged() -> Iterator[list[str]]:
     """Every structlog event and every standard-library log record, as text, while open."""
@@ -136,7 +139,12 @@ def _logged() -> Iterator[list[str]]:
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            lines.append(f"{record.name} {record.getMessage()}")
+            # Its extra fields and exception too, as a JSON formatter would write them (not the
+            # record's own attributes: its timestamps' digits would read as an id number).
+            extra = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES}
+            lines.append(f"{record.name} {record.getMessage()} {extra}")
+            if record.exc_info:
+                lines.append(logging.Formatter().formatException(record.exc_info))
 
     handler = Collect(logging.DEBUG)
     root = logging.getLogger()

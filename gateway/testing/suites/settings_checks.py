@@ -43,11 +43,14 @@ COMMON_INVALID_SETTINGS = (
 )
 
 
-# A setting so named holds a secret (client_secret, password, api_key, refresh_token), whatever
-# value the kit gives it; token_url and key_id do not.
+# A text setting so named holds a secret (client_secret, password, api_key, refresh_token),
+# whatever value the kit gives it; token_url, key_id, api_key_header (a header's name),
+# password_file and private_key_path (where one is) do not, nor does a number or a flag
+# (password_min_length, use_client_secret).
 SECRET_NAME = re.compile(
-    r"(^|_)(secret|password|passphrase|apikey|private_key)(_|$)|(^|_)api_key(_|$)|(^|_)token$"
+    r"(^|_)(secret|password|passphrase|apikey|api_key|private_key)(_|$)|(^|_)token$"
 )
+NOT_A_SECRET = re.compile(r"_(header|name|path|file|url|id|length|days|min|max)$|^(use|has|is)_")
 
 
 def _named_as_secrets(settings: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
@@ -57,7 +60,11 @@ def _named_as_secrets(settings: BaseModel, prefix: str = "") -> list[tuple[str, 
         value = getattr(settings, name)
         if isinstance(value, BaseModel):
             found += _named_as_secrets(value, f"{prefix}{name}.")
-        elif SECRET_NAME.search(name) and value is not None and not isinstance(value, SecretStr):
+        elif (
+            isinstance(value, str | bytes)
+            and SECRET_NAME.search(name)
+            and not NOT_A_SECRET.search(name)
+        ):
             found.append((prefix + name, type(value).__name__))
     return found
 
