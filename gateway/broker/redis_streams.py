@@ -29,8 +29,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import structlog
@@ -303,7 +303,6 @@ class ReliableStreamBroker(AsyncBroker):
                 idle_ms=int(pending["time_since_delivered"]),
             )
         self._next_reclaim_at = time.monotonic() + self._reclaim_interval_s
-        await self._look_after_the_group(redis)
         return None
 
     async def _read_one(self, redis: Redis) -> Delivery | None:
@@ -323,8 +322,21 @@ class ReliableStreamBroker(AsyncBroker):
                 return Delivery(entry_id, fields, deliveries=_earlier_deliveries(fields) + 1)
         return None
 
+    async def _look_after_the_group_while_running(self) -> None:
+        """Every reclaim interval for as long as the worker runs, on a task of its own: listen()
+        is advanced only when a task slot is free, so a reading taken there would stand still
+        while every slot is busy — the backlog of workers too slow for their load included."""
+        while True:
+            try:
+                async with Redis(connection_pool=self.connection_pool) as redis:
+                    await self._look_after_the_group(redis)
+            except RedisError as error:
+                stream_state_unknown()
+                log.debug("broker.stream_state_unread", error=describe(error))
+            await asyncio.sleep(self._reclaim_interval_s)
+
     async def _look_after_the_group(self, redis: Redis) -> None:
-        """Once per reclaim pass: remove gone consumers, and report the stream's state."""
+        """Remove gone consumers, and report the stream's state."""
         live, removed = await redis.register_script(_REMOVE_GONE_CONSUMERS)(
             keys=[self.queue_name, self.queue_name + HEARTBEATS_SUFFIX],
             # Live: a heartbeat within one redelivery timeout, the silence after which this
@@ -404,9 +416,18 @@ class ReliableStreamBroker(AsyncBroker):
         if isinstance(entry_id, str):
             self._held.discard(entry_id.encode())
 
-    def holding_deliveries(self) -> AbstractAsyncContextManager[None]:
-        """A worker's run (see HeldEntries.kept)."""
-        return self._held.kept()
+    @asynccontextmanager
+    async def holding_deliveries(self) -> AsyncIterator[None]:
+        """A worker's run: its entries kept fresh (HeldEntries.kept), and the group looked
+        after and the stream's state reported throughout."""
+        looking_after = asyncio.create_task(self._look_after_the_group_while_running())
+        try:
+            async with self._held.kept():
+                yield
+        finally:
+            looking_after.cancel()
+            with suppress(asyncio.CancelledError):
+                await looking_after
 
 
 def _earlier_deliveries(fields: dict[bytes, bytes]) -> int:

@@ -226,3 +226,44 @@ def assert_every_line_names_its_process(worker: WorkerProcess) -> None:
     ]
     assert lines
     assert {(event["pid"], event["consumer"]) for event in lines} == {(worker.pid, consumer)}
+
+
+async def test_a_worker_whose_every_slot_is_busy_still_reports_the_backlog(
+    world: RunningWorld,
+    production_tree: dict[str, Any],
+    workers: Workers,
+    make_gateway: GatewayFactory,
+) -> None:
+    # One task slot, held by a start Monitex answers after 30 s: the two tasks behind it are the
+    # backlog MetersStartRideBacklogGrowing reads, taken while no slot is free to read them.
+    production_tree["vendors"]["monitex"]["timeout_ms"] = 60_000
+    production_tree["worker"]["max_concurrent_tasks"] = 1
+    production_tree["worker"]["shutdown_grace_ms"] = 500
+    port = free_port()
+    production_tree["worker"]["metrics_port"] = port
+    rides = [ride(number) for number in (1, 2, 3)]
+    for seeded in rides:
+        world.sims.seed_ride(seeded)
+    world.sims.monitex.faults.add(Fault(endpoint=MONITEX_START, delay_ms=30_000, times=1))
+    await workers.start("busy")
+    gateway = await make_gateway()
+    await eventually(lambda: _stream_state(port, READ_STATE), 10, "the stream is read")
+    assert (await enqueue(gateway, rides[0]))[0] == 202
+    await eventually(
+        lambda: len(world.sims.monitex.calls.to(MONITEX_START)) == 1, 10, "the first task runs"
+    )
+    sampled = await _sample(port, SAMPLED)
+
+    for queued in rides[1:]:
+        assert (await enqueue(gateway, queued))[0] == 202
+
+    await eventually(
+        lambda: _sample_is(port, "meters_broker_stream_length", 3.0), 10, "the backlog is read"
+    )
+    assert await _sample(port, SAMPLED) > sampled
+    # Still the one start: the slot never freed while the reading moved.
+    assert len(world.sims.monitex.calls.to(MONITEX_START)) == 1
+
+
+async def _sample_is(port: int, name: str, value: float) -> bool:
+    return await _sample(port, name) == value
