@@ -6,7 +6,9 @@ A vendor package writes one test class::
 
     class TestAcmeConformance(VendorConformance):
         vendor_class = AcmeVendor
-        simulator_factory = AcmeSimulator
+
+        def simulator_for(self, settings: VendorSettings) -> Simulator:
+            return AcmeSimulator(settings)
 
         def vendor_settings(self, url: str, token: str) -> dict[str, Any]:
             return {"url": url, "token": token}

@@ -18,9 +18,10 @@ _DOUBLE_SPAN = re.compile(r"``.+?``", re.DOTALL)
 # A span may wrap onto the next line of its paragraph, never across a blank line.
 _SPAN = re.compile(r"`((?:[^`\n]|\n(?![ \t]*\n))+)`")
 _HEADING = re.compile(r"^#{1,6} (.+)$", re.MULTILINE)
-# A metric name alone (`meters_broker_up`), or an aggregation or function over metrics.
+# A metric name alone (`meters_broker_up`), or an aggregation or function over metrics (an age
+# from a timestamp, `time() - max(...)`, included).
 _PROMQL = re.compile(
-    r"^(meters_[a-z_]+(\{[^}]*\})?$|(sum|max|min|count|histogram_quantile)\b.*meters_)"
+    r"^(meters_[a-z_]+(\{[^}]*\})?$|(sum|max|min|count|histogram_quantile|time)\b.*meters_)"
 )
 # A Redis command a page writes: through redis-cli, or the command alone (`XLEN <queue>`).
 _REDIS = re.compile(r"^(redis-cli |(XLEN|XPENDING) )")
