@@ -7,6 +7,7 @@ import json
 import signal
 import tomllib
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from tests.production.stream import eventually
 BANNER_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 15.0
 SETCAR_TIMEOUT_S = 10.0
+PORT_ATTEMPTS = 3
 
 
 def rehearsal_tree() -> dict[str, Any]:
@@ -46,11 +48,37 @@ class RunningSimulators:
 
 @pytest.fixture
 async def simulators(tmp_path: Path) -> AsyncIterator[tuple[RunningSimulators, dict[str, Any]]]:
-    tree = rehearsal_tree()
-    config = tmp_path / "simulators.toml"
+    # A port probed free may be taken before the simulators bind it (an outgoing connection's
+    # ephemeral port, seen once in a CI run): then new ports, as the rehearsal's world does.
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        tree = rehearsal_tree()
+        running = await _launched(tree, tmp_path, attempt)
+        try:
+            await eventually(
+                partial(_ready, running, last=attempt == PORT_ATTEMPTS),
+                BANNER_TIMEOUT_S,
+                "the simulators print where they listen",
+            )
+        except PortTaken:
+            continue
+        try:
+            yield running, tree
+        finally:
+            if running.process.returncode is None:
+                running.process.send_signal(signal.SIGTERM)
+                await asyncio.wait_for(running.process.wait(), STOP_TIMEOUT_S)
+        return
+
+
+class PortTaken(Exception):
+    pass
+
+
+async def _launched(tree: dict[str, Any], workdir: Path, attempt: int) -> RunningSimulators:
+    config = workdir / f"simulators-{attempt}.toml"
     config.write_text(tomli_w.dumps(tree))
     control_port = free_port()
-    output = tmp_path / "simulators.log"
+    output = workdir / f"simulators-{attempt}.log"
     with output.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             str(CLI),
@@ -58,19 +86,15 @@ async def simulators(tmp_path: Path) -> AsyncIterator[tuple[RunningSimulators, d
             stdout=sink,
             stderr=sink,
         )
-    running = RunningSimulators(process, output, f"http://{HOST}:{control_port}")
+    return RunningSimulators(process, output, f"http://{HOST}:{control_port}")
 
-    def ready() -> bool:
-        assert process.returncode is None, running.text()
-        return READY in running.text()
 
-    try:
-        await eventually(ready, BANNER_TIMEOUT_S, "the simulators print where they listen")
-        yield running, tree
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), STOP_TIMEOUT_S)
+def _ready(running: RunningSimulators, *, last: bool) -> bool:
+    text = running.text()
+    if running.process.returncode is not None and "address already in use" in text and not last:
+        raise PortTaken(text)
+    assert running.process.returncode is None, text
+    return READY in text
 
 
 async def setcar_value(http: aiohttp.ClientSession, builder_url: str, alias_id: str) -> Any:
