@@ -77,6 +77,12 @@ def configured_setup(settings: Settings) -> DemoSetup:
 def generic_scenarios(settings: Settings, catalog: VendorCatalog) -> list[Scenario | NotPlayable]:
     """Two rides per routed country, or why the country cannot be played."""
     scenarios: list[Scenario | NotPlayable] = []
+    # Each routed vendor's simulator is built from its settings, as play() builds it.
+    refused = ""
+    try:
+        simulated = settings_before_listening(configured_setup(settings).settings_tree, catalog)
+    except ConfigError as error:
+        simulated, refused = {}, str(error)
     for code, country in sorted(settings.countries.items()):
         vendor = country.vendor
         zones = settings.zones_of_country(code)
@@ -92,10 +98,8 @@ def generic_scenarios(settings: Settings, catalog: VendorCatalog) -> list[Scenar
             zone=zones[0],
             id_document_type=country.id_document_type,
         )
-        try:
-            simulated = settings_before_listening(configured_setup(settings).settings_tree, catalog)
-        except ConfigError as error:
-            scenarios.append(NotPlayable(f"{code}: the settings the demo plays with: {error}"))
+        if refused:
+            scenarios.append(NotPlayable(f"{code}: the settings the demo plays with: {refused}"))
             continue
         endpoints = sorted(catalog.simulators[vendor].build(simulated[vendor]).endpoints())
         api_fails = tuple(fault(vendor, endpoint, status=500) for endpoint in endpoints)

@@ -145,18 +145,28 @@ class VendorSettings(BaseModel):
     max_answer_bytes: int = Field(default=DEFAULT_MAX_ANSWER_BYTES, gt=0)
 
 
-def secret_settings(settings: BaseModel, prefix: str = "") -> dict[str, SecretStr]:
+def setting_values(settings: BaseModel, prefix: str = "") -> dict[str, object]:
+    """Every setting's value by its dotted key (``timeout_ms``, ``tls.key_password``), the
+    fields of nested models in place of the models."""
+    found: dict[str, object] = {}
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            found.update(setting_values(value, f"{prefix}{name}."))
+        else:
+            found[prefix + name] = value
+    return found
+
+
+def secret_settings(settings: BaseModel) -> dict[str, SecretStr]:
     """Every ``SecretStr`` of a vendor's settings by its dotted key (``client_secret``,
     ``tls.key_password``), nested models' too: each is required, masked in the logs and hunted
     by the kit alike, wherever the plugin's model keeps it."""
-    found: dict[str, SecretStr] = {}
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            found[prefix + name] = value
-        elif isinstance(value, BaseModel):
-            found.update(secret_settings(value, f"{prefix}{name}."))
-    return found
+    return {
+        key: value
+        for key, value in setting_values(settings).items()
+        if isinstance(value, SecretStr)
+    }
 
 
 class MeterVendor(ABC):

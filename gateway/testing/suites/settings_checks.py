@@ -9,6 +9,7 @@ from pydantic import BaseModel, SecretStr
 
 from gateway.bootstrap.registry import VendorCatalog
 from gateway.bootstrap.vendor_setup import validate_vendor_settings
+from gateway.plugins.meter_vendor import setting_values
 from gateway.settings import ConfigError, Settings
 from gateway.testing.suites.subject import KIT_TOKEN, KIT_URL, VendorUnderTest
 
@@ -53,20 +54,15 @@ SECRET_NAME = re.compile(
 NOT_A_SECRET = re.compile(r"_(header|name|path|file|url|id|length|days|min|max)$|^(use|has|is)_")
 
 
-def _named_as_secrets(settings: BaseModel, prefix: str = "") -> list[tuple[str, str]]:
-    """The settings, nested ones too, named as secrets whose value is not a SecretStr."""
-    found: list[tuple[str, str]] = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name)
-        if isinstance(value, BaseModel):
-            found += _named_as_secrets(value, f"{prefix}{name}.")
-        elif (
-            isinstance(value, str | bytes)
-            and SECRET_NAME.search(name)
-            and not NOT_A_SECRET.search(name)
-        ):
-            found.append((prefix + name, type(value).__name__))
-    return found
+def _named_as_secrets(settings: BaseModel) -> list[tuple[str, str]]:
+    """The settings, nested ones too, named as secrets whose value is text, not a SecretStr."""
+    return [
+        (key, type(value).__name__)
+        for key, value in setting_values(settings).items()
+        if isinstance(value, str | bytes)
+        and SECRET_NAME.search(name := key.rsplit(".", 1)[-1])
+        and not NOT_A_SECRET.search(name)
+    ]
 
 
 class SettingsSuite(VendorUnderTest):

@@ -28,6 +28,7 @@ from gateway.plugins.vendor_errors import (
     VendorTimeout,
     VendorUnreachable,
 )
+from gateway.plugins.vendor_http import TOO_MANY_REQUESTS
 from gateway.testing.suites.subject import (
     ENDPOINT_NOT_CALLED,
     ServedSimulator,
@@ -40,7 +41,6 @@ from gateway.testing.suites.subject import (
 FAULT_TIMEOUT_MS = 300
 FAULT_DELAY_MS = 3000
 NO_CONTENT = 204
-TOO_MANY_REQUESTS = 429
 # The rehearsal runs each declared operation once while collecting; a vendor that hangs must
 # not hang the collection (its tests then fault every endpoint and say what is wrong).
 REHEARSAL_TIMEOUT_S = 30.0
